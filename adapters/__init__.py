@@ -1,0 +1,1 @@
+"""Adapters behind the core's ports: wire formats, signatures, storage, development PKI."""

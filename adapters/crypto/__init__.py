@@ -1,0 +1,1 @@
+"""Signatures with the cryptography package (OpenSSL)."""

@@ -1,0 +1,119 @@
+"""Message signatures: Ed25519, ECDSA P-256/SHA-256 (DER) and RSA-PSS/SHA-256 (salt = 32 bytes).
+
+Keys are loaded once at start-up (loading a PEM costs milliseconds); verifiers are plain
+callables the core's Keyring holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from gateway.domain.keyring import Verify
+
+ED25519: Final = "ed25519"
+ECDSA_P256: Final = "ecdsa-p256-sha256"
+RSA_PSS: Final = "rsa-pss-sha256"
+ALGORITHMS: Final = (ED25519, ECDSA_P256, RSA_PSS)
+
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+
+
+class KeyMismatch(ValueError):
+    """A key file that does not hold a key of the pinned algorithm."""
+
+
+def _check_algorithm(key: PublicKey, algorithm: str) -> None:
+    ok = (
+        (algorithm == ED25519 and isinstance(key, ed25519.Ed25519PublicKey))
+        or (
+            algorithm == ECDSA_P256
+            and isinstance(key, ec.EllipticCurvePublicKey)
+            and isinstance(key.curve, ec.SECP256R1)
+        )
+        or (algorithm == RSA_PSS and isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048)
+    )
+    if not ok:
+        raise KeyMismatch(f"key is not a {algorithm} key")
+
+
+def load_public_key(path: Path, algorithm: str) -> PublicKey:
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise KeyMismatch(f"{path}: unsupported key type")
+    _check_algorithm(key, algorithm)
+    return key
+
+
+def load_private_key(path: Path, algorithm: str) -> PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(
+        key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    ):
+        raise KeyMismatch(f"{path}: unsupported key type")
+    _check_algorithm(key.public_key(), algorithm)
+    return key
+
+
+def verifier(key: PublicKey, algorithm: str) -> Verify:
+    """A callable checking (payload, signature) with ``key`` under exactly ``algorithm``."""
+    _check_algorithm(key, algorithm)
+    check: Callable[[bytes, bytes], None]
+    if isinstance(key, ed25519.Ed25519PublicKey):
+
+        def check(payload: bytes, signature: bytes, _k: ed25519.Ed25519PublicKey = key) -> None:
+            _k.verify(signature, payload)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+
+        def check(payload: bytes, signature: bytes, _k: ec.EllipticCurvePublicKey = key) -> None:
+            _k.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
+    else:
+
+        def check(payload: bytes, signature: bytes, _k: rsa.RSAPublicKey = key) -> None:
+            _k.verify(signature, payload, _PSS, hashes.SHA256())
+
+    def verify(payload: bytes, signature: bytes) -> bool:
+        try:
+            check(payload, signature)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    return verify
+
+
+def sign(key: PrivateKey, payload: bytes) -> bytes:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(payload)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(payload, ec.ECDSA(hashes.SHA256()))
+    return key.sign(payload, _PSS, hashes.SHA256())
+
+
+class Signer:
+    """A private key held once, with its id and pinned algorithm. Only the composition root and
+    the development tools construct one; adapters receive it, never the key file."""
+
+    def __init__(self, key: PrivateKey, key_id: str, algorithm: str) -> None:
+        _check_algorithm(key.public_key(), algorithm)
+        self._key = key
+        self.key_id = key_id
+        self.algorithm = algorithm
+
+    @classmethod
+    def from_file(cls, path: Path, key_id: str, algorithm: str) -> Signer:
+        return cls(load_private_key(path, algorithm), key_id, algorithm)
+
+    def sign(self, payload: bytes) -> bytes:
+        return sign(self._key, payload)
+
+    def public_key(self) -> PublicKey:
+        return self._key.public_key()

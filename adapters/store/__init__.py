@@ -1,0 +1,1 @@
+"""Durable storage: one schema on SQLite (default) or PostgreSQL, versioned migrations."""

@@ -1,0 +1,106 @@
+"""Group commit: the messages of concurrent requests are applied and committed together.
+
+Handler threads hand their verified message to one writer thread and wait; the writer drains
+whatever is queued, applies each message in its own savepoint, commits once (one fsync for the
+group) and only then releases the waiting handlers. Acknowledged therefore means durable, and the
+cost of a commit is shared by every message in the group.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from adapters.store.sql_store import SqlStore
+from gateway.domain.errors import GatewayError, ShuttingDown, StoreUnavailable
+from gateway.domain.exchange import Outcome, VerifiedMessage, apply
+from gateway.domain.ports import ReceiptSealer
+
+_Item = tuple[VerifiedMessage, "Future[Outcome]"]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The one predicate deciding what is retried: transient gateway errors only."""
+    return isinstance(exc, GatewayError) and exc.transient
+
+
+class GroupCommitter:
+    def __init__(self, store: SqlStore, sealer: ReceiptSealer, max_group: int = 512) -> None:
+        self._store = store
+        self._sealer = sealer
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._stopping = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Commits what is queued, then ends the writer thread."""
+        self._stopping = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def commit(self, message: VerifiedMessage) -> Outcome:
+        if self._stopping:
+            raise ShuttingDown("the gateway is shutting down; retry against another instance")
+        future: Future[Outcome] = Future()
+        self._queue.put((message, future))
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < self._max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            self._commit_group(group)
+            if stop:
+                return
+
+    def _commit_group(self, group: list[_Item]) -> None:
+        try:
+            results = self._apply_with_retry(group)
+        except BaseException as exc:
+            error = exc if isinstance(exc, GatewayError) else StoreUnavailable(str(exc))
+            for _, future in group:
+                future.set_exception(error)
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if isinstance(result, GatewayError):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    @retry(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(4),
+        wait=wait_exponential(multiplier=0.01, max=0.2),
+        reraise=True,
+    )
+    def _apply_with_retry(self, group: list[_Item]) -> list[Outcome | GatewayError]:
+        results: list[Outcome | GatewayError] = []
+        with self._store.transaction() as tx:
+            for message, _ in group:
+                try:
+                    with tx.savepoint():
+                        results.append(apply(tx, message, self._sealer))
+                except GatewayError as exc:
+                    if exc.transient:
+                        raise
+                    results.append(exc)
+        return results

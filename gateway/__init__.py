@@ -1,0 +1,1 @@
+"""aeo-gateway: exchange of AEO status between customs administrations."""

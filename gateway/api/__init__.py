@@ -1,0 +1,1 @@
+"""The gRPC edge: authentication, error mapping and thin servicers."""

@@ -1,0 +1,104 @@
+"""Who is calling: the verified TLS client certificate decides the caller's role.
+
+TLS has already checked the chain against the bundle of trusted CAs. Here the certificate is
+matched to the CA that issued it: a partner's CA makes the caller that partner; the home CA makes
+it a domestic system or an admin, by the role URI in its subjectAltName.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+import grpc
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from gateway.domain.errors import NoClientIdentity, RoleNotPermitted
+
+ROLE_URI_PREFIX = "urn:aeo-gateway:role:"
+SERVICE_PREFIX = "aeo.gateway.v1."
+
+
+class Role(Enum):
+    PARTNER = "partner"
+    DOMESTIC = "domestic"
+    ADMIN = "admin"
+    #: Plaintext development mode: no certificate, so no partner identity.
+    INSECURE_LOCAL = "insecure-local"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    partner: str | None
+    fingerprint: str
+    subject: str
+
+
+#: Which role may call which service; health and reflection are open to any verified caller.
+SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
+    SERVICE_PREFIX + "PartnerExchange": frozenset({Role.PARTNER}),
+    SERVICE_PREFIX + "Recognition": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "Admin": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
+}
+
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+
+
+def current_principal() -> Principal:
+    """The caller of the RPC being handled on this thread (set by the interceptor)."""
+    return _current.get()
+
+
+class Authenticator:
+    def __init__(self, home_ca: x509.Certificate, partner_cas: Mapping[str, x509.Certificate],
+                 insecure: bool = False) -> None:
+        self._home_ca = home_ca
+        self._partner_cas = dict(partner_cas)
+        self._insecure = insecure
+        self.identify = functools.lru_cache(maxsize=1024)(self._identify)
+
+    def principal(self, context: grpc.ServicerContext) -> Principal:
+        pems = context.auth_context().get("x509_pem_cert")
+        if not pems:
+            if self._insecure:
+                return Principal(Role.INSECURE_LOCAL, None, "", "")
+            raise NoClientIdentity("a verified TLS client certificate is required")
+        return self.identify(pems[0])
+
+    def _identify(self, pem: bytes) -> Principal:
+        cert = x509.load_pem_x509_certificate(pem)
+        fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+        subject = cert.subject.rfc4514_string()
+        for code, ca in self._partner_cas.items():
+            if _issued_by(cert, ca):
+                return Principal(Role.PARTNER, code, fingerprint, subject)
+        if _issued_by(cert, self._home_ca):
+            for role in (Role.DOMESTIC, Role.ADMIN):
+                if ROLE_URI_PREFIX + role.value in _uris(cert):
+                    return Principal(role, None, fingerprint, subject)
+            raise RoleNotPermitted(f"certificate {subject} carries no gateway role")
+        raise NoClientIdentity(f"certificate {subject} chains to no configured authority")
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _uris(cert: x509.Certificate) -> list[str]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return san.value.get_values_for_type(x509.UniformResourceIdentifier)
+

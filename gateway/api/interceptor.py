@@ -1,0 +1,96 @@
+"""Every call passes here: the caller is identified and authorised for the service, and gateway
+errors become precise statuses. Unexpected exceptions become INTERNAL without internals leaked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, _current
+from gateway.api.errors import abort
+from gateway.domain.errors import GatewayError, RoleNotPermitted
+
+log = logging.getLogger(__name__)
+
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+
+class GatewayInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._auth = authenticator
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        service = details.method.split("/")[1] if details.method.count("/") == 2 else ""
+        allowed = SERVICE_ROLES.get(service)
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._guard(handler.unary_unary, allowed, details.method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._guard_stream(handler.unary_stream, allowed, details.method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                self._guard_stream(handler.stream_stream, allowed, details.method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.stream_unary_rpc_method_handler(
+            self._guard(handler.stream_unary, allowed, details.method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _authorise(self, context: grpc.ServicerContext, allowed: frozenset[Any] | None,
+                   method: str) -> Principal:
+        principal = self._auth.principal(context)
+        if allowed is not None and principal.role not in allowed:
+            raise RoleNotPermitted(
+                f"a {principal.role.value} certificate may not call {method}",
+                role=principal.role.value,
+            )
+        return principal
+
+    def _guard(self, behavior: Behavior, allowed: frozenset[Any] | None, method: str) -> Behavior:
+        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                token = _current.set(self._authorise(context, allowed, method))
+                try:
+                    return behavior(request, context)
+                finally:
+                    _current.reset(token)
+            except GatewayError as error:
+                abort(context, error)
+            except Exception:
+                if context.code() is not None:  # the servicer aborted on purpose
+                    raise
+                log.exception("unexpected error in %s", method)
+                abort(context, GatewayError("internal error; see the gateway's log"))
+
+        return guarded
+
+    def _guard_stream(self, behavior: Behavior, allowed: frozenset[Any] | None,
+                      method: str) -> Behavior:
+        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                self._authorise(context, allowed, method)
+            except GatewayError as error:
+                abort(context, error)
+            yield from behavior(request, context)
+
+        return guarded

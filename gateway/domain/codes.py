@@ -1,0 +1,88 @@
+"""Declared operator codes: which administration a code belongs to and its canonical form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# Before November 2018 a foreign AEO code went in the remarks column as AEO<SG...>.
+_LEGACY_WRAPPER = re.compile(r"AEO<([A-Z0-9]+)>")
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """An older or national form and the template that turns it into the canonical form."""
+
+    pattern: str
+    template: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierScheme:
+    """How one administration's operators are written on declarations.
+
+    ``patterns`` are full-match regular expressions of the canonical declared form; ``prefix``
+    turns a national identifier (as partners often send it) into that form; ``aliases`` map
+    older forms onto it.
+    """
+
+    patterns: tuple[str, ...]
+    prefix: str = ""
+    aliases: tuple[Alias, ...] = ()
+    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _aliases: tuple[tuple[re.Pattern[str], str], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))
+        object.__setattr__(
+            self, "_aliases", tuple((re.compile(a.pattern), a.template) for a in self.aliases)
+        )
+
+    def canonical(self, code: str) -> str | None:
+        """The canonical declared form of ``code``, or None when it is not this scheme's."""
+        if any(p.fullmatch(code) for p in self._compiled):
+            return code
+        for pattern, template in self._aliases:
+            match = pattern.fullmatch(code)
+            if match:
+                return match.expand(template)
+        if self.prefix and not code.startswith(self.prefix):
+            prefixed = self.prefix + code
+            if any(p.fullmatch(prefixed) for p in self._compiled):
+                return prefixed
+        return None
+
+
+def normalise(raw: str) -> str:
+    """Upper case, no white space, legacy AEO<...> wrapper removed."""
+    code = "".join(raw.split()).upper()
+    match = _LEGACY_WRAPPER.fullmatch(code)
+    return match.group(1) if match else code
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    administration: str
+    code: str
+
+
+class CodeBook:
+    """Finds the administrations a declared code may belong to, in registry order.
+
+    Several may match (an EORI pattern is broad); recognition looks each candidate up in turn.
+    """
+
+    def __init__(self, schemes: Iterable[tuple[str, IdentifierScheme]]) -> None:
+        self._schemes = tuple(schemes)
+
+    def candidates(self, raw: str) -> list[CodeMatch]:
+        code = normalise(raw)
+        found = []
+        for administration, scheme in self._schemes:
+            canonical = scheme.canonical(code)
+            if canonical is not None:
+                found.append(CodeMatch(administration, canonical))
+        return found

@@ -1,0 +1,168 @@
+"""Errors the gateway reports to its callers.
+
+Each class declares the status a caller receives and a stable machine-readable reason. The
+status is named here as a plain enum so the core stays free of grpc; gateway.api.errors maps it
+to gRPC in one place, and a test fails when a class is left unmapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+
+
+class Status(Enum):
+    """The subset of gRPC status codes the gateway uses, by their gRPC names."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    UNAVAILABLE = "UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+
+
+class GatewayError(Exception):
+    """Base of every error a caller may see. Subclasses set status and reason."""
+
+    status: Status = Status.INTERNAL
+    reason: str = "internal"
+    #: Transient errors may be retried by the caller (and by the gateway's own outbound calls).
+    transient: bool = False
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata: Mapping[str, str] = metadata
+
+
+# --- caller identity and authorisation ---------------------------------------------------------
+
+
+class NoClientIdentity(GatewayError):
+    status = Status.UNAUTHENTICATED
+    reason = "auth.no_client_identity"
+
+
+class RoleNotPermitted(GatewayError):
+    status = Status.PERMISSION_DENIED
+    reason = "auth.role_not_permitted"
+
+
+class PartnerImpersonation(GatewayError):
+    """A partner's certificate submits a message on behalf of another administration."""
+
+    status = Status.PERMISSION_DENIED
+    reason = "partner.impersonation"
+
+
+class PartnerNotRegistered(GatewayError):
+    status = Status.PERMISSION_DENIED
+    reason = "partner.not_registered"
+
+
+# --- message authenticity ----------------------------------------------------------------------
+
+
+class SignatureInvalid(GatewayError):
+    status = Status.UNAUTHENTICATED
+    reason = "signature.invalid"
+
+
+class UnknownSigningKey(GatewayError):
+    status = Status.UNAUTHENTICATED
+    reason = "signature.unknown_key"
+
+
+class AlgorithmNotPinned(GatewayError):
+    status = Status.UNAUTHENTICATED
+    reason = "signature.algorithm_not_pinned"
+
+
+class SigningKeyNotValid(GatewayError):
+    """The key is registered but outside its validity period at the message's issue time."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "signature.key_not_valid"
+
+
+# --- message content ---------------------------------------------------------------------------
+
+
+class UnsupportedWireFormat(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "payload.format_unsupported"
+
+
+class MalformedPayload(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "payload.malformed"
+
+
+class PayloadTooLarge(GatewayError):
+    status = Status.RESOURCE_EXHAUSTED
+    reason = "payload.too_large"
+
+
+class TooManyRecords(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "batch.too_many_records"
+
+
+class IssuedAtOutsideWindow(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "batch.issued_at_out_of_window"
+
+
+class SequenceReused(GatewayError):
+    """A different message already used this sequence number."""
+
+    status = Status.ALREADY_EXISTS
+    reason = "batch.sequence_reused"
+
+
+# --- queries and administration ----------------------------------------------------------------
+
+
+class InvalidQuery(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "query.invalid"
+
+
+class TooManyCodes(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "query.too_many_codes"
+
+
+class PartnerNotFound(GatewayError):
+    status = Status.NOT_FOUND
+    reason = "partner.not_found"
+
+
+# --- infrastructure ----------------------------------------------------------------------------
+
+
+class StoreUnavailable(GatewayError):
+    status = Status.UNAVAILABLE
+    reason = "store.unavailable"
+    transient = True
+
+
+class ShuttingDown(GatewayError):
+    status = Status.UNAVAILABLE
+    reason = "server.shutting_down"
+    transient = True
+
+
+def all_error_classes() -> list[type[GatewayError]]:
+    """Every concrete error class, for the mapping test and the docs."""
+    found: list[type[GatewayError]] = []
+    pending: list[type[GatewayError]] = [GatewayError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

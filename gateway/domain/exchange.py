@@ -1,0 +1,203 @@
+"""Receiving a partner's signed status message: checks, version rules, receipt."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from gateway.domain.errors import (
+    IssuedAtOutsideWindow,
+    PartnerImpersonation,
+    PartnerNotRegistered,
+    PayloadTooLarge,
+    TooManyRecords,
+    UnsupportedWireFormat,
+)
+from gateway.domain.messages import InboundMessage, OpenedBatch, Receipt, Rejection
+from gateway.domain.partners import Partner
+from gateway.domain.ports import (
+    IngestTx,
+    ReceiptSealer,
+    SealedReceipt,
+    SignatureCheck,
+    StoredMessage,
+    WireCodec,
+)
+from gateway.domain.records import AeoRecord, MessageMeta
+from gateway.domain.sequences import advance
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedMessage:
+    """A message whose signature held and whose batch passed every whole-message check."""
+
+    inbound: InboundMessage
+    batch: OpenedBatch
+    digest: bytes
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.inbound.partner}-{self.batch.sequence}-{self.digest[:8].hex()}"
+
+    @property
+    def meta(self) -> MessageMeta:
+        m = self.inbound
+        return MessageMeta(self.message_id, self.batch.sequence, m.received_at, m.key_id, m.algorithm)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    receipt: SealedReceipt
+    duplicate: bool
+
+
+class ReceiptLookup(Protocol):
+    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None: ...
+
+
+class Committer(Protocol):
+    """Runs ``apply`` inside a durable transaction; returns once it is committed."""
+
+    def commit(self, message: VerifiedMessage) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_payload_bytes: int
+    max_records: int
+    clock_skew: timedelta
+
+
+class ExchangeService:
+    def __init__(
+        self,
+        partners: Mapping[str, Partner],
+        codecs: Mapping[str, WireCodec],
+        signatures: SignatureCheck,
+        receipts: ReceiptLookup,
+        committer: Committer,
+        limits: Limits,
+    ) -> None:
+        self._partners = partners
+        self._codecs = codecs
+        self._signatures = signatures
+        self._receipts = receipts
+        self._committer = committer
+        self._limits = limits
+
+    def submit(self, message: InboundMessage) -> Outcome:
+        partner = self._partners.get(message.partner)
+        if partner is None:
+            raise PartnerNotRegistered(f"partner {message.partner} is not registered")
+        if len(message.payload) > self._limits.max_payload_bytes:
+            raise PayloadTooLarge(
+                f"payload of {len(message.payload)} bytes exceeds {self._limits.max_payload_bytes}",
+                limit=str(self._limits.max_payload_bytes),
+            )
+        wire_format = message.wire_format or partner.wire_format
+        codec = self._codecs.get(wire_format)
+        if codec is None or wire_format != partner.wire_format:
+            raise UnsupportedWireFormat(
+                f"partner {partner.code} speaks {partner.wire_format!r}, not {wire_format!r}",
+                expected=partner.wire_format,
+            )
+        message = replace(message, wire_format=wire_format)
+        batch = codec.open(message, self._signatures)
+        if batch.partner != message.partner:
+            raise PartnerImpersonation(
+                f"partner {message.partner} may not submit for {batch.partner!r}",
+                claimed=batch.partner,
+            )
+        digest = hashlib.sha256(message.payload).digest()
+        existing = self._receipts.find_receipt(message.partner, digest)
+        if existing is not None:
+            return Outcome(existing, duplicate=True)
+        count = len(batch.records) + len(batch.rejected)
+        if count > self._limits.max_records:
+            raise TooManyRecords(
+                f"{count} records in one message; the limit is {self._limits.max_records}",
+                limit=str(self._limits.max_records),
+            )
+        skew = abs(message.received_at - batch.issued_at)
+        if skew > self._limits.clock_skew:
+            raise IssuedAtOutsideWindow(
+                f"issued_at {batch.issued_at.isoformat()} is {skew} from the gateway's clock; "
+                f"the window is ±{self._limits.clock_skew}",
+            )
+        return self._committer.commit(VerifiedMessage(message, _normalised(batch, partner), digest))
+
+
+def _normalised(batch: OpenedBatch, partner: Partner) -> OpenedBatch:
+    """Identifiers in canonical declared form; records whose identifier is not the partner's
+    format are rejected, the rest kept."""
+    records: list[AeoRecord] = []
+    rejected = list(batch.rejected)
+    for record in batch.records:
+        canonical = partner.identifiers.canonical(record.identifier.strip().upper())
+        if canonical is None:
+            rejected.append(
+                Rejection(record.identifier, record.version, "record.identifier_invalid",
+                          f"not a {partner.code} identifier")
+            )
+        elif canonical == record.identifier:
+            records.append(record)
+        else:
+            records.append(replace(record, identifier=canonical))
+    return OpenedBatch(
+        batch.partner, batch.sequence, batch.issued_at, batch.kind, tuple(records), tuple(rejected)
+    )
+
+
+def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outcome:
+    """Applies one verified message inside the caller's transaction.
+
+    Idempotent: the same bytes again return the stored receipt and write nothing. A record
+    whose version is not newer than the stored one is not applied and the receipt says so.
+    """
+    partner, batch = message.inbound.partner, message.batch
+    existing = tx.find_receipt(partner, message.digest)
+    if existing is not None:
+        return Outcome(existing, duplicate=True)
+    state, gap = advance(tx.sequence_state(partner), batch.sequence)
+    latest = dict(tx.latest_versions(partner, {r.identifier for r in batch.records}))
+    applied: list[AeoRecord] = []
+    ignored = list(batch.rejected)
+    for record in batch.records:
+        stored = latest.get(record.identifier)
+        if stored is not None and record.version <= stored:
+            ignored.append(
+                Rejection(record.identifier, record.version, "record.stale_version",
+                          f"stored version is {stored}")
+            )
+            continue
+        applied.append(record)
+        latest[record.identifier] = record.version
+    meta = message.meta
+    tx.insert_versions(partner, applied, meta)
+    tx.save_sequence_state(partner, state)
+    receipt = Receipt(
+        message_id=meta.message_id,
+        partner=partner,
+        sequence=batch.sequence,
+        digest=message.digest,
+        received_at=meta.received_at,
+        received=len(batch.records) + len(batch.rejected),
+        applied=len(applied),
+        ignored=tuple(ignored),
+        gaps_detected=(gap,) if gap else (),
+        open_gaps=state.gaps,
+    )
+    sealed = sealer.seal(receipt)
+    inbound = message.inbound
+    tx.save_message(
+        StoredMessage(
+            partner=partner, digest=message.digest, meta=meta, kind=batch.kind.value,
+            issued_at=batch.issued_at, wire_format=inbound.wire_format,
+            payload=inbound.payload, signature=inbound.signature, peer=inbound.peer,
+            receipt=sealed,
+        )
+    )
+    return Outcome(sealed, duplicate=False)

@@ -1,0 +1,148 @@
+"""Typed, frozen settings: defaults, then a TOML file, then AEO_GATEWAY_* environment variables.
+
+Loaded and validated once, by the CLI; nothing else reads os.environ. Relative paths are
+resolved against the folder of the settings file (or the working directory without one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "AEO_GATEWAY_"
+
+
+class SettingsError(ValueError):
+    """A setting is unknown, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: host:port to listen on (port 0 picks a free port).
+    listen: str = "127.0.0.1:50051"
+    #: Serve plaintext gRPC without TLS or client authentication. Development only.
+    insecure_plaintext: bool = False
+    #: The gateway's TLS certificate and key, and the home CA (issues domestic and admin clients).
+    tls_cert: Path = Path("certs/dev/server.pem")
+    tls_key: Path = Path("certs/dev/server.key.pem")
+    home_ca: Path = Path("certs/dev/ca.pem")
+    #: Development PKI folder written by `aeo-gateway certs init`.
+    pki_dir: Path = Path("certs/dev")
+    partners_dir: Path = Path("partners")
+    home_file: Path = Path("home/CN.toml")
+    #: sqlite:///relative.db, sqlite:////absolute.db or postgresql://user@host/db
+    database_url: str = "sqlite:///var/aeo-gateway.db"
+    #: The gateway's own message-signing key (receipts, outbound messages).
+    signing_key: Path = Path("certs/dev/gateway/signing-CN-GW-1.key.pem")
+    signing_key_id: str = "CN-GW-1"
+    signing_algorithm: str = "ed25519"
+    #: How far a message's issued_at may be from the gateway's clock.
+    clock_skew_seconds: int = 300
+    max_payload_bytes: int = 4 * 1024 * 1024
+    max_records_per_message: int = 10_000
+    max_codes_per_query: int = 1_000
+    #: Handler threads; ingest handlers wait for the group commit, so keep it above the
+    #: expected number of calls in flight.
+    workers: int = 128
+    read_pool_size: int = 8
+    #: Seconds in-flight calls get to finish on shutdown.
+    grace_seconds: float = 10.0
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return _validated(dataclasses.replace(self, **changes))
+
+
+_MINIMUMS = {
+    "clock_skew_seconds": 0,
+    "max_payload_bytes": 1024,
+    "max_records_per_message": 1,
+    "max_codes_per_query": 1,
+    "workers": 2,
+    "read_pool_size": 1,
+    "grace_seconds": 0,
+}
+
+
+def _coerce(name: str, kind: Any, value: Any, base: Path) -> Any:
+    if kind in (Path, "Path"):
+        if not isinstance(value, str | Path):
+            raise SettingsError(f"{name} must be a path")
+        path = Path(value)
+        return path if path.is_absolute() else base / path
+    if kind in (bool, "bool"):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        raise SettingsError(f"{name} must be true or false")
+    if kind in (int, "int"):
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{name} must be an integer") from exc
+    if kind in (float, "float"):
+        try:
+            return float(value)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{name} must be a number") from exc
+    if not isinstance(value, str):
+        raise SettingsError(f"{name} must be a string")
+    return value
+
+
+def _validated(settings: Settings) -> Settings:
+    for name, minimum in _MINIMUMS.items():
+        if getattr(settings, name) < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}")
+    host, _, port = settings.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise SettingsError("listen must be host:port")
+    if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise SettingsError("database_url must start with sqlite:/// or postgresql://")
+    return settings
+
+
+def load(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    base: Path | None = None,
+) -> Settings:
+    """Defaults < file < environment. ``environ`` is passed in by the CLI (os.environ)."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            values.update(tomllib.loads(path.read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+        base = base or path.parent
+    base = base or Path.cwd()
+    known = {f.name: f for f in fields(Settings)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+    for key, value in (environ or {}).items():
+        if key.startswith(ENV_PREFIX):
+            name = key.removeprefix(ENV_PREFIX).lower()
+            if name not in known:
+                raise SettingsError(f"unknown setting in environment: {key}")
+            values[name] = value
+    coerced: dict[str, Any] = {}
+    for name, field in known.items():
+        value = values.get(name, field.default)
+        coerced[name] = _coerce(name, field.type, value, base)
+    url = coerced["database_url"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        coerced["database_url"] = f"sqlite:///{base / url.removeprefix('sqlite:///')}"
+    return _validated(Settings(**coerced))
+
+
+def describe() -> str:
+    """One line per setting, for --help."""
+    return "\n".join(
+        f"  {ENV_PREFIX}{f.name.upper()} (default {f.default})" for f in fields(Settings)
+    )
