@@ -55,9 +55,15 @@ def make_ca(common_name: str, org: str, days: int = 3650) -> Issued:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -124,7 +130,8 @@ def cert_pem(cert: x509.Certificate) -> bytes:
 
 def key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
 
@@ -192,12 +199,23 @@ def init(
         home = make_ca(f"{home_code} customs development CA", home_name)
         w.pair("ca", home)
     if not w.exists("server.pem"):
-        w.pair("server", issue(home, "aeo-gateway", home_name, server=True,
-                               dns=["localhost"], ips=["127.0.0.1", "::1"]))
+        w.pair(
+            "server",
+            issue(
+                home,
+                "aeo-gateway",
+                home_name,
+                server=True,
+                dns=["localhost"],
+                ips=["127.0.0.1", "::1"],
+            ),
+        )
     for role in ("domestic", "admin"):
         if not w.exists(f"clients/{role}.pem"):
-            w.pair(f"clients/{role}", issue(home, f"{home_code} {role} system", home_name,
-                                            uris=[ROLE_URI_PREFIX + role]))
+            w.pair(
+                f"clients/{role}",
+                issue(home, f"{home_code} {role} system", home_name, uris=[ROLE_URI_PREFIX + role]),
+            )
     key_id, algorithm = gateway_key
     if not w.exists(f"gateway/signing-{key_id}.key.pem"):
         key = signing_key(algorithm)

@@ -17,8 +17,9 @@ def to_proto(receipt: Receipt) -> pb.Receipt:
         records_received=receipt.received,
         records_applied=receipt.applied,
         ignored=[
-            pb.IgnoredRecord(identifier=r.identifier, version=r.version, reason=r.reason,
-                             detail=r.detail)
+            pb.IgnoredRecord(
+                identifier=r.identifier, version=r.version, reason=r.reason, detail=r.detail
+            )
             for r in receipt.ignored
         ],
         gaps_detected=[pb.SequenceGap(first=a, last=b) for a, b in receipt.gaps_detected],
@@ -35,5 +36,6 @@ class ReceiptSealer:
     def seal(self, receipt: Receipt) -> SealedReceipt:
         # Deterministic serialization: the signed bytes are stored and returned verbatim.
         data = to_proto(receipt).SerializeToString(deterministic=True)
-        return SealedReceipt(data, self._signer.sign(data), self._signer.key_id,
-                             self._signer.algorithm)
+        return SealedReceipt(
+            data, self._signer.sign(data), self._signer.key_id, self._signer.algorithm
+        )

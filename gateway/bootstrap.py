@@ -136,8 +136,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
 
     store = SqlStore(from_url(settings.database_url), settings.read_pool_size)
     store.migrate()
-    signer = Signer.from_file(settings.signing_key, settings.signing_key_id,
-                              settings.signing_algorithm)
+    signer = Signer.from_file(
+        settings.signing_key, settings.signing_key_id, settings.signing_algorithm
+    )
     committer = GroupCommitter(store, ReceiptSealer(signer))
     codecs: dict[str, WireCodec] = {NativeCodec.name: NativeCodec()}
     exchange = ExchangeService(
@@ -162,7 +163,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
     home_ca_pem = _read(settings.home_ca, "home CA")
     partner_cas = _partner_cas(entries)
     authenticator = Authenticator(
-        x509.load_pem_x509_certificate(home_ca_pem), partner_cas,
+        x509.load_pem_x509_certificate(home_ca_pem),
+        partner_cas,
         insecure=settings.insecure_plaintext,
     )
     server = grpc.server(
@@ -203,6 +205,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("aeo-gateway serving on port %d (%d partners, %s)", port, len(partners),
-             store.dialect.name)
+    log.info(
+        "aeo-gateway serving on port %d (%d partners, %s)", port, len(partners), store.dialect.name
+    )
     return Gateway(server, port, health_servicer, store, committer, settings.grace_seconds)

@@ -36,9 +36,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     gateway = build(settings)
-    print(f"aeo-gateway listening on port {gateway.port}"
-          f"{' (PLAINTEXT, insecure)' if settings.insecure_plaintext else ' (mutual TLS)'}",
-          flush=True)
+    print(
+        f"aeo-gateway listening on port {gateway.port}"
+        f"{' (PLAINTEXT, insecure)' if settings.insecure_plaintext else ' (mutual TLS)'}",
+        flush=True,
+    )
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -61,18 +63,24 @@ def cmd_certs_init(args: argparse.Namespace) -> int:
     home, entries = load_registry(settings)
     root = args.dir or settings.pki_dir
     written = pki.init(
-        root, home.code, home.name, (settings.signing_key_id, settings.signing_algorithm),
+        root,
+        home.code,
+        home.name,
+        (settings.signing_key_id, settings.signing_algorithm),
         [
-            pki.PartnerKeys(code, e.partner.name,
-                            tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys))
+            pki.PartnerKeys(
+                code, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys)
+            )
             for code, e in entries.items()
         ],
         force=args.force,
     )
     for path in written.written:
         print(f"wrote {path}")
-    print(f"development PKI in {root}: {len(written.written)} files written, "
-          f"existing ones kept (use --force to replace)")
+    print(
+        f"development PKI in {root}: {len(written.written)} files written, "
+        f"existing ones kept (use --force to replace)"
+    )
     return 0
 
 
@@ -101,7 +109,9 @@ def _target(args: argparse.Namespace, settings: Settings) -> str:
     if args.target:
         return str(args.target)
     host, _, port = settings.listen.rpartition(":")
-    return f"{'localhost' if host in ('127.0.0.1', '0.0.0.0', '[::]') else host}:{port}"
+    # A wildcard listen address is not a place to connect to; the local name is.
+    wildcard = host in ("127.0.0.1", "0.0.0.0", "[::]")  # noqa: S104
+    return f"{'localhost' if wildcard else host}:{port}"
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -121,21 +131,29 @@ def cmd_query(args: argparse.Namespace) -> int:
             answers = client.recognise_many(args.codes, as_of)
         except grpc.RpcError as err:
             info = error_info(err)  # type: ignore[arg-type]
-            print(f"error: {err.code().name} {info.reason if info else ''}: {err.details()}",
-                  file=sys.stderr)
+            print(
+                f"error: {err.code().name} {info.reason if info else ''}: {err.details()}",
+                file=sys.stderr,
+            )
             return 1
     for a in answers:
         outcome = recognition_pb2.Outcome.Name(a.outcome).removeprefix("OUTCOME_")
         print(f"{a.declared_code}: {outcome} ({a.reason})")
         if a.administration:
-            print(f"  administration {a.administration} {a.programme}; tier {a.tier or '-'}; "
-                  f"operator {a.operator_name or '-'}")
-        print(f"  treatment {a.treatment or '-'} under {a.grade_scheme or '-'}; "
-              f"benefits {', '.join(a.benefits) or 'none'}")
+            print(
+                f"  administration {a.administration} {a.programme}; tier {a.tier or '-'}; "
+                f"operator {a.operator_name or '-'}"
+            )
+        print(
+            f"  treatment {a.treatment or '-'} under {a.grade_scheme or '-'}; "
+            f"benefits {', '.join(a.benefits) or 'none'}"
+        )
         if a.HasField("basis"):
             b = a.basis
-            print(f"  basis message {b.message_id} received {b.received_at.ToJsonString()} "
-                  f"signed by {b.key_id} ({b.algorithm}); record version {b.record_version}")
+            print(
+                f"  basis message {b.message_id} received {b.received_at.ToJsonString()} "
+                f"signed by {b.key_id} ({b.algorithm}); record version {b.record_version}"
+            )
     return 0
 
 
@@ -152,7 +170,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     key = partner.signing_keys[0]
     signer = Signer.from_file(
         settings.pki_dir / "partners" / partner.code / f"signing-{key.key_id}.key.pem",
-        key.key_id, key.algorithm,
+        key.key_id,
+        key.algorithm,
     )
     target = _target(args, settings)
     with connect(target, TlsIdentity.dev(settings.pki_dir, "admin")) as admin_channel:
@@ -160,17 +179,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     version = int(time.time() * 1000)
     digits = "0" * (12 if partner.code == "SG" else 10)
-    tiers = sorted(partner.recognised_tiers) + [t for t in partner.tiers if t not in partner.recognised_tiers]
+    tiers = sorted(partner.recognised_tiers) + [
+        t for t in partner.tiers if t not in partner.recognised_tiers
+    ]
     records = [
-        AeoRecord(f"{partner.code}{digits[:-1]}1", "Demo Logistics Pte Ltd", "1 Harbour Road",
-                  RecordStatus.VALID, tiers[0], version, now - timedelta(days=1),
-                  StatusEvent.GRANTED),
-        AeoRecord(f"{partner.code}{digits[:-1]}2", "Demo Trading Co", "2 Market Street",
-                  RecordStatus.SUSPENDED, tiers[0], version, now - timedelta(hours=1),
-                  StatusEvent.SUSPENDED),
-        AeoRecord(f"{partner.code}{digits[:-1]}3", "Demo Basic Member", "3 Dock Lane",
-                  RecordStatus.VALID, tiers[-1], version, now - timedelta(days=1),
-                  StatusEvent.GRANTED),
+        AeoRecord(
+            f"{partner.code}{digits[:-1]}1",
+            "Demo Logistics Pte Ltd",
+            "1 Harbour Road",
+            RecordStatus.VALID,
+            tiers[0],
+            version,
+            now - timedelta(days=1),
+            StatusEvent.GRANTED,
+        ),
+        AeoRecord(
+            f"{partner.code}{digits[:-1]}2",
+            "Demo Trading Co",
+            "2 Market Street",
+            RecordStatus.SUSPENDED,
+            tiers[0],
+            version,
+            now - timedelta(hours=1),
+            StatusEvent.SUSPENDED,
+        ),
+        AeoRecord(
+            f"{partner.code}{digits[:-1]}3",
+            "Demo Basic Member",
+            "3 Dock Lane",
+            RecordStatus.VALID,
+            tiers[-1],
+            version,
+            now - timedelta(days=1),
+            StatusEvent.GRANTED,
+        ),
     ]
     with connect(target, TlsIdentity.dev(settings.pki_dir, partner.code)) as channel:
         response = PartnerClient(channel, partner.code, signer).submit(sequence, records)
@@ -178,9 +220,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     receipt = exchange_pb2.Receipt()
     receipt.ParseFromString(response.receipt.receipt)
-    print(f"{partner.code} submitted message {receipt.message_id}: {receipt.records_applied} of "
-          f"{receipt.records_received} records applied; receipt signed by "
-          f"{response.receipt.key_id}")
+    print(
+        f"{partner.code} submitted message {receipt.message_id}: {receipt.records_applied} of "
+        f"{receipt.records_received} records applied; receipt signed by "
+        f"{response.receipt.key_id}"
+    )
     args.codes = [r.identifier for r in records] + ["SG999999999999", "XX123"]
     args.as_of = None
     return cmd_query(args)
@@ -208,8 +252,11 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--listen", help="host:port (overrides the setting)")
-    serve.add_argument("--insecure-plaintext", action="store_true",
-                       help="serve without TLS or client authentication (development only)")
+    serve.add_argument(
+        "--insecure-plaintext",
+        action="store_true",
+        help="serve without TLS or client authentication (development only)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     certs = sub.add_parser("certs", help="development PKI")

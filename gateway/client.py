@@ -38,14 +38,22 @@ class TlsIdentity:
     @classmethod
     def dev(cls, pki: Path, who: str) -> TlsIdentity:
         """From the development PKI: who is "domestic", "admin" or a partner code."""
-        stem = pki / "clients" / who if who in ("domestic", "admin") else pki / "partners" / who / "client"
+        stem = (
+            pki / "clients" / who
+            if who in ("domestic", "admin")
+            else pki / "partners" / who / "client"
+        )
         return cls(pki / "ca.pem", Path(f"{stem}.pem"), Path(f"{stem}.key.pem"))
 
 
-def connect(target: str, identity: TlsIdentity | None, max_message_bytes: int = 8 << 20) -> grpc.Channel:
+def connect(
+    target: str, identity: TlsIdentity | None, max_message_bytes: int = 8 << 20
+) -> grpc.Channel:
     """A channel with mutual TLS, or plaintext when ``identity`` is None (insecure mode only)."""
-    options = [("grpc.max_send_message_length", max_message_bytes),
-               ("grpc.max_receive_message_length", max_message_bytes)]
+    options = [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+    ]
     if identity is None:
         return grpc.insecure_channel(target, options=options)
     credentials = grpc.ssl_channel_credentials(
@@ -61,7 +69,9 @@ class RecognitionClient:
         self._stub = recognition_pb2_grpc.RecognitionStub(channel)
         self._timeout = timeout
 
-    def recognise(self, code: str, as_of: datetime | None = None) -> recognition_pb2.RecognitionAnswer:
+    def recognise(
+        self, code: str, as_of: datetime | None = None
+    ) -> recognition_pb2.RecognitionAnswer:
         request = recognition_pb2.RecognitionRequest(declared_code=code)
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))
@@ -82,8 +92,9 @@ class AdminClient:
         self._timeout = timeout
 
     def partners(self) -> list[admin_pb2.Partner]:
-        return list(self._stub.ListPartners(admin_pb2.ListPartnersRequest(),
-                                            timeout=self._timeout).partners)
+        return list(
+            self._stub.ListPartners(admin_pb2.ListPartnersRequest(), timeout=self._timeout).partners
+        )
 
     def partner_state(self, partner: str) -> admin_pb2.PartnerState:
         return self._stub.GetPartnerState(
@@ -102,23 +113,30 @@ def envelope(
     """A native-format envelope signed as a partner would sign it."""
     payload = native.encode(partner, sequence, issued_at or datetime.now(UTC), kind, list(records))
     return exchange_pb2.SignedEnvelope(
-        format=native.NAME, payload=payload, signature=signer.sign(payload),
-        key_id=signer.key_id, algorithm=signer.algorithm,
+        format=native.NAME,
+        payload=payload,
+        signature=signer.sign(payload),
+        key_id=signer.key_id,
+        algorithm=signer.algorithm,
     )
 
 
 class PartnerClient:
     """Submits signed status messages as a partner administration does."""
 
-    def __init__(self, channel: grpc.Channel, partner: str, signer: Signer,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, channel: grpc.Channel, partner: str, signer: Signer, timeout: float = 30.0
+    ) -> None:
         self._stub = exchange_pb2_grpc.PartnerExchangeStub(channel)
         self.partner = partner
         self.signer = signer
         self._timeout = timeout
 
     def submit(
-        self, sequence: int, records: Sequence[AeoRecord], kind: BatchKind = BatchKind.DELTA,
+        self,
+        sequence: int,
+        records: Sequence[AeoRecord],
+        kind: BatchKind = BatchKind.DELTA,
         issued_at: datetime | None = None,
     ) -> exchange_pb2.SubmitResponse:
         return self.submit_envelope(
@@ -133,7 +151,9 @@ class ReceiptInvalid(ValueError):
     """The receipt's signature does not verify with the gateway's published key."""
 
 
-def open_receipt(signed: exchange_pb2.SignedReceipt, gateway_key: PublicKey) -> exchange_pb2.Receipt:
+def open_receipt(
+    signed: exchange_pb2.SignedReceipt, gateway_key: PublicKey
+) -> exchange_pb2.Receipt:
     """Checks the gateway's signature on a receipt and returns its content."""
     try:
         ok = verifier(gateway_key, signed.algorithm)(signed.receipt, signed.signature)

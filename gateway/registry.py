@@ -56,7 +56,9 @@ def _require(data: dict[str, Any], key: str, kind: type, where: Path) -> Any:
     return value
 
 
-def _strings(data: dict[str, Any], key: str, where: Path, default: list[str] | None = None) -> tuple[str, ...]:
+def _strings(
+    data: dict[str, Any], key: str, where: Path, default: list[str] | None = None
+) -> tuple[str, ...]:
     value = data.get(key, default)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RegistryError(f"{where}: '{key}' must be a list of strings")
@@ -118,11 +120,17 @@ def load_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         key_id = _require(entry, "key_id", str, path)
         algorithm = _require(entry, "algorithm", str, path)
         key_infos.append(
-            SigningKeyInfo(key_id, algorithm, _moment(entry.get("not_before"), path, "not_before"),
-                           _moment(entry.get("not_after"), path, "not_after"))
+            SigningKeyInfo(
+                key_id,
+                algorithm,
+                _moment(entry.get("not_before"), path, "not_before"),
+                _moment(entry.get("not_after"), path, "not_after"),
+            )
         )
         key_files.append(
-            PartnerKeyFile(key_id, algorithm, path.parent / _require(entry, "public_key", str, path))
+            PartnerKeyFile(
+                key_id, algorithm, path.parent / _require(entry, "public_key", str, path)
+            )
         )
     if len({k.key_id for k in key_infos}) != len(key_infos):
         raise RegistryError(f"{path}: duplicate key_id")

@@ -7,7 +7,6 @@ resolved against the folder of the settings file (or the working directory witho
 from __future__ import annotations
 
 import dataclasses
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields

@@ -68,14 +68,24 @@ def from_url(url: str) -> Dialect:
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return Dialect(
-            name="sqlite", connect=_sqlite_connect(path), placeholder="?", blob="BLOB",
-            without_rowid=" WITHOUT ROWID", begin="BEGIN IMMEDIATE",
-            transient=(sqlite3.OperationalError,), errors=(sqlite3.Error,),
+            name="sqlite",
+            connect=_sqlite_connect(path),
+            placeholder="?",
+            blob="BLOB",
+            without_rowid=" WITHOUT ROWID",
+            begin="BEGIN IMMEDIATE",
+            transient=(sqlite3.OperationalError,),
+            errors=(sqlite3.Error,),
         )
     if parsed.scheme in ("postgresql", "postgres"):
         return Dialect(
-            name="postgresql", connect=_postgres_connect(url), placeholder="%s", blob="BYTEA",
-            without_rowid="", begin="BEGIN",
-            transient=(psycopg.OperationalError,), errors=(psycopg.Error,),
+            name="postgresql",
+            connect=_postgres_connect(url),
+            placeholder="%s",
+            blob="BYTEA",
+            without_rowid="",
+            begin="BEGIN",
+            transient=(psycopg.OperationalError,),
+            errors=(psycopg.Error,),
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")

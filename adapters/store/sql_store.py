@@ -54,15 +54,40 @@ _RECORD_COLUMNS = (
 
 
 def _stored_record(administration: str, row: Any) -> StoredRecord:
-    (identifier, version, effective_at, status, event, tier, name, address, authorised_from,
-     valid_until, suspended_on, revoked_on, consent, message_id, sequence, received_at,
-     key_id, algorithm) = row
+    (
+        identifier,
+        version,
+        effective_at,
+        status,
+        event,
+        tier,
+        name,
+        address,
+        authorised_from,
+        valid_until,
+        suspended_on,
+        revoked_on,
+        consent,
+        message_id,
+        sequence,
+        received_at,
+        key_id,
+        algorithm,
+    ) = row
     record = AeoRecord(
-        identifier=identifier, name=name, address=address, status=RecordStatus(status),
-        tier=tier, version=version, effective_at=from_us(effective_at),
-        event=StatusEvent(event), authorised_from=_day(authorised_from),
-        valid_until=_day(valid_until), suspended_on=_day(suspended_on),
-        revoked_on=_day(revoked_on), consent_withdrawn=bool(consent),
+        identifier=identifier,
+        name=name,
+        address=address,
+        status=RecordStatus(status),
+        tier=tier,
+        version=version,
+        effective_at=from_us(effective_at),
+        event=StatusEvent(event),
+        authorised_from=_day(authorised_from),
+        valid_until=_day(valid_until),
+        suspended_on=_day(suspended_on),
+        revoked_on=_day(revoked_on),
+        consent_withdrawn=bool(consent),
     )
     meta = MessageMeta(message_id, sequence, from_us(received_at), key_id, algorithm)
     return StoredRecord(administration, record, meta)
@@ -137,7 +162,9 @@ class SqlStore:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def record_as_of(self, administration: str, identifier: str, at: datetime) -> StoredRecord | None:
+    def record_as_of(
+        self, administration: str, identifier: str, at: datetime
+    ) -> StoredRecord | None:
         with self._guard(), self._readers.connection() as conn:
             cur = conn.cursor()
             cur.execute(
@@ -182,13 +209,17 @@ class SqlStore:
             messages, last = cur.fetchone()
             cur.execute(
                 self._q(
-                    "SELECT COUNT(DISTINCT identifier) FROM record_versions WHERE administration = ?"
+                    "SELECT COUNT(DISTINCT identifier) FROM record_versions "
+                    "WHERE administration = ?"
                 ),
                 (partner,),
             )
             (operators,) = cur.fetchone()
         return PartnerStats(
-            state.last, state.gaps, int(messages), int(operators),
+            state.last,
+            state.gaps,
+            int(messages),
+            int(operators),
             from_us(last) if last is not None else None,
         )
 
@@ -235,7 +266,9 @@ def _find_receipt(cur: Any, q: Any, partner: str, digest: bytes) -> SealedReceip
 
 
 def _sequence_state(cur: Any, q: Any, partner: str) -> SequenceState:
-    cur.execute(q("SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"), (partner,))
+    cur.execute(
+        q("SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"), (partner,)
+    )
     row = cur.fetchone()
     if row is None:
         return SequenceState()
@@ -289,14 +322,30 @@ class SqlTx:
                 found[identifier] = int(row[0])
         return found
 
-    def insert_versions(self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta) -> None:
+    def insert_versions(
+        self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta
+    ) -> None:
         rows = [
             (
-                partner, r.identifier, r.version, to_us(r.effective_at), r.status.value,
-                r.event.value, r.tier, r.name, r.address, _iso(r.authorised_from),
-                _iso(r.valid_until), _iso(r.suspended_on), _iso(r.revoked_on),
-                int(r.consent_withdrawn), meta.message_id, meta.sequence,
-                to_us(meta.received_at), meta.key_id, meta.algorithm,
+                partner,
+                r.identifier,
+                r.version,
+                to_us(r.effective_at),
+                r.status.value,
+                r.event.value,
+                r.tier,
+                r.name,
+                r.address,
+                _iso(r.authorised_from),
+                _iso(r.valid_until),
+                _iso(r.suspended_on),
+                _iso(r.revoked_on),
+                int(r.consent_withdrawn),
+                meta.message_id,
+                meta.sequence,
+                to_us(meta.received_at),
+                meta.key_id,
+                meta.algorithm,
             )
             for r in records
         ]
@@ -314,9 +363,22 @@ class SqlTx:
         self._cur.execute(
             self._q(f"INSERT INTO messages VALUES ({', '.join('?' * 17)})"),
             (
-                m.partner, m.digest, m.meta.message_id, m.meta.sequence, m.kind,
-                to_us(m.issued_at), to_us(m.meta.received_at), m.wire_format, m.meta.key_id,
-                m.meta.algorithm, m.payload, m.signature, m.peer, m.receipt.receipt,
-                m.receipt.signature, m.receipt.key_id, m.receipt.algorithm,
+                m.partner,
+                m.digest,
+                m.meta.message_id,
+                m.meta.sequence,
+                m.kind,
+                to_us(m.issued_at),
+                to_us(m.meta.received_at),
+                m.wire_format,
+                m.meta.key_id,
+                m.meta.algorithm,
+                m.payload,
+                m.signature,
+                m.peer,
+                m.receipt.receipt,
+                m.receipt.signature,
+                m.receipt.key_id,
+                m.receipt.algorithm,
             ),
         )

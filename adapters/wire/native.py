@@ -132,7 +132,9 @@ def encode(
 ) -> bytes:
     """The payload bytes a partner signs (used by the partner simulator and the tests)."""
     batch = pb.StatusBatch(
-        partner=partner, sequence=sequence, kind=KIND_TO_PB[kind],
+        partner=partner,
+        sequence=sequence,
+        kind=KIND_TO_PB[kind],
         records=[encode_record(r) for r in records],
     )
     batch.issued_at.FromDatetime(issued_at)
@@ -145,7 +147,11 @@ class NativeCodec:
     def open(self, message: InboundMessage, signatures: SignatureCheck) -> OpenedBatch:
         # Signature first: nothing from an unverified payload is parsed, let alone trusted.
         signatures.verify(
-            message.partner, message.key_id, message.algorithm, message.payload,
-            message.signature, message.received_at,
+            message.partner,
+            message.key_id,
+            message.algorithm,
+            message.payload,
+            message.signature,
+            message.received_at,
         )
         return decode(message.payload)

@@ -18,16 +18,21 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         self._partners = partners
         self._store = store
 
-    def ListPartners(  # noqa: N802
+    def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ListPartnersResponse:
         return admin_pb2.ListPartnersResponse(
             partners=[
                 admin_pb2.Partner(
-                    code=p.code, name=p.name, programme=p.programme, tiers=p.tiers,
-                    recognised_tiers=sorted(p.recognised_tiers), mra_signed=p.mra_signed or "",
+                    code=p.code,
+                    name=p.name,
+                    programme=p.programme,
+                    tiers=p.tiers,
+                    recognised_tiers=sorted(p.recognised_tiers),
+                    mra_signed=p.mra_signed or "",
                     mra_in_force=p.mra_in_force.isoformat() if p.mra_in_force else "",
-                    direction=p.direction, declared_code_patterns=p.identifiers.patterns,
+                    direction=p.direction,
+                    declared_code_patterns=p.identifiers.patterns,
                     signing_keys=[
                         admin_pb2.SigningKey(key_id=k.key_id, algorithm=k.algorithm)
                         for k in p.signing_keys
@@ -38,7 +43,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
             ]
         )
 
-    def GetPartnerState(  # noqa: N802
+    def GetPartnerState(
         self, request: admin_pb2.GetPartnerStateRequest, context: grpc.ServicerContext
     ) -> admin_pb2.PartnerState:
         if request.partner not in self._partners:

@@ -57,8 +57,12 @@ def current_principal() -> Principal:
 
 
 class Authenticator:
-    def __init__(self, home_ca: x509.Certificate, partner_cas: Mapping[str, x509.Certificate],
-                 insecure: bool = False) -> None:
+    def __init__(
+        self,
+        home_ca: x509.Certificate,
+        partner_cas: Mapping[str, x509.Certificate],
+        insecure: bool = False,
+    ) -> None:
         self._home_ca = home_ca
         self._partner_cas = dict(partner_cas)
         self._insecure = insecure
@@ -101,4 +105,3 @@ def _uris(cert: x509.Certificate) -> list[str]:
     except x509.ExtensionNotFound:
         return []
     return san.value.get_values_for_type(x509.UniformResourceIdentifier)
-

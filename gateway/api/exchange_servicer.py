@@ -16,7 +16,7 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServicer):
         self._service = service
         self._clock = clock
 
-    def Submit(  # noqa: N802 (gRPC method name)
+    def Submit(
         self, request: exchange_pb2.SignedEnvelope, context: grpc.ServicerContext
     ) -> exchange_pb2.SubmitResponse:
         caller = current_principal()
@@ -36,7 +36,9 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServicer):
         sealed = outcome.receipt
         return exchange_pb2.SubmitResponse(
             receipt=exchange_pb2.SignedReceipt(
-                receipt=sealed.receipt, signature=sealed.signature, key_id=sealed.key_id,
+                receipt=sealed.receipt,
+                signature=sealed.signature,
+                key_id=sealed.key_id,
                 algorithm=sealed.algorithm,
             ),
             duplicate=outcome.duplicate,

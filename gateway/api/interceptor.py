@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -18,15 +18,21 @@ log = logging.getLogger(__name__)
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
 
 
-class GatewayInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+if TYPE_CHECKING:  # the stubs make ServerInterceptor generic; the runtime class is not
+    _Interceptor = grpc.ServerInterceptor[Any, Any]
+else:
+    _Interceptor = grpc.ServerInterceptor
+
+
+class GatewayInterceptor(_Interceptor):
     def __init__(self, authenticator: Authenticator) -> None:
         self._auth = authenticator
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(details)
         if handler is None:
             return None
@@ -50,14 +56,16 @@ class GatewayInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        assert handler.stream_unary is not None
         return grpc.stream_unary_rpc_method_handler(
             self._guard(handler.stream_unary, allowed, details.method),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
-    def _authorise(self, context: grpc.ServicerContext, allowed: frozenset[Any] | None,
-                   method: str) -> Principal:
+    def _authorise(
+        self, context: grpc.ServicerContext, allowed: frozenset[Any] | None, method: str
+    ) -> Principal:
         principal = self._auth.principal(context)
         if allowed is not None and principal.role not in allowed:
             raise RoleNotPermitted(
@@ -77,15 +85,16 @@ class GatewayInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             except GatewayError as error:
                 abort(context, error)
             except Exception:
-                if context.code() is not None:  # the servicer aborted on purpose
+                if context.code() is not None:  # type: ignore[attr-defined]  # the servicer aborted
                     raise
                 log.exception("unexpected error in %s", method)
                 abort(context, GatewayError("internal error; see the gateway's log"))
 
         return guarded
 
-    def _guard_stream(self, behavior: Behavior, allowed: frozenset[Any] | None,
-                      method: str) -> Behavior:
+    def _guard_stream(
+        self, behavior: Behavior, allowed: frozenset[Any] | None, method: str
+    ) -> Behavior:
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             try:
                 self._authorise(context, allowed, method)

@@ -13,13 +13,13 @@ class RecognitionServicer(recognition_pb2_grpc.RecognitionServicer):
     def __init__(self, service: RecognitionService) -> None:
         self._service = service
 
-    def GetRecognition(  # noqa: N802
+    def GetRecognition(
         self, request: recognition_pb2.RecognitionRequest, context: grpc.ServicerContext
     ) -> recognition_pb2.RecognitionAnswer:
         answer = self._service.recognise(request.declared_code, optional_time(request, "as_of"))
         return answer_to_pb(answer)
 
-    def GetRecognitionBatch(  # noqa: N802
+    def GetRecognitionBatch(
         self, request: recognition_pb2.BatchRecognitionRequest, context: grpc.ServicerContext
     ) -> recognition_pb2.BatchRecognitionResponse:
         answers = self._service.recognise_many(

@@ -31,9 +31,7 @@ class IdentifierScheme:
     prefix: str = ""
     aliases: tuple[Alias, ...] = ()
     _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
-    _aliases: tuple[tuple[re.Pattern[str], str], ...] = field(
-        init=False, repr=False, compare=False
-    )
+    _aliases: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from gateway.domain.errors import (
@@ -45,7 +45,9 @@ class VerifiedMessage:
     @property
     def meta(self) -> MessageMeta:
         m = self.inbound
-        return MessageMeta(self.message_id, self.batch.sequence, m.received_at, m.key_id, m.algorithm)
+        return MessageMeta(
+            self.message_id, self.batch.sequence, m.received_at, m.key_id, m.algorithm
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +141,12 @@ def _normalised(batch: OpenedBatch, partner: Partner) -> OpenedBatch:
         canonical = partner.identifiers.canonical(record.identifier.strip().upper())
         if canonical is None:
             rejected.append(
-                Rejection(record.identifier, record.version, "record.identifier_invalid",
-                          f"not a {partner.code} identifier")
+                Rejection(
+                    record.identifier,
+                    record.version,
+                    "record.identifier_invalid",
+                    f"not a {partner.code} identifier",
+                )
             )
         elif canonical == record.identifier:
             records.append(record)
@@ -169,8 +175,12 @@ def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outc
         stored = latest.get(record.identifier)
         if stored is not None and record.version <= stored:
             ignored.append(
-                Rejection(record.identifier, record.version, "record.stale_version",
-                          f"stored version is {stored}")
+                Rejection(
+                    record.identifier,
+                    record.version,
+                    "record.stale_version",
+                    f"stored version is {stored}",
+                )
             )
             continue
         applied.append(record)
@@ -194,9 +204,15 @@ def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outc
     inbound = message.inbound
     tx.save_message(
         StoredMessage(
-            partner=partner, digest=message.digest, meta=meta, kind=batch.kind.value,
-            issued_at=batch.issued_at, wire_format=inbound.wire_format,
-            payload=inbound.payload, signature=inbound.signature, peer=inbound.peer,
+            partner=partner,
+            digest=message.digest,
+            meta=meta,
+            kind=batch.kind.value,
+            issued_at=batch.issued_at,
+            wire_format=inbound.wire_format,
+            payload=inbound.payload,
+            signature=inbound.signature,
+            peer=inbound.peer,
             receipt=sealed,
         )
     )

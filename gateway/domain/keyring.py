@@ -26,7 +26,12 @@ class Keyring:
         self._verifiers = verifiers
 
     def verify(
-        self, partner: str, key_id: str, algorithm: str, payload: bytes, signature: bytes,
+        self,
+        partner: str,
+        key_id: str,
+        algorithm: str,
+        payload: bytes,
+        signature: bytes,
         at: datetime,
     ) -> None:
         profile = self._partners.get(partner)
@@ -39,7 +44,8 @@ class Keyring:
         if algorithm != key.algorithm:
             raise AlgorithmNotPinned(
                 f"key {key_id!r} is pinned to {key.algorithm}, message says {algorithm!r}",
-                key_id=key_id, pinned=key.algorithm,
+                key_id=key_id,
+                pinned=key.algorithm,
             )
         if not key.valid_at(at):
             raise SigningKeyNotValid(f"key {key_id!r} is not valid at {at.isoformat()}")

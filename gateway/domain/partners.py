@@ -73,7 +73,7 @@ class Partner:
         rules = [r for r in self.mapping if r.tier == tier]
         specific = [r for r in rules if r.scheme == scheme.name]
         general = [r for r in rules if r.scheme is None and r.grade in scheme.grades]
-        return (specific or general or [None])[0]
+        return next(iter(specific or general), None)
 
 
 @dataclass(frozen=True, slots=True)

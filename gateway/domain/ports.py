@@ -18,7 +18,9 @@ class Clock(Protocol):
 
 
 class RecordReader(Protocol):
-    def record_as_of(self, administration: str, identifier: str, at: datetime) -> StoredRecord | None:
+    def record_as_of(
+        self, administration: str, identifier: str, at: datetime
+    ) -> StoredRecord | None:
         """The newest version of the operator's record effective at ``at``, or None."""
         ...
 
@@ -83,7 +85,12 @@ class SignatureCheck(Protocol):
     """Checks a detached signature with a registered partner key (see keyring.Keyring)."""
 
     def verify(
-        self, partner: str, key_id: str, algorithm: str, payload: bytes, signature: bytes,
+        self,
+        partner: str,
+        key_id: str,
+        algorithm: str,
+        payload: bytes,
+        signature: bytes,
         at: datetime,
     ) -> None:
         """Returns when the signature holds; raises a GatewayError saying why it does not."""

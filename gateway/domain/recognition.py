@@ -141,8 +141,11 @@ class RecognitionService:
         candidates = self._codebook.candidates(declared_code)
         if not candidates:
             return Answer(
-                declared_code, normalise(declared_code), Outcome.CODE_FORMAT_UNKNOWN,
-                "code.format_unknown", at,
+                declared_code,
+                normalise(declared_code),
+                Outcome.CODE_FORMAT_UNKNOWN,
+                "code.format_unknown",
+                at,
             )
         for match in candidates:
             stored = self._reader.record_as_of(match.administration, match.code, at)
@@ -150,7 +153,11 @@ class RecognitionService:
                 return self._decide(declared_code, match.code, stored, at)
         first = candidates[0]
         return Answer(
-            declared_code, first.code, Outcome.UNKNOWN_OPERATOR, "operator.unknown", at,
+            declared_code,
+            first.code,
+            Outcome.UNKNOWN_OPERATOR,
+            "operator.unknown",
+            at,
             administration=first.administration,
             programme=self._programme(first.administration),
         )
