@@ -1,0 +1,68 @@
+"""What the integration tests share: calling the live gateway and reading its store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pytest
+
+from adapters.crypto.signatures import load_public_key
+from gateway.api.errors import error_info
+from gateway.client import PartnerClient, RecognitionClient, open_receipt
+from gateway.pb import exchange_pb2
+from tests.conftest import Live
+
+
+def partner_client(live: Live, partner: str = "SG", cert_of: str | None = None) -> PartnerClient:
+    """A partner client; ``cert_of`` connects with another party's TLS certificate."""
+    return PartnerClient(live.channel(cert_of or partner), partner, live.workspace.signer(partner))
+
+
+def recognition_client(live: Live, who: str = "domestic") -> RecognitionClient:
+    return RecognitionClient(live.channel(who))
+
+
+def receipt_of(live: Live, response: exchange_pb2.SubmitResponse) -> exchange_pb2.Receipt:
+    """The receipt's content, after checking the gateway's signature on it."""
+    key = load_public_key(
+        live.workspace.pki / "gateway" / f"signing-{live.settings.signing_key_id}.pub.pem", "ed25519"
+    )
+    return open_receipt(response.receipt, key)
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """Everything stored that a refused message could have changed."""
+
+    stats: tuple[Any, ...]
+    history: tuple[Any, ...]
+
+
+def store_view(live: Live, *identifiers: str) -> StoreView:
+    store = live.gateway.store
+    stats = tuple(store.partner_stats(p) for p in ("SG", "KR"))
+    history = tuple(
+        tuple(store.history(i[:2], i)) for i in identifiers or ("SG000000000001", "KR0000000001")
+    )
+    return StoreView(stats, history)
+
+
+def expect_error(call: Any, code: grpc.StatusCode, reason: str | None) -> grpc.RpcError:
+    """Runs ``call``; asserts it fails with ``code`` and (when given) the ErrorInfo ``reason``."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    err = caught.value
+    assert err.code() is code, (err.code(), err.details())  # type: ignore[attr-defined]
+    info = error_info(err)  # type: ignore[arg-type]
+    if reason is None:
+        assert info is None
+    else:
+        assert info is not None and info.reason == reason and info.domain == "aeo-gateway"
+    return err
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
