@@ -130,7 +130,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         try:
             answers = client.recognise_many(args.codes, as_of)
         except grpc.RpcError as err:
-            info = error_info(err)  # type: ignore[arg-type]
+            info = error_info(err)
             print(
                 f"error: {err.code().name} {info.reason if info else ''}: {err.details()}",
                 file=sys.stderr,

@@ -37,12 +37,14 @@ class Workspace:
         env = {"AEO_GATEWAY_LISTEN": "127.0.0.1:0"}
         base = load(None, env, base=self.root)
         db = f"sqlite:///{self.root / 'var' / (uuid.uuid4().hex + '.db')}"
-        return base.with_overrides(database_url=db, grace_seconds=1.0, **overrides)
+        return base.with_overrides(**{"database_url": db, "grace_seconds": 1.0, **overrides})
 
     def identity(self, who: str) -> TlsIdentity:
         return TlsIdentity.dev(self.pki, who)
 
-    def signer(self, partner: str, key_id: str | None = None, algorithm: str | None = None) -> Signer:
+    def signer(
+        self, partner: str, key_id: str | None = None, algorithm: str | None = None
+    ) -> Signer:
         _, entries = load_registry(self.settings())
         key = entries[partner].partner.signing_keys[0]
         key_id = key_id or key.key_id
@@ -67,7 +69,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
         home.name,
         (settings.signing_key_id, settings.signing_algorithm),
         [
-            pki.PartnerKeys(c, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys))
+            pki.PartnerKeys(
+                c, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys)
+            )
             for c, e in entries.items()
         ],
     )

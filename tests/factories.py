@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gateway.domain.codes import Alias, IdentifierScheme
-from gateway.domain.partners import GradeScheme, HomeAdministration, MappingRule, Partner, SigningKeyInfo
+from gateway.domain.partners import (
+    GradeScheme,
+    HomeAdministration,
+    MappingRule,
+    Partner,
+    SigningKeyInfo,
+)
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -54,7 +60,13 @@ def home() -> HomeAdministration:
             GradeScheme(
                 "Decree 282",
                 date(2026, 4, 1),
-                ("advanced certified", "certified", "regular", "discredited", "seriously discredited"),
+                (
+                    "advanced certified",
+                    "certified",
+                    "regular",
+                    "discredited",
+                    "seriously discredited",
+                ),
                 frozenset({"advanced certified", "certified"}),
                 "regular",
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -44,9 +44,10 @@ def abort(context: grpc.ServicerContext, error: GatewayError) -> NoReturn:
     raise AssertionError("abort_with_status returned")  # pragma: no cover
 
 
-def error_info(call: grpc.Call) -> error_details_pb2.ErrorInfo | None:
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo a failed call carries (for clients and tests)."""
-    status = rpc_status.from_call(call)
+    # A failed call's RpcError is also its grpc.Call, which carries the status details.
+    status = rpc_status.from_call(cast(grpc.Call, error))
     if status is None:
         return None
     for detail in status.details:

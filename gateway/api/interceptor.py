@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, _current
+from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, Role, _current
 from gateway.api.errors import abort
-from gateway.domain.errors import GatewayError, RoleNotPermitted
+from gateway.domain.errors import GatewayError, NoClientIdentity, RoleNotPermitted
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class GatewayInterceptor(_Interceptor):
     ) -> Principal:
         principal = self._auth.principal(context)
         if allowed is not None and principal.role not in allowed:
+            if principal.role is Role.INSECURE_LOCAL:
+                raise NoClientIdentity(f"{method} needs a verified client certificate")
             raise RoleNotPermitted(
                 f"a {principal.role.value} certificate may not call {method}",
                 role=principal.role.value,

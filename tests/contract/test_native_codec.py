@@ -33,7 +33,9 @@ def test_golden_delta_decodes_to_the_records_it_carries() -> None:
 def test_encoding_the_golden_content_gives_the_golden_bytes() -> None:
     """Re-encode what the golden file decodes to. Result: byte-identical (stable signing input)."""
     batch = native.decode(GOLDEN.read_bytes())
-    again = native.encode(batch.partner, batch.sequence, batch.issued_at, batch.kind, list(batch.records))
+    again = native.encode(
+        batch.partner, batch.sequence, batch.issued_at, batch.kind, list(batch.records)
+    )
     assert again == GOLDEN.read_bytes()
 
 

@@ -28,7 +28,8 @@ def recognition_client(live: Live, who: str = "domestic") -> RecognitionClient:
 def receipt_of(live: Live, response: exchange_pb2.SubmitResponse) -> exchange_pb2.Receipt:
     """The receipt's content, after checking the gateway's signature on it."""
     key = load_public_key(
-        live.workspace.pki / "gateway" / f"signing-{live.settings.signing_key_id}.pub.pem", "ed25519"
+        live.workspace.pki / "gateway" / f"signing-{live.settings.signing_key_id}.pub.pem",
+        "ed25519",
     )
     return open_receipt(response.receipt, key)
 
@@ -55,12 +56,14 @@ def expect_error(call: Any, code: grpc.StatusCode, reason: str | None) -> grpc.R
     with pytest.raises(grpc.RpcError) as caught:
         call()
     err = caught.value
-    assert err.code() is code, (err.code(), err.details())  # type: ignore[attr-defined]
-    info = error_info(err)  # type: ignore[arg-type]
+    assert err.code() is code, (err.code(), err.details())
+    info = error_info(err)
     if reason is None:
         assert info is None
     else:
-        assert info is not None and info.reason == reason and info.domain == "aeo-gateway"
+        assert info is not None
+        assert info.reason == reason
+        assert info.domain == "aeo-gateway"
     return err
 
 

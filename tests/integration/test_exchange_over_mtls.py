@@ -22,7 +22,11 @@ def test_partner_submission_is_stored_and_answered_with_a_signed_receipt(live: L
 
     answer = recognition_client(live).recognise("SG000000000001")
     assert answer.outcome == recognition_pb2.OUTCOME_RECOGNISED
-    assert (answer.administration, answer.tier, answer.treatment) == ("SG", "STP-Plus", "advanced certified")
+    assert (answer.administration, answer.tier, answer.treatment) == (
+        "SG",
+        "STP-Plus",
+        "advanced certified",
+    )
     assert answer.status == common_pb2.RECORD_STATUS_VALID
     assert answer.grade_scheme == "Decree 282"
     assert "inspection.reduced" in answer.benefits
@@ -31,7 +35,10 @@ def test_partner_submission_is_stored_and_answered_with_a_signed_receipt(live: L
     assert answer.basis.algorithm == "ed25519"
 
     other = recognition_client(live).recognise("SG000000000002")
-    assert (other.outcome, other.reason) == (recognition_pb2.OUTCOME_NOT_RECOGNISED, "tier.not_recognised")
+    assert (other.outcome, other.reason) == (
+        recognition_pb2.OUTCOME_NOT_RECOGNISED,
+        "tier.not_recognised",
+    )
 
 
 def test_korean_partner_signs_with_ecdsa_and_is_recognised(live: Live) -> None:
@@ -53,7 +60,8 @@ def test_resubmitting_the_same_message_returns_the_same_receipt(live: Live) -> N
     env = envelope(client.signer, "SG", 1, [record()])
     first = client.submit_envelope(env)
     again = client.submit_envelope(env)
-    assert again.duplicate and not first.duplicate
+    assert again.duplicate
+    assert not first.duplicate
     assert again.receipt == first.receipt
     assert live.gateway.store.partner_stats("SG").messages == 1
 
@@ -62,14 +70,20 @@ def test_stale_record_version_is_not_applied_and_the_receipt_says_why(live: Live
     """SG sends v2 (suspended), then a late v1 (valid). Result: v1 ignored with
     record.stale_version; the operator stays suspended."""
     client = partner_client(live)
-    client.submit(1, [record(version=2, status=RecordStatus.SUSPENDED, effective_at=now() - timedelta(hours=1))])
+    client.submit(
+        1,
+        [record(version=2, status=RecordStatus.SUSPENDED, effective_at=now() - timedelta(hours=1))],
+    )
     receipt = receipt_of(live, client.submit(2, [record(version=1)]))
     assert receipt.records_applied == 0
     assert [(i.identifier, i.version, i.reason) for i in receipt.ignored] == [
         ("SG000000000001", 1, "record.stale_version")
     ]
     answer = recognition_client(live).recognise("SG000000000001")
-    assert (answer.outcome, answer.reason) == (recognition_pb2.OUTCOME_NOT_RECOGNISED, "status.suspended")
+    assert (answer.outcome, answer.reason) == (
+        recognition_pb2.OUTCOME_NOT_RECOGNISED,
+        "status.suspended",
+    )
 
 
 def test_sequence_gap_is_reported_and_filled_by_the_late_message(live: Live) -> None:
@@ -90,9 +104,15 @@ def test_status_as_of_a_past_declaration_time(live: Live) -> None:
     recognised; one now is not."""
     client = partner_client(live)
     client.submit(1, [record(version=1, effective_at=now() - timedelta(days=30))])
-    client.submit(2, [record(version=2, status=RecordStatus.SUSPENDED, effective_at=now() - timedelta(days=2))])
+    client.submit(
+        2,
+        [record(version=2, status=RecordStatus.SUSPENDED, effective_at=now() - timedelta(days=2))],
+    )
     recog = recognition_client(live)
-    assert recog.recognise("SG000000000001", now() - timedelta(days=10)).outcome == recognition_pb2.OUTCOME_RECOGNISED
+    assert (
+        recog.recognise("SG000000000001", now() - timedelta(days=10)).outcome
+        == recognition_pb2.OUTCOME_RECOGNISED
+    )
     assert recog.recognise("SG000000000001").reason == "status.suspended"
 
 

@@ -39,8 +39,16 @@ def refused_and_nothing_changed(
     assert store_view(live) == before
 
 
-def sg_envelope(live: Live, sequence: int = 2, **kwargs: object) -> exchange_pb2.SignedEnvelope:
-    return envelope(live.workspace.signer("SG"), "SG", sequence, [record(version=9, status=RecordStatus.REVOKED)], **kwargs)  # type: ignore[arg-type]
+def sg_envelope(
+    live: Live, sequence: int = 2, issued_at: datetime | None = None
+) -> exchange_pb2.SignedEnvelope:
+    return envelope(
+        live.workspace.signer("SG"),
+        "SG",
+        sequence,
+        [record(version=9, status=RecordStatus.REVOKED)],
+        issued_at=issued_at,
+    )
 
 
 def test_tampered_payload_fails_the_signature_check(seeded: Live) -> None:
@@ -49,7 +57,9 @@ def test_tampered_payload_fails_the_signature_check(seeded: Live) -> None:
     env = sg_envelope(seeded)
     env.payload = env.payload[:-1] + bytes([env.payload[-1] ^ 1])
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.invalid")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.invalid"
+    )
 
 
 def test_message_signed_with_another_partners_key_id_is_refused(seeded: Live) -> None:
@@ -57,7 +67,9 @@ def test_message_signed_with_another_partners_key_id_is_refused(seeded: Live) ->
     UNAUTHENTICATED signature.unknown_key (keys are looked up per partner)."""
     env = envelope(seeded.workspace.signer("KR"), "SG", 2, [record(version=9)])
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.unknown_key")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.unknown_key"
+    )
 
 
 def test_message_signed_with_another_partners_key_under_own_key_id_is_refused(seeded: Live) -> None:
@@ -67,7 +79,9 @@ def test_message_signed_with_another_partners_key_under_own_key_id_is_refused(se
     kr = seeded.workspace.signer("KR")
     env.signature = kr.sign(env.payload)
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.invalid")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.invalid"
+    )
 
 
 def test_algorithm_other_than_the_pinned_one_is_refused(seeded: Live) -> None:
@@ -77,7 +91,10 @@ def test_algorithm_other_than_the_pinned_one_is_refused(seeded: Live) -> None:
     env.algorithm = "rsa-pss-sha256"
     client = partner_client(seeded)
     refused_and_nothing_changed(
-        seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.algorithm_not_pinned"
+        seeded,
+        lambda: client.submit_envelope(env),
+        UNAUTHENTICATED,
+        "signature.algorithm_not_pinned",
     )
 
 
@@ -86,23 +103,33 @@ def test_empty_signature_is_refused(seeded: Live) -> None:
     env = sg_envelope(seeded)
     env.signature = b""
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.invalid")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.invalid"
+    )
 
 
 def test_partner_certificate_submitting_as_another_partner_is_refused(seeded: Live) -> None:
     """SG's TLS certificate and SG's own signing key, but the batch says partner KR. Result:
     PERMISSION_DENIED partner.impersonation; KR's records untouched."""
-    env = envelope(seeded.workspace.signer("SG"), "KR", 2, [record("KR0000000001", version=9, tier="AA")])
+    env = envelope(
+        seeded.workspace.signer("SG"), "KR", 2, [record("KR0000000001", version=9, tier="AA")]
+    )
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), DENIED, "partner.impersonation")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), DENIED, "partner.impersonation"
+    )
 
 
 def test_kr_message_replayed_over_sg_connection_is_refused(seeded: Live) -> None:
     """A genuine KR-signed KR message, replayed by SG's certificate. Result: UNAUTHENTICATED
     signature.unknown_key: SG's connection only accepts SG's keys."""
-    env = envelope(seeded.workspace.signer("KR"), "KR", 2, [record("KR0000000001", version=9, tier="AA")])
+    env = envelope(
+        seeded.workspace.signer("KR"), "KR", 2, [record("KR0000000001", version=9, tier="AA")]
+    )
     client = partner_client(seeded, "SG")
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.unknown_key")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), UNAUTHENTICATED, "signature.unknown_key"
+    )
 
 
 def test_domestic_certificate_cannot_call_partner_exchange(seeded: Live) -> None:
@@ -110,10 +137,14 @@ def test_domestic_certificate_cannot_call_partner_exchange(seeded: Live) -> None
     auth.role_not_permitted."""
     env = sg_envelope(seeded)
     client = partner_client(seeded, cert_of="domestic")
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), DENIED, "auth.role_not_permitted")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), DENIED, "auth.role_not_permitted"
+    )
 
 
-@pytest.mark.parametrize(("who", "service"), [("SG", "recognition"), ("domestic", "admin"), ("admin", "recognition")])
+@pytest.mark.parametrize(
+    ("who", "service"), [("SG", "recognition"), ("domestic", "admin"), ("admin", "recognition")]
+)
 def test_each_role_reaches_only_its_own_service(seeded: Live, who: str, service: str) -> None:
     """A partner asks Recognition; a domestic system calls Admin; an admin calls Recognition.
     Result: PERMISSION_DENIED auth.role_not_permitted."""
@@ -134,33 +165,61 @@ def _identity_with(tmp_path: Path, live: Live, issued: pki.Issued) -> TlsIdentit
     return TlsIdentity(live.workspace.pki / "ca.pem", cert, key)
 
 
-def test_expired_partner_certificate_is_refused_at_the_handshake(seeded: Live, tmp_path: Path) -> None:
+def test_expired_partner_certificate_is_refused_at_the_handshake(
+    seeded: Live, tmp_path: Path
+) -> None:
     """An SG client certificate that expired yesterday. Result: the TLS handshake fails; the
     call ends UNAVAILABLE and never reaches the gateway."""
-    ca = pki.load(seeded.workspace.pki / "partners/SG/ca.pem", seeded.workspace.pki / "partners/SG/ca.key.pem")
+    ca = pki.load(
+        seeded.workspace.pki / "partners/SG/ca.pem", seeded.workspace.pki / "partners/SG/ca.key.pem"
+    )
     now = datetime.now(UTC)
-    expired = pki.issue(ca, "SG old", "Singapore", not_before=now - timedelta(days=30), not_after=now - timedelta(days=1))
+    expired = pki.issue(
+        ca,
+        "SG old",
+        "Singapore",
+        not_before=now - timedelta(days=30),
+        not_after=now - timedelta(days=1),
+    )
     channel = connect(seeded.target, _identity_with(tmp_path, seeded, expired))
     client = PartnerClient(channel, "SG", seeded.workspace.signer("SG"), timeout=5)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(sg_envelope(seeded)), grpc.StatusCode.UNAVAILABLE, None)
+    refused_and_nothing_changed(
+        seeded,
+        lambda: client.submit_envelope(sg_envelope(seeded)),
+        grpc.StatusCode.UNAVAILABLE,
+        None,
+    )
 
 
-def test_certificate_from_an_untrusted_ca_is_refused_at_the_handshake(seeded: Live, tmp_path: Path) -> None:
+def test_certificate_from_an_untrusted_ca_is_refused_at_the_handshake(
+    seeded: Live, tmp_path: Path
+) -> None:
     """A client certificate from a CA the gateway does not know. Result: handshake fails,
     UNAVAILABLE, nothing stored."""
     rogue = pki.make_ca("Rogue CA", "Rogue")
     cert = pki.issue(rogue, "SG customs gateway", "Singapore")
     channel = connect(seeded.target, _identity_with(tmp_path, seeded, cert))
     client = PartnerClient(channel, "SG", seeded.workspace.signer("SG"), timeout=5)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(sg_envelope(seeded)), grpc.StatusCode.UNAVAILABLE, None)
+    refused_and_nothing_changed(
+        seeded,
+        lambda: client.submit_envelope(sg_envelope(seeded)),
+        grpc.StatusCode.UNAVAILABLE,
+        None,
+    )
 
 
 def test_home_certificate_without_a_role_is_refused(seeded: Live, tmp_path: Path) -> None:
     """A certificate from the home CA that names no gateway role. Result: PERMISSION_DENIED
     auth.role_not_permitted."""
     home = pki.load(seeded.workspace.pki / "ca.pem", seeded.workspace.pki / "ca.key.pem")
-    channel = connect(seeded.target, _identity_with(tmp_path, seeded, pki.issue(home, "someone", "CN")))
-    expect_error(lambda: RecognitionClient(channel).recognise("SG000000000001"), DENIED, "auth.role_not_permitted")
+    channel = connect(
+        seeded.target, _identity_with(tmp_path, seeded, pki.issue(home, "someone", "CN"))
+    )
+    expect_error(
+        lambda: RecognitionClient(channel).recognise("SG000000000001"),
+        DENIED,
+        "auth.role_not_permitted",
+    )
 
 
 def test_replayed_message_changes_nothing(seeded: Live) -> None:
@@ -171,7 +230,8 @@ def test_replayed_message_changes_nothing(seeded: Live) -> None:
     first = client.submit_envelope(env)
     before = store_view(seeded)
     again = client.submit_envelope(env)
-    assert again.duplicate and again.receipt == first.receipt
+    assert again.duplicate
+    assert again.receipt == first.receipt
     assert store_view(seeded) == before
 
 
@@ -179,7 +239,12 @@ def test_other_message_reusing_a_sequence_number_is_refused(seeded: Live) -> Non
     """A new message that reuses SG's sequence 1. Result: ALREADY_EXISTS batch.sequence_reused."""
     env = sg_envelope(seeded, sequence=1)
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), grpc.StatusCode.ALREADY_EXISTS, "batch.sequence_reused")
+    refused_and_nothing_changed(
+        seeded,
+        lambda: client.submit_envelope(env),
+        grpc.StatusCode.ALREADY_EXISTS,
+        "batch.sequence_reused",
+    )
 
 
 def test_stale_record_version_leaves_the_newer_state(seeded: Live) -> None:
@@ -198,7 +263,9 @@ def test_issued_at_outside_the_window_is_refused(seeded: Live, offset: timedelta
     INVALID_ARGUMENT batch.issued_at_out_of_window."""
     env = sg_envelope(seeded, issued_at=datetime.now(UTC) + offset)
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), INVALID, "batch.issued_at_out_of_window")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), INVALID, "batch.issued_at_out_of_window"
+    )
 
 
 def test_signed_bytes_that_are_not_a_batch_are_malformed(seeded: Live) -> None:
@@ -206,10 +273,16 @@ def test_signed_bytes_that_are_not_a_batch_are_malformed(seeded: Live) -> None:
     signer = seeded.workspace.signer("SG")
     payload = b"\x0a\xff\xff\xff\xff\x0f garbage"
     env = exchange_pb2.SignedEnvelope(
-        format="native", payload=payload, signature=signer.sign(payload), key_id=signer.key_id, algorithm=signer.algorithm
+        format="native",
+        payload=payload,
+        signature=signer.sign(payload),
+        key_id=signer.key_id,
+        algorithm=signer.algorithm,
     )
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), INVALID, "payload.malformed")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), INVALID, "payload.malformed"
+    )
 
 
 def test_unknown_wire_format_is_refused(seeded: Live) -> None:
@@ -218,7 +291,9 @@ def test_unknown_wire_format_is_refused(seeded: Live) -> None:
     env = sg_envelope(seeded)
     env.format = "xml-dsig"
     client = partner_client(seeded)
-    refused_and_nothing_changed(seeded, lambda: client.submit_envelope(env), INVALID, "payload.format_unsupported")
+    refused_and_nothing_changed(
+        seeded, lambda: client.submit_envelope(env), INVALID, "payload.format_unsupported"
+    )
 
 
 def test_message_over_the_size_limit_is_refused(start_gateway: Callable[..., Live]) -> None:
@@ -229,16 +304,31 @@ def test_message_over_the_size_limit_is_refused(start_gateway: Callable[..., Liv
     big = [record(f"SG{i:012d}", name="x" * 1000) for i in range(100)]
     env = envelope(live.workspace.signer("SG"), "SG", 2, big)
     client = partner_client(live)
-    refused_and_nothing_changed(live, lambda: client.submit_envelope(env), grpc.StatusCode.RESOURCE_EXHAUSTED, "payload.too_large")
+    refused_and_nothing_changed(
+        live,
+        lambda: client.submit_envelope(env),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "payload.too_large",
+    )
 
 
-def test_message_far_over_the_transport_limit_is_cut_off_by_grpc(start_gateway: Callable[..., Live]) -> None:
+def test_message_far_over_the_transport_limit_is_cut_off_by_grpc(
+    start_gateway: Callable[..., Live],
+) -> None:
     """Payload limit 64 KiB; SG sends 1 MiB. Result: RESOURCE_EXHAUSTED from the transport
     before the gateway reads it (no reason: it never reached the application)."""
     live = start_gateway(max_payload_bytes=64 * 1024)
-    env = exchange_pb2.SignedEnvelope(format="native", payload=b"\0" * (1 << 20), signature=b"s", key_id="SG-2026-1", algorithm="ed25519")
+    env = exchange_pb2.SignedEnvelope(
+        format="native",
+        payload=b"\0" * (1 << 20),
+        signature=b"s",
+        key_id="SG-2026-1",
+        algorithm="ed25519",
+    )
     client = partner_client(live)
-    refused_and_nothing_changed(live, lambda: client.submit_envelope(env), grpc.StatusCode.RESOURCE_EXHAUSTED, None)
+    refused_and_nothing_changed(
+        live, lambda: client.submit_envelope(env), grpc.StatusCode.RESOURCE_EXHAUSTED, None
+    )
 
 
 def test_batch_over_the_record_limit_is_refused(start_gateway: Callable[..., Live]) -> None:
@@ -246,7 +336,9 @@ def test_batch_over_the_record_limit_is_refused(start_gateway: Callable[..., Liv
     live = start_gateway(max_records_per_message=5)
     env = envelope(live.workspace.signer("SG"), "SG", 1, [record(f"SG{i:012d}") for i in range(6)])
     client = partner_client(live)
-    refused_and_nothing_changed(live, lambda: client.submit_envelope(env), INVALID, "batch.too_many_records")
+    refused_and_nothing_changed(
+        live, lambda: client.submit_envelope(env), INVALID, "batch.too_many_records"
+    )
 
 
 def test_bad_queries_get_precise_errors(seeded: Live) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.crypto.signatures import Signer
 from adapters import pki
+from adapters.crypto.signatures import Signer
 from adapters.receipts import ReceiptSealer
 from adapters.store.dialects import from_url
 from adapters.store.group_commit import GroupCommitter
@@ -68,12 +68,15 @@ def test_committed_message_is_durable_with_its_receipt_and_raw_envelope(
     receipt.ParseFromString(outcome.receipt.receipt)
     assert receipt.records_applied == 1
     stored = store.record_as_of("SG", "SG000000000001", datetime.now(UTC))
-    assert stored is not None and stored.record == msg.batch.records[0]
+    assert stored is not None
+    assert stored.record == msg.batch.records[0]
     assert stored.basis.message_id == msg.message_id
     assert store.partner_stats("SG").messages == 1
 
 
-def test_history_is_kept_and_any_past_state_answered(store: SqlStore, committer: GroupCommitter) -> None:
+def test_history_is_kept_and_any_past_state_answered(
+    store: SqlStore, committer: GroupCommitter
+) -> None:
     """v1 valid 30 days ago, v2 suspended 1 day ago. Result: as of 10 days ago v1, now v2."""
     now = datetime.now(UTC)
     v1 = record(version=1, effective_at=now - timedelta(days=30))
@@ -82,8 +85,10 @@ def test_history_is_kept_and_any_past_state_answered(store: SqlStore, committer:
     committer.commit(message(2, v2))
     past = store.record_as_of("SG", v1.identifier, now - timedelta(days=10))
     current = store.record_as_of("SG", v1.identifier, now)
-    assert past is not None and past.record.version == 1
-    assert current is not None and current.record.status is RecordStatus.SUSPENDED
+    assert past is not None
+    assert past.record.version == 1
+    assert current is not None
+    assert current.record.status is RecordStatus.SUSPENDED
     assert store.record_as_of("SG", v1.identifier, now - timedelta(days=31)) is None
     assert [s.record.version for s in store.history("SG", v1.identifier)] == [1, 2]
 
@@ -98,7 +103,12 @@ def test_refused_message_in_a_group_does_not_undo_the_others(
         committer.commit(message(1, record("SG000000000002")))
     committer.commit(message(3, record("SG000000000003")))
     stats = store.partner_stats("SG")
-    assert (stats.last_sequence, stats.gaps, stats.messages, stats.operators) == (3, ((2, 2),), 2, 2)
+    assert (stats.last_sequence, stats.gaps, stats.messages, stats.operators) == (
+        3,
+        ((2, 2),),
+        2,
+        2,
+    )
     assert store.record_as_of("SG", "SG000000000002", datetime.now(UTC)) is None
 
 

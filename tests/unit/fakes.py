@@ -8,7 +8,7 @@ from datetime import datetime
 from gateway.domain.errors import SignatureInvalid
 from gateway.domain.exchange import Outcome, VerifiedMessage, apply
 from gateway.domain.messages import InboundMessage, OpenedBatch, Receipt
-from gateway.domain.ports import SealedReceipt, SequenceState, StoredMessage
+from gateway.domain.ports import SealedReceipt, SequenceState, SignatureCheck, StoredMessage
 from gateway.domain.records import AeoRecord, MessageMeta
 
 
@@ -37,7 +37,9 @@ class MemoryTx:
             if (partner, i) in self.versions
         }
 
-    def insert_versions(self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta) -> None:
+    def insert_versions(
+        self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta
+    ) -> None:
         for r in records:
             self.versions.setdefault((partner, r.identifier), []).append((r, meta))
 
@@ -69,7 +71,13 @@ class AcceptSignatures:
     """Accepts exactly the signature b'good'."""
 
     def verify(
-        self, partner: str, key_id: str, algorithm: str, payload: bytes, signature: bytes, at: datetime
+        self,
+        partner: str,
+        key_id: str,
+        algorithm: str,
+        payload: bytes,
+        signature: bytes,
+        at: datetime,
     ) -> None:
         if signature != b"good":
             raise SignatureInvalid("bad signature")
@@ -83,9 +91,13 @@ class TableCodec:
     def __init__(self) -> None:
         self.batches: dict[bytes, OpenedBatch] = {}
 
-    def open(self, message: InboundMessage, signatures: AcceptSignatures) -> OpenedBatch:
+    def open(self, message: InboundMessage, signatures: SignatureCheck) -> OpenedBatch:
         signatures.verify(
-            message.partner, message.key_id, message.algorithm, message.payload, message.signature,
+            message.partner,
+            message.key_id,
+            message.algorithm,
+            message.payload,
+            message.signature,
             message.received_at,
         )
         return self.batches[message.payload]

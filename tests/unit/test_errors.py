@@ -17,7 +17,8 @@ def test_every_status_an_error_may_declare_is_mapped_to_grpc() -> None:
 def test_every_error_class_has_a_mapped_status_and_a_reason(cls: type[GatewayError]) -> None:
     """An error class added without a mapping or reason. Result: this test fails."""
     assert cls.status in STATUS_CODES
-    assert cls.reason and cls.reason == cls.reason.lower()
+    assert cls.reason
+    assert cls.reason == cls.reason.lower()
     status = to_status(cls("message", key="value"))
     assert status.code is STATUS_CODES[cls.status]
     assert status.details == "message"

@@ -32,7 +32,9 @@ class Harness:
             signatures=AcceptSignatures(),
             receipts=self.tx,
             committer=InlineCommitter(self.tx, self.sealer),
-            limits=Limits(max_payload_bytes=1000, max_records=max_records, clock_skew=timedelta(minutes=5)),
+            limits=Limits(
+                max_payload_bytes=1000, max_records=max_records, clock_skew=timedelta(minutes=5)
+            ),
         )
 
     def send(
@@ -51,7 +53,9 @@ class Harness:
             claimed, sequence, NOW + issued_at_offset, BatchKind.DELTA, tuple(records)
         )
         return self.service.submit(
-            InboundMessage(partner, wire_format, payload, signature, "SG-2026-1", "ed25519", NOW, "fp")
+            InboundMessage(
+                partner, wire_format, payload, signature, "SG-2026-1", "ed25519", NOW, "fp"
+            )
         )
 
     def versions(self, identifier: str = "SG000000000001") -> list[int]:

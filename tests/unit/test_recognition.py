@@ -19,7 +19,9 @@ class FakeReader:
     def __init__(self, *records: tuple[str, AeoRecord]) -> None:
         self.records = list(records)
 
-    def record_as_of(self, administration: str, identifier: str, at: datetime) -> StoredRecord | None:
+    def record_as_of(
+        self, administration: str, identifier: str, at: datetime
+    ) -> StoredRecord | None:
         found = [
             r
             for a, r in self.records
@@ -51,7 +53,8 @@ def test_valid_recognised_tier_earns_home_aeo_treatment_and_benefits() -> None:
     assert answer.treatment == "advanced certified"
     assert answer.grade_scheme == "Decree 282"
     assert answer.benefits == BENEFITS
-    assert answer.basis is not None and answer.basis.message_id == "SG-1-ab"
+    assert answer.basis is not None
+    assert answer.basis.message_id == "SG-1-ab"
 
 
 def test_suspended_operator_gets_no_benefits() -> None:
@@ -80,7 +83,9 @@ def test_unknown_operator_is_distinct_from_unknown_format() -> None:
 def test_answer_as_of_a_past_time_uses_the_record_then_in_effect() -> None:
     """Valid from 30 days ago, suspended 2 days ago. Result: recognised 10 days ago, not now."""
     valid = record(version=1, effective_at=NOW - timedelta(days=30))
-    suspended = record(version=2, status=RecordStatus.SUSPENDED, effective_at=NOW - timedelta(days=2))
+    suspended = record(
+        version=2, status=RecordStatus.SUSPENDED, effective_at=NOW - timedelta(days=2)
+    )
     svc = service(FakeReader(("SG", valid), ("SG", suspended)))
     assert svc.recognise("SG000000000001", NOW - timedelta(days=10)).outcome is Outcome.RECOGNISED
     assert svc.recognise("SG000000000001").reason == "status.suspended"
@@ -90,7 +95,10 @@ def test_before_the_mra_entered_into_force_no_benefits_apply() -> None:
     """A declaration of 2013-01-01; the SG MRA entered into force 2013-03-15. Result: not yet."""
     early = record(effective_at=datetime(2012, 1, 1, tzinfo=UTC))
     at = datetime(2013, 1, 1, tzinfo=UTC)
-    assert service(FakeReader(("SG", early))).recognise("SG000000000001", at).reason == "mra.not_in_force"
+    assert (
+        service(FakeReader(("SG", early))).recognise("SG000000000001", at).reason
+        == "mra.not_in_force"
+    )
 
 
 def test_grade_scheme_in_force_at_the_declaration_names_the_treatment() -> None:
@@ -108,14 +116,23 @@ def test_mapping_to_a_grade_a_decree_abolished_is_not_recognised() -> None:
     sg = singapore(mapping=(MappingRule("STP-Plus", "general certified"),))
     old = record(effective_at=datetime(2019, 1, 1, tzinfo=UTC))
     svc = service(FakeReader(("SG", old)), sg)
-    assert svc.recognise("SG000000000001", datetime(2019, 6, 1, tzinfo=UTC)).outcome is Outcome.RECOGNISED
-    assert svc.recognise("SG000000000001", datetime(2022, 6, 1, tzinfo=UTC)).reason == "mapping.missing"
+    assert (
+        svc.recognise("SG000000000001", datetime(2019, 6, 1, tzinfo=UTC)).outcome
+        is Outcome.RECOGNISED
+    )
+    assert (
+        svc.recognise("SG000000000001", datetime(2022, 6, 1, tzinfo=UTC)).reason
+        == "mapping.missing"
+    )
 
 
 def test_programme_level_suspension_stops_recognition() -> None:
     """The MRA's recognition is suspended from 2026-11-01. Result: mra.suspended."""
     sg = singapore(suspensions=(Period(date(2026, 11, 1)),))
-    assert service(FakeReader(("SG", record())), sg).recognise("SG000000000001").reason == "mra.suspended"
+    assert (
+        service(FakeReader(("SG", record())), sg).recognise("SG000000000001").reason
+        == "mra.suspended"
+    )
 
 
 def test_consent_withdrawn_stops_benefits() -> None:
@@ -166,4 +183,4 @@ def test_empty_code_and_naive_time_are_invalid_queries() -> None:
     with pytest.raises(InvalidQuery):
         svc.recognise("  ")
     with pytest.raises(InvalidQuery):
-        svc.recognise("SG000000000001", datetime(2026, 1, 1))  # noqa: DTZ001
+        svc.recognise("SG000000000001", datetime(2026, 1, 1))

@@ -72,7 +72,12 @@ def test_a_new_partner_is_a_file(tmp_path: Path) -> None:
         (lambda t: t.replace('patterns = ["XX[0-9]{5}"]', 'patterns = ["XX[0-9"]'), "XX"),
         (lambda t: t.split("[[signing_keys]]")[0], "XX"),
         (lambda t: t.replace("in_force = 2020-01-01", 'in_force = "soon"'), "XX"),
-        (lambda t: t + "\n[[signing_keys]]\nkey_id = 'XX-1'\nalgorithm='ed25519'\npublic_key='k'\n", "XX"),
+        (
+            lambda t: (
+                t + "\n[[signing_keys]]\nkey_id = 'XX-1'\nalgorithm='ed25519'\npublic_key='k'\n"
+            ),
+            "XX",
+        ),
         (lambda t: t.replace("[trust]", "[notrust]"), "XX"),
         (lambda t: "code = [", "XX"),
     ],

@@ -38,7 +38,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("workers = [\n", {}),
     ],
 )
-def test_bad_settings_stop_start_up_with_a_message(tmp_path: Path, content: str, environ: dict[str, str]) -> None:
+def test_bad_settings_stop_start_up_with_a_message(
+    tmp_path: Path, content: str, environ: dict[str, str]
+) -> None:
     """An unknown key, a wrong type, an out-of-range value, broken TOML. Result: SettingsError."""
     config = tmp_path / "gw.toml"
     config.write_text(content)
