@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from adapters import pki
 from adapters.crypto.signatures import Signer, load_public_key, verifier
 from adapters.receipts import ReceiptSealer
 from adapters.store.dialects import from_url
@@ -100,6 +101,24 @@ def load_registry(settings: Settings) -> tuple[HomeAdministration, dict[str, Par
         return home, load_partners(settings.partners_dir, home.standard_benefits)
     except RegistryError as exc:
         raise ConfigurationError(str(exc)) from exc
+
+
+def init_dev_pki(settings: Settings, root: Path | None = None, force: bool = False) -> pki.Writer:
+    """Writes the development PKI for the home administration and every registered partner."""
+    home, entries = load_registry(settings)
+    return pki.init(
+        root or settings.pki_dir,
+        home.code,
+        home.name,
+        (settings.signing_key_id, settings.signing_algorithm),
+        [
+            pki.PartnerKeys(
+                code, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys)
+            )
+            for code, e in entries.items()
+        ],
+        force=force,
+    )
 
 
 def _verifiers(entries: Mapping[str, PartnerEntry]) -> dict[tuple[str, str], Verify]:

@@ -56,25 +56,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_certs_init(args: argparse.Namespace) -> int:
-    from adapters import pki
-    from gateway.bootstrap import load_registry
+    from gateway.bootstrap import init_dev_pki
 
     settings = _settings(args)
-    home, entries = load_registry(settings)
     root = args.dir or settings.pki_dir
-    written = pki.init(
-        root,
-        home.code,
-        home.name,
-        (settings.signing_key_id, settings.signing_algorithm),
-        [
-            pki.PartnerKeys(
-                code, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys)
-            )
-            for code, e in entries.items()
-        ],
-        force=args.force,
-    )
+    written = init_dev_pki(settings, root, force=args.force)
     for path in written.written:
         print(f"wrote {path}")
     print(

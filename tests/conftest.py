@@ -13,9 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters import pki
 from adapters.crypto.signatures import Signer
-from gateway.bootstrap import Gateway, build, load_registry
+from gateway.bootstrap import Gateway, build, init_dev_pki, load_registry
 from gateway.client import TlsIdentity, connect
 from gateway.settings import Settings, load
 
@@ -61,20 +60,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     shutil.copytree(ROOT / "partners", root / "partners")
     shutil.copytree(ROOT / "home", root / "home")
     ws = Workspace(root)
-    settings = ws.settings()
-    home, entries = load_registry(settings)
-    pki.init(
-        ws.pki,
-        home.code,
-        home.name,
-        (settings.signing_key_id, settings.signing_algorithm),
-        [
-            pki.PartnerKeys(
-                c, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys)
-            )
-            for c, e in entries.items()
-        ],
-    )
+    init_dev_pki(ws.settings())
     return ws
 
 

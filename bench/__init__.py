@@ -1,0 +1,1 @@
+"""Benchmarks: each reports the gateway against a bare baseline measured in the same run."""

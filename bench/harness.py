@@ -1,0 +1,181 @@
+"""What the benchmarks share: a workspace with a development PKI, server processes pinned to one
+core, and a load generator (on the other core) that keeps N calls in flight."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from gateway.bootstrap import init_dev_pki
+from gateway.client import TlsIdentity, connect
+from gateway.settings import Settings, load
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPU = 0
+CLIENT_CPU = 1
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def pki(self) -> Path:
+        return self.root / "certs" / "dev"
+
+    def settings(self) -> Settings:
+        return load(None, {}, base=self.root)
+
+    def identity(self, who: str) -> TlsIdentity:
+        return TlsIdentity.dev(self.pki, who)
+
+    def config(self, **values: Any) -> Path:
+        path = self.root / "gateway.toml"
+        lines = [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in values.items()]
+        path.write_text("\n".join(lines).replace("'", '"') + "\n")
+        return path
+
+
+@contextmanager
+def workspace() -> Iterator[Workspace]:
+    with tempfile.TemporaryDirectory(prefix="aeo-bench-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(ROOT / "partners", root / "partners")
+        shutil.copytree(ROOT / "home", root / "home")
+        ws = Workspace(root)
+        init_dev_pki(ws.settings())
+        yield ws
+
+
+def pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
+        os.sched_setaffinity(0, {cpu})
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    port: int
+
+    @property
+    def target(self) -> str:
+        return f"localhost:{self.port}"
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+@contextmanager
+def server(args: Sequence[str], cwd: Path) -> Iterator[Server]:
+    """A server process pinned to the server core; it must print 'listening on port N'."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: pin(SERVER_CPU),  # noqa: PLW1509
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on port" not in line:
+        proc.kill()
+        raise RuntimeError(f"server did not start: {line!r}")
+    try:
+        yield Server(proc, int(line.split("port ")[1].split()[0]))
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+@dataclass(frozen=True)
+class Result:
+    calls: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.calls / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+    def line(self, label: str, unit: str = "calls/s", scale: int = 1) -> str:
+        return (
+            f"{label:<44} {self.per_second * scale:>9.0f} {unit:<10} "
+            f"p50 {self.percentile(50):6.2f} ms  p99 {self.percentile(99):6.2f} ms"
+            + (f"  errors {self.errors}" if self.errors else "")
+        )
+
+
+def run_load(start: Callable[[Any], grpc.Future], items: Sequence[Any], in_flight: int) -> Result:
+    """Issues one call per item, keeping ``in_flight`` outstanding; latencies per call."""
+    slots = threading.Semaphore(in_flight)
+    latencies: list[float] = []
+    errors = [0]
+    finished = threading.Event()
+    remaining = [len(items)]
+    lock = threading.Lock()
+
+    def done(future: grpc.Future, began: float) -> None:
+        elapsed = (time.perf_counter() - began) * 1000
+        failed = future.exception() is not None
+        with lock:
+            latencies.append(elapsed)
+            errors[0] += failed
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                finished.set()
+        slots.release()
+
+    t0 = time.perf_counter()
+    for item in items:
+        slots.acquire()
+        began = time.perf_counter()
+        start(item).add_done_callback(lambda f, b=began: done(f, b))
+    finished.wait()
+    return Result(len(items), time.perf_counter() - t0, latencies, errors[0])
+
+
+def channel(target: str, identity: TlsIdentity) -> grpc.Channel:
+    ch = connect(target, identity)
+    grpc.channel_ready_future(ch).result(timeout=30)
+    return ch
+
+
+def median_of(results: list[Result]) -> Result:
+    """The run with the median throughput (runs are repeated to tame a noisy machine)."""
+    ordered = sorted(results, key=lambda r: r.per_second)
+    return ordered[len(ordered) // 2]
+
+
+def ratio(a: Result, b: Result) -> str:
+    return f"{a.per_second / b.per_second:.2f}x"
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values)
