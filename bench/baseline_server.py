@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from adapters.crypto.signatures import load_public_key, verifier
 from gateway.pb import common_pb2, exchange_pb2
 
 
@@ -30,7 +29,7 @@ def _identity(x: bytes) -> bytes:
     return x
 
 
-def trivial_handler() -> grpc.GenericRpcHandler:
+def trivial_handler() -> grpc.GenericRpcHandler[Any, Any]:
     def answer(request: bytes, context: grpc.ServicerContext) -> bytes:
         return b""
 
@@ -38,7 +37,7 @@ def trivial_handler() -> grpc.GenericRpcHandler:
         answer, request_deserializer=_identity, response_serializer=_identity
     )
 
-    class Generic(grpc.GenericRpcHandler):
+    class Generic(grpc.GenericRpcHandler):  # type: ignore[type-arg]
         def service(self, details: grpc.HandlerCallDetails) -> Any:
             return handler
 
@@ -54,7 +53,9 @@ class Inserter:
             "CREATE TABLE IF NOT EXISTS r (partner TEXT, identifier TEXT, version INTEGER, "
             "status INTEGER, body BLOB, PRIMARY KEY (partner, identifier, version)) WITHOUT ROWID"
         )
-        self.queue: queue.SimpleQueue[tuple[list[tuple[Any, ...]], Future[None]]] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[tuple[list[tuple[Any, ...]], Future[None]]] = (
+            queue.SimpleQueue()
+        )
         threading.Thread(target=self.run, daemon=True).start()
 
     def insert(self, rows: list[tuple[Any, ...]]) -> None:
@@ -78,17 +79,23 @@ class Inserter:
                 future.set_result(None)
 
 
-def verify_insert_handler(workspace: Path) -> grpc.GenericRpcHandler:
+def verify_insert_handler(workspace: Path) -> grpc.GenericRpcHandler[Any, Any]:
     pub = workspace / "certs/dev/partners/SG/signing-SG-2026-1.pub.pem"
-    key = serialization.load_pem_public_key(pub.read_bytes())
-    assert isinstance(key, ed25519.Ed25519PublicKey)
+    # The same signature primitive as the gateway: the comparison is of everything else.
+    verify = verifier(load_public_key(pub, "ed25519"), "ed25519")
     inserter = Inserter(workspace / "baseline.db")
 
-    def submit(request: exchange_pb2.SignedEnvelope, context: grpc.ServicerContext) -> exchange_pb2.SubmitResponse:
-        key.verify(request.signature, request.payload)
+    def submit(
+        request: exchange_pb2.SignedEnvelope, context: grpc.ServicerContext
+    ) -> exchange_pb2.SubmitResponse:
+        if not verify(request.payload, request.signature):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "bad signature")
         batch = common_pb2.StatusBatch.FromString(request.payload)
         inserter.insert(
-            [(batch.partner, r.identifier, r.version, r.status, r.SerializeToString()) for r in batch.records]
+            [
+                (batch.partner, r.identifier, r.version, r.status, r.SerializeToString())
+                for r in batch.records
+            ]
         )
         return exchange_pb2.SubmitResponse()
 
@@ -98,7 +105,7 @@ def verify_insert_handler(workspace: Path) -> grpc.GenericRpcHandler:
         response_serializer=exchange_pb2.SubmitResponse.SerializeToString,
     )
 
-    class Generic(grpc.GenericRpcHandler):
+    class Generic(grpc.GenericRpcHandler):  # type: ignore[type-arg]
         def service(self, details: grpc.HandlerCallDetails) -> Any:
             return handler
 

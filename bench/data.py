@@ -25,8 +25,16 @@ def preload(path: Path, count: int, chunk: int = 20_000) -> float:
     meta = MessageMeta("SG-0-preload", 0, effective, "SG-2026-1", "ed25519")
     for start in range(0, count, chunk):
         records = [
-            AeoRecord(code(i), f"Operator {i}", f"{i} Harbour Road", RecordStatus.VALID,
-                      "STP-Plus" if i % 4 else "STP", 1, effective, StatusEvent.GRANTED)
+            AeoRecord(
+                code(i),
+                f"Operator {i}",
+                f"{i} Harbour Road",
+                RecordStatus.VALID,
+                "STP-Plus" if i % 4 else "STP",
+                1,
+                effective,
+                StatusEvent.GRANTED,
+            )
             for i in range(start, min(count, start + chunk))
         ]
         with store.transaction() as tx:

@@ -3,6 +3,7 @@ core, and a load generator (on the other core) that keeps N calls in flight."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import statistics
@@ -91,7 +92,7 @@ def server(args: Sequence[str], cwd: Path) -> Iterator[Server]:
         stderr=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        preexec_fn=lambda: pin(SERVER_CPU),  # noqa: PLW1509
+        preexec_fn=lambda: pin(SERVER_CPU),
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -132,7 +133,9 @@ class Result:
         )
 
 
-def run_load(start: Callable[[Any], grpc.Future], items: Sequence[Any], in_flight: int) -> Result:
+def run_load(
+    start: Callable[[Any], grpc.Future[Any]], items: Sequence[Any], in_flight: int
+) -> Result:
     """Issues one call per item, keeping ``in_flight`` outstanding; latencies per call."""
     slots = threading.Semaphore(in_flight)
     latencies: list[float] = []
@@ -141,7 +144,7 @@ def run_load(start: Callable[[Any], grpc.Future], items: Sequence[Any], in_fligh
     remaining = [len(items)]
     lock = threading.Lock()
 
-    def done(future: grpc.Future, began: float) -> None:
+    def done(future: grpc.Future[Any], began: float) -> None:
         elapsed = (time.perf_counter() - began) * 1000
         failed = future.exception() is not None
         with lock:
@@ -156,9 +159,15 @@ def run_load(start: Callable[[Any], grpc.Future], items: Sequence[Any], in_fligh
     for item in items:
         slots.acquire()
         began = time.perf_counter()
-        start(item).add_done_callback(lambda f, b=began: done(f, b))
+        start(item).add_done_callback(functools.partial(_call_done, done, began))
     finished.wait()
     return Result(len(items), time.perf_counter() - t0, latencies, errors[0])
+
+
+def _call_done(
+    done: Callable[[grpc.Future[Any], float], None], began: float, future: grpc.Future[Any]
+) -> None:
+    done(future, began)
 
 
 def channel(target: str, identity: TlsIdentity) -> grpc.Channel:

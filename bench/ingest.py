@@ -34,13 +34,23 @@ from gateway.pb import exchange_pb2, exchange_pb2_grpc
 SUBMIT = "/aeo.gateway.v1.PartnerExchange/Submit"
 
 
-def envelopes(signer: Signer, messages: int, per_message: int, offset: int) -> list[exchange_pb2.SignedEnvelope]:
+def envelopes(
+    signer: Signer, messages: int, per_message: int, offset: int
+) -> list[exchange_pb2.SignedEnvelope]:
     now = datetime.now(UTC)
     out = []
     for seq in range(1, messages + 1):
         records = [
-            AeoRecord(code(offset + (seq - 1) * per_message + j), "Bench Operator", "1 Bench Road",
-                      RecordStatus.VALID, "STP-Plus", 1, now, StatusEvent.GRANTED)
+            AeoRecord(
+                code(offset + (seq - 1) * per_message + j),
+                "Bench Operator",
+                "1 Bench Road",
+                RecordStatus.VALID,
+                "STP-Plus",
+                1,
+                now,
+                StatusEvent.GRANTED,
+            )
             for j in range(per_message)
         ]
         out.append(envelope(signer, "SG", seq, records, issued_at=now))
@@ -48,14 +58,17 @@ def envelopes(signer: Signer, messages: int, per_message: int, offset: int) -> l
 
 
 def measure(
-    ws: Workspace, args: list[str], items: list[exchange_pb2.SignedEnvelope], in_flight: int,
+    ws: Workspace,
+    args: list[str],
+    items: list[exchange_pb2.SignedEnvelope],
+    in_flight: int,
     trivial: bool = False,
 ) -> tuple[Result, float]:
     """Starts a server, runs the load as partner SG, returns the result and the server's RSS."""
     with server(args, ws.root) as srv:
         ch = channel(srv.target, ws.identity("SG"))
         if trivial:
-            call = ch.unary_unary(SUBMIT)
+            call = ch.unary_unary(SUBMIT, None, None)
             payloads = [e.SerializeToString() for e in items]
             result = run_load(lambda p: call.future(p, timeout=60), payloads, in_flight)
         else:
@@ -66,12 +79,20 @@ def measure(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=6000, help="single-record messages per run")
-    parser.add_argument("--batch-messages", type=int, default=400, help="100-record messages per run")
+    parser.add_argument(
+        "--batch-messages", type=int, default=400, help="100-record messages per run"
+    )
     parser.add_argument("--in-flight", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per server; the median is reported")
-    parser.add_argument("--preload", type=int, default=0, help="operators stored before the gateway runs")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per server; the median is reported"
+    )
+    parser.add_argument(
+        "--preload", type=int, default=0, help="operators stored before the gateway runs"
+    )
     opts = parser.parse_args()
     pin(CLIENT_CPU)
     with workspace() as ws:
@@ -80,7 +101,10 @@ def main() -> int:
         template = None
         if opts.preload:
             template = ws.root / "template.db"
-            print(f"preloading {opts.preload:,} operators: {preload(template, opts.preload):.1f} s", flush=True)
+            print(
+                f"preloading {opts.preload:,} operators: {preload(template, opts.preload):.1f} s",
+                flush=True,
+            )
         offset = opts.preload + 10
         single = envelopes(signer, opts.messages, 1, offset)
         batched = envelopes(signer, opts.batch_messages, 100, offset)
@@ -89,28 +113,44 @@ def main() -> int:
         for run in range(opts.repeats):
             for label, items in (("single", single), ("batch100", batched)):
                 rows.setdefault(f"trivial {label}", []).append(
-                    measure(ws, ["-m", "bench.baseline_server", "trivial", str(ws.root)], items, opts.in_flight, trivial=True)[0]
+                    measure(
+                        ws,
+                        ["-m", "bench.baseline_server", "trivial", str(ws.root)],
+                        items,
+                        opts.in_flight,
+                        trivial=True,
+                    )[0]
                 )
                 rows.setdefault(f"bare {label}", []).append(
-                    measure(ws, ["-m", "bench.baseline_server", "verify-insert", str(ws.root)], items, opts.in_flight)[0]
+                    measure(
+                        ws,
+                        ["-m", "bench.baseline_server", "verify-insert", str(ws.root)],
+                        items,
+                        opts.in_flight,
+                    )[0]
                 )
                 (ws.root / "baseline.db").unlink(missing_ok=True)
                 db = fresh_copy(template, ws.root / f"gw-{run}-{label}.db")
                 config = ws.config(database_url=f"sqlite:///{db}", listen="127.0.0.1:0")
-                result, mb = measure(ws, ["-m", "gateway", "--config", str(config), "serve"], items, opts.in_flight)
+                result, mb = measure(
+                    ws, ["-m", "gateway", "--config", str(config), "serve"], items, opts.in_flight
+                )
                 rows.setdefault(f"gateway {label}", []).append(result)
                 rss.append(mb)
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
     best = {k: median_of(v) for k, v in rows.items()}
-    print(f"\ningest, {opts.in_flight} in flight, median of {opts.repeats} runs, "
-          f"{opts.preload:,} operators preloaded")
+    print(
+        f"\ningest, {opts.in_flight} in flight, median of {opts.repeats} runs, "
+        f"{opts.preload:,} operators preloaded"
+    )
     for label in ("single", "batch100"):
         scale, unit = (1, "msgs/s") if label == "single" else (100, "records/s")
         for who in ("trivial", "bare", "gateway"):
             print(best[f"{who} {label}"].line(f"{who} ({label})", unit, scale))
-        print(f"{'  gateway / bare verify-insert':<44} {ratio(best[f'gateway {label}'], best[f'bare {label}'])}")
-        print(f"{'  gateway / trivial servicer':<44} {ratio(best[f'gateway {label}'], best[f'trivial {label}'])}")
+        gateway = best[f"gateway {label}"]
+        print(f"{'  gateway / bare verify-insert':<44} {ratio(gateway, best[f'bare {label}'])}")
+        print(f"{'  gateway / trivial servicer':<44} {ratio(gateway, best[f'trivial {label}'])}")
     print(f"gateway resident memory after the runs: max {max(rss):.0f} MB")
     return 0
 

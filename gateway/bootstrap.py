@@ -164,7 +164,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
         partners=partners,
         codecs=codecs,
         signatures=Keyring(partners, _verifiers(entries)),
-        receipts=store,
         committer=committer,
         limits=Limits(
             max_payload_bytes=settings.max_payload_bytes,

@@ -1,7 +1,7 @@
 """Group commit: the messages of concurrent requests are applied and committed together.
 
 Handler threads hand their verified message to one writer thread and wait; the writer drains
-whatever is queued, applies each message in its own savepoint, commits once (one fsync for the
+whatever is queued, applies each message, commits once (one fsync for the
 group) and only then releases the waiting handlers. Acknowledged therefore means durable, and the
 cost of a commit is shared by every message in the group.
 """
@@ -97,8 +97,8 @@ class GroupCommitter:
         with self._store.transaction() as tx:
             for message, _ in group:
                 try:
-                    with tx.savepoint():
-                        results.append(apply(tx, message, self._sealer))
+                    # apply refuses before it writes: a refusal leaves no partial message behind.
+                    results.append(apply(tx, message, self._sealer))
                 except GatewayError as exc:
                     if exc.transient:
                         raise

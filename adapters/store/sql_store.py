@@ -276,22 +276,11 @@ def _sequence_state(cur: Any, q: Any, partner: str) -> SequenceState:
 
 
 class SqlTx:
-    """The IngestTx port inside one transaction; savepoint() isolates one message's writes."""
+    """The IngestTx port inside one transaction."""
 
     def __init__(self, cur: Any, q: Any) -> None:
         self._cur = cur
         self._q = q
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        self._cur.execute("SAVEPOINT message")
-        try:
-            yield
-        except BaseException:
-            self._cur.execute("ROLLBACK TO SAVEPOINT message")
-            self._cur.execute("RELEASE SAVEPOINT message")
-            raise
-        self._cur.execute("RELEASE SAVEPOINT message")
 
     def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
         return _find_receipt(self._cur, self._q, partner, digest)

@@ -27,38 +27,49 @@ else:
 class GatewayInterceptor(_Interceptor):
     def __init__(self, authenticator: Authenticator) -> None:
         self._auth = authenticator
+        # Wrapped handlers per method: built once, not on every call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(details)
+        wrapped = self._wrapped.get(details.method)
+        if wrapped is None:
+            wrapped = self._wrap(continuation(details), details.method)
+            if wrapped is not None:  # unknown methods are not cached: their names are unbounded
+                self._wrapped[details.method] = wrapped
+        return wrapped
+
+    def _wrap(
+        self, handler: grpc.RpcMethodHandler[Any, Any] | None, method: str
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if handler is None:
             return None
-        service = details.method.split("/")[1] if details.method.count("/") == 2 else ""
+        service = method.split("/")[1] if method.count("/") == 2 else ""
         allowed = SERVICE_ROLES.get(service)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._guard(handler.unary_unary, allowed, details.method),
+                self._guard(handler.unary_unary, allowed, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._guard_stream(handler.unary_stream, allowed, details.method),
+                self._guard_stream(handler.unary_stream, allowed, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
-                self._guard_stream(handler.stream_stream, allowed, details.method),
+                self._guard_stream(handler.stream_stream, allowed, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         assert handler.stream_unary is not None
         return grpc.stream_unary_rpc_method_handler(
-            self._guard(handler.stream_unary, allowed, details.method),
+            self._guard(handler.stream_unary, allowed, method),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from gateway.domain.errors import (
+    GatewayError,
     IssuedAtOutsideWindow,
     PartnerImpersonation,
     PartnerNotRegistered,
@@ -37,6 +38,9 @@ class VerifiedMessage:
     inbound: InboundMessage
     batch: OpenedBatch
     digest: bytes
+    #: Raised by ``apply`` unless these exact bytes were accepted before: a late retry of an
+    #: accepted message still gets its original receipt rather than, say, a stale-clock refusal.
+    refusal: GatewayError | None = None
 
     @property
     def message_id(self) -> str:
@@ -54,10 +58,6 @@ class VerifiedMessage:
 class Outcome:
     receipt: SealedReceipt
     duplicate: bool
-
-
-class ReceiptLookup(Protocol):
-    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None: ...
 
 
 class Committer(Protocol):
@@ -79,14 +79,12 @@ class ExchangeService:
         partners: Mapping[str, Partner],
         codecs: Mapping[str, WireCodec],
         signatures: SignatureCheck,
-        receipts: ReceiptLookup,
         committer: Committer,
         limits: Limits,
     ) -> None:
         self._partners = partners
         self._codecs = codecs
         self._signatures = signatures
-        self._receipts = receipts
         self._committer = committer
         self._limits = limits
 
@@ -106,30 +104,31 @@ class ExchangeService:
                 f"partner {partner.code} speaks {partner.wire_format!r}, not {wire_format!r}",
                 expected=partner.wire_format,
             )
-        message = replace(message, wire_format=wire_format)
+        if message.wire_format != wire_format:
+            message = replace(message, wire_format=wire_format)
         batch = codec.open(message, self._signatures)
         if batch.partner != message.partner:
             raise PartnerImpersonation(
                 f"partner {message.partner} may not submit for {batch.partner!r}",
                 claimed=batch.partner,
             )
-        digest = hashlib.sha256(message.payload).digest()
-        existing = self._receipts.find_receipt(message.partner, digest)
-        if existing is not None:
-            return Outcome(existing, duplicate=True)
         count = len(batch.records) + len(batch.rejected)
         if count > self._limits.max_records:
             raise TooManyRecords(
                 f"{count} records in one message; the limit is {self._limits.max_records}",
                 limit=str(self._limits.max_records),
             )
+        refusal = None
         skew = abs(message.received_at - batch.issued_at)
         if skew > self._limits.clock_skew:
-            raise IssuedAtOutsideWindow(
+            refusal = IssuedAtOutsideWindow(
                 f"issued_at {batch.issued_at.isoformat()} is {skew} from the gateway's clock; "
                 f"the window is ±{self._limits.clock_skew}",
             )
-        return self._committer.commit(VerifiedMessage(message, _normalised(batch, partner), digest))
+        digest = hashlib.sha256(message.payload).digest()
+        return self._committer.commit(
+            VerifiedMessage(message, _normalised(batch, partner), digest, refusal)
+        )
 
 
 def _normalised(batch: OpenedBatch, partner: Partner) -> OpenedBatch:
@@ -162,11 +161,15 @@ def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outc
 
     Idempotent: the same bytes again return the stored receipt and write nothing. A record
     whose version is not newer than the stored one is not applied and the receipt says so.
+    Every refusal is raised before the first write, so a refused message leaves the transaction
+    as it found it and the other messages of a group commit need no savepoint.
     """
     partner, batch = message.inbound.partner, message.batch
     existing = tx.find_receipt(partner, message.digest)
     if existing is not None:
         return Outcome(existing, duplicate=True)
+    if message.refusal is not None:
+        raise message.refusal
     state, gap = advance(tx.sequence_state(partner), batch.sequence)
     latest = dict(tx.latest_versions(partner, {r.identifier for r in batch.records}))
     applied: list[AeoRecord] = []
@@ -186,8 +189,6 @@ def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outc
         applied.append(record)
         latest[record.identifier] = record.version
     meta = message.meta
-    tx.insert_versions(partner, applied, meta)
-    tx.save_sequence_state(partner, state)
     receipt = Receipt(
         message_id=meta.message_id,
         partner=partner,
@@ -202,6 +203,9 @@ def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outc
     )
     sealed = sealer.seal(receipt)
     inbound = message.inbound
+    # Writes only from here on.
+    tx.insert_versions(partner, applied, meta)
+    tx.save_sequence_state(partner, state)
     tx.save_message(
         StoredMessage(
             partner=partner,

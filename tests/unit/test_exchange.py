@@ -30,7 +30,6 @@ class Harness:
             partners={"SG": singapore()},
             codecs={"native": self.codec},
             signatures=AcceptSignatures(),
-            receipts=self.tx,
             committer=InlineCommitter(self.tx, self.sealer),
             limits=Limits(
                 max_payload_bytes=1000, max_records=max_records, clock_skew=timedelta(minutes=5)
@@ -47,6 +46,7 @@ class Harness:
         issued_at_offset: timedelta = timedelta(0),
         payload: bytes | None = None,
         wire_format: str = "native",
+        received_late_by: timedelta = timedelta(0),
     ) -> Outcome:
         payload = payload or f"{claimed}-{sequence}-{records!r}".encode()
         self.codec.batches[payload] = OpenedBatch(
@@ -82,6 +82,17 @@ def test_same_message_again_returns_the_same_receipt_and_changes_nothing() -> No
     assert again.receipt == first.receipt
     assert h.versions() == [1]
     assert len(h.sealer.sealed) == 1
+
+
+def test_late_retry_of_an_accepted_message_still_gets_its_receipt() -> None:
+    """SG's message was accepted; SG retries the same bytes an hour later, outside the clock
+    window. Result: the original receipt (duplicate), not a window refusal."""
+    h = Harness()
+    valid = record()
+    first = h.send(1, valid)
+    again = h.send(1, valid, received_late_by=timedelta(hours=1))
+    assert again.duplicate
+    assert again.receipt == first.receipt
 
 
 def test_older_version_never_overwrites_a_newer_one() -> None:
