@@ -1,9 +1,9 @@
 """Group commit: the messages of concurrent requests are applied and committed together.
 
 Handler threads hand their verified message to one writer thread and wait; the writer drains
-whatever is queued, applies each message, commits once (one fsync for the
-group) and only then releases the waiting handlers. Acknowledged therefore means durable, and the
-cost of a commit is shared by every message in the group.
+whatever is queued, applies the messages together (bulk reads, one bulk write), commits once
+(one fsync for the group) and only then releases the waiting handlers. Acknowledged therefore
+means durable, and the cost of a commit and of each statement is shared by the whole group.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from adapters.store.sql_store import SqlStore
 from gateway.domain.errors import GatewayError, ShuttingDown, StoreUnavailable
-from gateway.domain.exchange import Outcome, VerifiedMessage, apply
+from gateway.domain.exchange import Outcome, VerifiedMessage, apply_group
 from gateway.domain.ports import ReceiptSealer
 
 _Item = tuple[VerifiedMessage, "Future[Outcome]"]
@@ -93,14 +93,5 @@ class GroupCommitter:
         reraise=True,
     )
     def _apply_with_retry(self, group: list[_Item]) -> list[Outcome | GatewayError]:
-        results: list[Outcome | GatewayError] = []
         with self._store.transaction() as tx:
-            for message, _ in group:
-                try:
-                    # apply refuses before it writes: a refusal leaves no partial message behind.
-                    results.append(apply(tx, message, self._sealer))
-                except GatewayError as exc:
-                    if exc.transient:
-                        raise
-                    results.append(exc)
-        return results
+            return apply_group(tx, [message for message, _ in group], self._sealer)

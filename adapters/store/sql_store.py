@@ -7,17 +7,17 @@ Driver exceptions are translated here; none reaches the core.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.store.dialects import Connection, Dialect
 from adapters.store.pool import Pool
 from gateway.domain.errors import StoreUnavailable
-from gateway.domain.ports import SealedReceipt, SequenceState, StoredMessage
+from gateway.domain.ports import GroupWrites, SealedReceipt, SequenceState, StoredMessage
 from gateway.domain.records import (
     AeoRecord,
     MessageMeta,
@@ -27,6 +27,7 @@ from gateway.domain.records import (
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 
 def to_us(moment: datetime) -> int:
@@ -275,99 +276,129 @@ def _sequence_state(cur: Any, q: Any, partner: str) -> SequenceState:
     return SequenceState(int(row[0]), tuple((int(a), int(b)) for a, b in json.loads(row[1])))
 
 
+def _chunks(items: Collection[T], size: int = 500) -> Iterator[list[T]]:
+    """Keeps IN (...) lists under every database's limit on bound parameters."""
+    ordered = list(items)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
 class SqlTx:
-    """The IngestTx port inside one transaction."""
+    """The IngestTx port inside one group-commit transaction."""
 
     def __init__(self, cur: Any, q: Any) -> None:
         self._cur = cur
         self._q = q
 
-    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
-        return _find_receipt(self._cur, self._q, partner, digest)
+    def find_receipts(
+        self, partner: str, digests: Collection[bytes]
+    ) -> Mapping[bytes, SealedReceipt]:
+        found: dict[bytes, SealedReceipt] = {}
+        for chunk in _chunks(digests):
+            self._cur.execute(
+                self._q(
+                    "SELECT digest, receipt, receipt_signature, receipt_key_id, receipt_algorithm "
+                    f"FROM messages WHERE partner = ? AND digest IN ({', '.join('?' * len(chunk))})"
+                ),
+                (partner, *chunk),
+            )
+            for digest, receipt, signature, key_id, algorithm in self._cur.fetchall():
+                found[bytes(digest)] = SealedReceipt(
+                    bytes(receipt), bytes(signature), key_id, algorithm
+                )
+        return found
 
     def sequence_state(self, partner: str) -> SequenceState:
         return _sequence_state(self._cur, self._q, partner)
 
-    def save_sequence_state(self, partner: str, state: SequenceState) -> None:
-        gaps = json.dumps([list(g) for g in state.gaps])
-        self._cur.execute(
-            self._q(
-                "INSERT INTO partner_sequences (partner, last_sequence, gaps) VALUES (?, ?, ?) "
-                "ON CONFLICT (partner) DO UPDATE SET last_sequence = excluded.last_sequence, "
-                "gaps = excluded.gaps"
-            ),
-            (partner, state.last, gaps),
-        )
-
-    def latest_versions(self, partner: str, identifiers: Iterable[str]) -> Mapping[str, int]:
+    def latest_versions(self, partner: str, identifiers: Collection[str]) -> Mapping[str, int]:
         found: dict[str, int] = {}
-        sql = self._q(
-            "SELECT MAX(version) FROM record_versions WHERE administration = ? AND identifier = ?"
-        )
-        for identifier in identifiers:
-            self._cur.execute(sql, (partner, identifier))
-            row = self._cur.fetchone()
-            if row and row[0] is not None:
-                found[identifier] = int(row[0])
+        for chunk in _chunks(identifiers):
+            self._cur.execute(
+                self._q(
+                    "SELECT identifier, MAX(version) FROM record_versions WHERE administration = ? "
+                    f"AND identifier IN ({', '.join('?' * len(chunk))}) GROUP BY identifier"
+                ),
+                (partner, *chunk),
+            )
+            found.update((identifier, int(version)) for identifier, version in self._cur.fetchall())
         return found
 
-    def insert_versions(
-        self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta
-    ) -> None:
-        rows = [
-            (
-                partner,
-                r.identifier,
-                r.version,
-                to_us(r.effective_at),
-                r.status.value,
-                r.event.value,
-                r.tier,
-                r.name,
-                r.address,
-                _iso(r.authorised_from),
-                _iso(r.valid_until),
-                _iso(r.suspended_on),
-                _iso(r.revoked_on),
-                int(r.consent_withdrawn),
-                meta.message_id,
-                meta.sequence,
-                to_us(meta.received_at),
-                meta.key_id,
-                meta.algorithm,
-            )
-            for r in records
-        ]
-        if rows:
+    def write(self, writes: GroupWrites) -> None:
+        if writes.versions:
             self._cur.executemany(
                 self._q(
                     f"INSERT INTO record_versions (administration, {_RECORD_COLUMNS}) "
                     f"VALUES ({', '.join('?' * 19)})"
                 ),
-                rows,
+                [_version_row(partner, r, meta) for partner, r, meta in writes.versions],
+            )
+        if writes.sequence_states:
+            self._cur.executemany(
+                self._q(
+                    "INSERT INTO partner_sequences (partner, last_sequence, gaps) VALUES (?, ?, ?) "
+                    "ON CONFLICT (partner) DO UPDATE SET last_sequence = excluded.last_sequence, "
+                    "gaps = excluded.gaps"
+                ),
+                [
+                    (partner, state.last, json.dumps([list(g) for g in state.gaps]))
+                    for partner, state in writes.sequence_states.items()
+                ],
+            )
+        if writes.messages:
+            self._cur.executemany(
+                self._q(f"INSERT INTO messages VALUES ({', '.join('?' * 17)})"),
+                [_message_row(m) for m in writes.messages],
             )
 
-    def save_message(self, message: StoredMessage) -> None:
-        m = message
-        self._cur.execute(
-            self._q(f"INSERT INTO messages VALUES ({', '.join('?' * 17)})"),
-            (
-                m.partner,
-                m.digest,
-                m.meta.message_id,
-                m.meta.sequence,
-                m.kind,
-                to_us(m.issued_at),
-                to_us(m.meta.received_at),
-                m.wire_format,
-                m.meta.key_id,
-                m.meta.algorithm,
-                m.payload,
-                m.signature,
-                m.peer,
-                m.receipt.receipt,
-                m.receipt.signature,
-                m.receipt.key_id,
-                m.receipt.algorithm,
-            ),
-        )
+    def insert_versions(
+        self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta
+    ) -> None:
+        """Bulk load without a message (benchmarks and migrations of existing registers)."""
+        self.write(GroupWrites(versions=[(partner, r, meta) for r in records]))
+
+
+def _version_row(partner: str, r: AeoRecord, meta: MessageMeta) -> tuple[Any, ...]:
+    return (
+        partner,
+        r.identifier,
+        r.version,
+        to_us(r.effective_at),
+        r.status.value,
+        r.event.value,
+        r.tier,
+        r.name,
+        r.address,
+        _iso(r.authorised_from),
+        _iso(r.valid_until),
+        _iso(r.suspended_on),
+        _iso(r.revoked_on),
+        int(r.consent_withdrawn),
+        meta.message_id,
+        meta.sequence,
+        to_us(meta.received_at),
+        meta.key_id,
+        meta.algorithm,
+    )
+
+
+def _message_row(m: StoredMessage) -> tuple[Any, ...]:
+    return (
+        m.partner,
+        m.digest,
+        m.meta.message_id,
+        m.meta.sequence,
+        m.kind,
+        to_us(m.issued_at),
+        to_us(m.meta.received_at),
+        m.wire_format,
+        m.meta.key_id,
+        m.meta.algorithm,
+        m.payload,
+        m.signature,
+        m.peer,
+        m.receipt.receipt,
+        m.receipt.signature,
+        m.receipt.key_id,
+        m.receipt.algorithm,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
@@ -20,9 +20,11 @@ from gateway.domain.errors import (
 from gateway.domain.messages import InboundMessage, OpenedBatch, Receipt, Rejection
 from gateway.domain.partners import Partner
 from gateway.domain.ports import (
+    GroupWrites,
     IngestTx,
     ReceiptSealer,
     SealedReceipt,
+    SequenceState,
     SignatureCheck,
     StoredMessage,
     WireCodec,
@@ -156,57 +158,97 @@ def _normalised(batch: OpenedBatch, partner: Partner) -> OpenedBatch:
     )
 
 
-def apply(tx: IngestTx, message: VerifiedMessage, sealer: ReceiptSealer) -> Outcome:
-    """Applies one verified message inside the caller's transaction.
+def apply_group(
+    tx: IngestTx, messages: Sequence[VerifiedMessage], sealer: ReceiptSealer
+) -> list[Outcome | GatewayError]:
+    """Applies the messages of one group commit, in order, inside the caller's transaction.
 
-    Idempotent: the same bytes again return the stored receipt and write nothing. A record
-    whose version is not newer than the stored one is not applied and the receipt says so.
-    Every refusal is raised before the first write, so a refused message leaves the transaction
-    as it found it and the other messages of a group commit need no savepoint.
+    What the group needs is read in bulk, decided in memory message by message (each sees the
+    ones before it), and written in one bulk write. Idempotent: the same bytes again return the
+    stored receipt and write nothing. A record whose version is not newer than the stored one
+    is not applied and the receipt says so. A refused message changes nothing and does not
+    affect the others; its error takes its place in the result.
     """
+    state = _GroupState(tx, messages)
+    writes = GroupWrites()
+    results: list[Outcome | GatewayError] = []
+    for message in messages:
+        try:
+            results.append(_apply_one(message, state, writes, sealer))
+        except GatewayError as refusal:
+            if refusal.transient:
+                raise
+            results.append(refusal)
+    tx.write(writes)
+    return results
+
+
+class _GroupState:
+    """Receipts, sequence states and latest versions of a group, read once, kept current."""
+
+    def __init__(self, tx: IngestTx, messages: Sequence[VerifiedMessage]) -> None:
+        by_partner: dict[str, list[VerifiedMessage]] = {}
+        for m in messages:
+            by_partner.setdefault(m.inbound.partner, []).append(m)
+        self.receipts: dict[tuple[str, bytes], SealedReceipt] = {}
+        self.sequences: dict[str, SequenceState] = {}
+        self.latest: dict[tuple[str, str], int] = {}
+        for partner, group in by_partner.items():
+            found = tx.find_receipts(partner, {m.digest for m in group})
+            self.receipts.update(((partner, d), r) for d, r in found.items())
+            self.sequences[partner] = tx.sequence_state(partner)
+            ids = {r.identifier for m in group for r in m.batch.records}
+            self.latest.update(
+                ((partner, i), v) for i, v in tx.latest_versions(partner, ids).items()
+            )
+
+
+def _apply_one(
+    message: VerifiedMessage, state: _GroupState, writes: GroupWrites, sealer: ReceiptSealer
+) -> Outcome:
     partner, batch = message.inbound.partner, message.batch
-    existing = tx.find_receipt(partner, message.digest)
+    existing = state.receipts.get((partner, message.digest))
     if existing is not None:
         return Outcome(existing, duplicate=True)
     if message.refusal is not None:
         raise message.refusal
-    state, gap = advance(tx.sequence_state(partner), batch.sequence)
-    latest = dict(tx.latest_versions(partner, {r.identifier for r in batch.records}))
+    sequences, gap = advance(state.sequences[partner], batch.sequence)
+    # Every refusal is above this line: from here on the message is accepted.
     applied: list[AeoRecord] = []
     ignored = list(batch.rejected)
     for record in batch.records:
-        stored = latest.get(record.identifier)
+        stored = state.latest.get((partner, record.identifier))
         if stored is not None and record.version <= stored:
-            ignored.append(
-                Rejection(
-                    record.identifier,
-                    record.version,
-                    "record.stale_version",
-                    f"stored version is {stored}",
-                )
+            reason = Rejection(
+                record.identifier,
+                record.version,
+                "record.stale_version",
+                f"stored version is {stored}",
             )
+            ignored.append(reason)
             continue
         applied.append(record)
-        latest[record.identifier] = record.version
+        state.latest[(partner, record.identifier)] = record.version
     meta = message.meta
-    receipt = Receipt(
-        message_id=meta.message_id,
-        partner=partner,
-        sequence=batch.sequence,
-        digest=message.digest,
-        received_at=meta.received_at,
-        received=len(batch.records) + len(batch.rejected),
-        applied=len(applied),
-        ignored=tuple(ignored),
-        gaps_detected=(gap,) if gap else (),
-        open_gaps=state.gaps,
+    sealed = sealer.seal(
+        Receipt(
+            message_id=meta.message_id,
+            partner=partner,
+            sequence=batch.sequence,
+            digest=message.digest,
+            received_at=meta.received_at,
+            received=len(batch.records) + len(batch.rejected),
+            applied=len(applied),
+            ignored=tuple(ignored),
+            gaps_detected=(gap,) if gap else (),
+            open_gaps=sequences.gaps,
+        )
     )
-    sealed = sealer.seal(receipt)
+    state.sequences[partner] = writes.sequence_states[partner] = sequences
+    state.receipts[(partner, message.digest)] = sealed
+    writes.versions.extend((partner, r, meta) for r in applied)
     inbound = message.inbound
-    # Writes only from here on.
-    tx.insert_versions(partner, applied, meta)
-    tx.save_sequence_state(partner, state)
-    tx.save_message(
+    writes.messages.append(
         StoredMessage(
             partner=partner,
             digest=message.digest,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -57,22 +57,27 @@ class StoredMessage:
     receipt: SealedReceipt
 
 
-class IngestTx(Protocol):
-    """The store as seen from inside one ingest transaction."""
+@dataclass(slots=True)
+class GroupWrites:
+    """Everything one group commit writes, collected so the store can write it in bulk."""
 
-    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None: ...
+    versions: list[tuple[str, AeoRecord, MessageMeta]] = field(default_factory=list)
+    sequence_states: dict[str, SequenceState] = field(default_factory=dict)
+    messages: list[StoredMessage] = field(default_factory=list)
+
+
+class IngestTx(Protocol):
+    """The store as seen from inside one group-commit transaction: bulk reads, one bulk write."""
+
+    def find_receipts(
+        self, partner: str, digests: Collection[bytes]
+    ) -> Mapping[bytes, SealedReceipt]: ...
 
     def sequence_state(self, partner: str) -> SequenceState: ...
 
-    def save_sequence_state(self, partner: str, state: SequenceState) -> None: ...
+    def latest_versions(self, partner: str, identifiers: Collection[str]) -> Mapping[str, int]: ...
 
-    def latest_versions(self, partner: str, identifiers: Iterable[str]) -> Mapping[str, int]: ...
-
-    def insert_versions(
-        self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta
-    ) -> None: ...
-
-    def save_message(self, message: StoredMessage) -> None: ...
+    def write(self, writes: GroupWrites) -> None: ...
 
 
 class ReceiptSealer(Protocol):

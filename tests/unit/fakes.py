@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from gateway.domain.errors import SignatureInvalid
-from gateway.domain.exchange import Outcome, VerifiedMessage, apply
+from gateway.domain.errors import GatewayError, SignatureInvalid
+from gateway.domain.exchange import Outcome, VerifiedMessage, apply_group
 from gateway.domain.messages import InboundMessage, OpenedBatch, Receipt
-from gateway.domain.ports import SealedReceipt, SequenceState, SignatureCheck, StoredMessage
+from gateway.domain.ports import (
+    GroupWrites,
+    SealedReceipt,
+    SequenceState,
+    SignatureCheck,
+    StoredMessage,
+)
 from gateway.domain.records import AeoRecord, MessageMeta
 
 
@@ -20,31 +26,29 @@ class MemoryTx:
         self.sequences: dict[str, SequenceState] = {}
         self.versions: dict[tuple[str, str], list[tuple[AeoRecord, MessageMeta]]] = {}
 
-    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
-        stored = self.messages.get((partner, digest))
-        return stored.receipt if stored else None
+    def find_receipts(
+        self, partner: str, digests: Collection[bytes]
+    ) -> Mapping[bytes, SealedReceipt]:
+        return {
+            d: self.messages[(partner, d)].receipt for d in digests if (partner, d) in self.messages
+        }
 
     def sequence_state(self, partner: str) -> SequenceState:
         return self.sequences.get(partner, SequenceState())
 
-    def save_sequence_state(self, partner: str, state: SequenceState) -> None:
-        self.sequences[partner] = state
-
-    def latest_versions(self, partner: str, identifiers: Iterable[str]) -> Mapping[str, int]:
+    def latest_versions(self, partner: str, identifiers: Collection[str]) -> Mapping[str, int]:
         return {
             i: max(r.version for r, _ in self.versions[(partner, i)])
             for i in identifiers
             if (partner, i) in self.versions
         }
 
-    def insert_versions(
-        self, partner: str, records: Iterable[AeoRecord], meta: MessageMeta
-    ) -> None:
-        for r in records:
+    def write(self, writes: GroupWrites) -> None:
+        for partner, r, meta in writes.versions:
             self.versions.setdefault((partner, r.identifier), []).append((r, meta))
-
-    def save_message(self, message: StoredMessage) -> None:
-        self.messages[(message.partner, message.digest)] = message
+        self.sequences.update(writes.sequence_states)
+        for message in writes.messages:
+            self.messages[(message.partner, message.digest)] = message
 
 
 class ReprSealer:
@@ -64,7 +68,10 @@ class InlineCommitter:
         self.sealer = sealer
 
     def commit(self, message: VerifiedMessage) -> Outcome:
-        return apply(self.tx, message, self.sealer)
+        (result,) = apply_group(self.tx, [message], self.sealer)
+        if isinstance(result, GatewayError):
+            raise result
+        return result
 
 
 class AcceptSignatures:

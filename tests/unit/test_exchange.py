@@ -168,3 +168,45 @@ def test_unregistered_partner_and_unpinned_format_are_refused() -> None:
         Harness().send(1, record(), partner="ZZ", claimed="ZZ")
     with pytest.raises(UnsupportedWireFormat):
         Harness().send(1, record(), wire_format="xml-dsig")
+
+
+def test_one_group_commit_decides_each_message_in_order() -> None:
+    """One group: message 1, the same bytes again, a reuse of number 1, message 2 with a newer
+    version and an older one. Result: applied, duplicate, refused, then the older version
+    ignored because message 2's newer version came first; one bulk write."""
+    import hashlib
+
+    from gateway.domain.exchange import VerifiedMessage, apply_group
+
+    def verified(sequence: int, *records: AeoRecord, tag: bytes = b"") -> VerifiedMessage:
+        payload = f"{sequence}".encode() + tag
+        inbound = InboundMessage(
+            "SG", "native", payload, b"good", "SG-2026-1", "ed25519", NOW, "fp"
+        )
+        batch = OpenedBatch("SG", sequence, NOW, BatchKind.DELTA, records)
+        return VerifiedMessage(inbound, batch, hashlib.sha256(payload).digest())
+
+    tx, sealer = MemoryTx(), ReprSealer()
+    first = verified(1, record(version=1))
+    results = apply_group(
+        tx,
+        [
+            first,
+            first,
+            verified(1, record("SG000000000002"), tag=b"other"),
+            verified(2, record(version=3), record(version=2)),
+        ],
+        sealer,
+    )
+    assert isinstance(results[0], Outcome)
+    assert not results[0].duplicate
+    assert isinstance(results[1], Outcome)
+    assert results[1].duplicate
+    assert results[1].receipt == results[0].receipt
+    assert isinstance(results[2], SequenceReused)
+    assert [(i.version, i.reason) for i in sealer.sealed[-1].ignored] == [
+        (2, "record.stale_version")
+    ]
+    assert [r.version for r, _ in tx.versions[("SG", "SG000000000001")]] == [1, 3]
+    assert ("SG", "SG000000000002") not in tx.versions
+    assert tx.sequences["SG"].last == 2
