@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.crypto.signatures import Signer
+from adapters.times import to_us
 from gateway.domain.messages import Receipt
 from gateway.domain.ports import SealedReceipt
 from gateway.pb import exchange_pb2 as pb
@@ -25,7 +26,9 @@ def to_proto(receipt: Receipt) -> pb.Receipt:
         gaps_detected=[pb.SequenceGap(first=a, last=b) for a, b in receipt.gaps_detected],
         open_gaps=[pb.SequenceGap(first=a, last=b) for a, b in receipt.open_gaps],
     )
-    msg.received_at.FromDatetime(receipt.received_at)
+    # Set directly: Timestamp.FromDatetime is pure Python and this runs once per message.
+    us = to_us(receipt.received_at)
+    msg.received_at.seconds, msg.received_at.nanos = us // 1_000_000, us % 1_000_000 * 1000
     return msg
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import Future
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -19,7 +18,36 @@ from gateway.domain.errors import GatewayError, ShuttingDown, StoreUnavailable
 from gateway.domain.exchange import Outcome, VerifiedMessage, apply_group
 from gateway.domain.ports import ReceiptSealer
 
-_Item = tuple[VerifiedMessage, "Future[Outcome]"]
+
+class _Pending:
+    """One waiting handler: a pre-acquired lock the writer releases when the result is in.
+    Lighter than a concurrent.futures.Future (no Condition), and there is one per message."""
+
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: Outcome | None = None
+        self.error: BaseException | None = None
+
+    def set_result(self, result: Outcome) -> None:
+        self.result = result
+        self.done.release()
+
+    def set_exception(self, error: BaseException) -> None:
+        self.error = error
+        self.done.release()
+
+    def wait(self) -> Outcome:
+        self.done.acquire()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+_Item = tuple[VerifiedMessage, _Pending]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -48,9 +76,9 @@ class GroupCommitter:
     def commit(self, message: VerifiedMessage) -> Outcome:
         if self._stopping:
             raise ShuttingDown("the gateway is shutting down; retry against another instance")
-        future: Future[Outcome] = Future()
-        self._queue.put((message, future))
-        return future.result()
+        pending = _Pending()
+        self._queue.put((message, pending))
+        return pending.wait()
 
     def _run(self) -> None:
         while True:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from adapters.store.dialects import Connection, Dialect
 from adapters.store.pool import Pool
+from adapters.times import from_us, to_us
 from gateway.domain.errors import StoreUnavailable
 from gateway.domain.ports import GroupWrites, SealedReceipt, SequenceState, StoredMessage
 from gateway.domain.records import (
@@ -26,17 +27,7 @@ from gateway.domain.records import (
     StoredRecord,
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
-
-
-def to_us(moment: datetime) -> int:
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
 
 
 def _iso(day: date | None) -> str | None:

@@ -30,18 +30,20 @@ class IdentifierScheme:
     patterns: tuple[str, ...]
     prefix: str = ""
     aliases: tuple[Alias, ...] = ()
-    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _canonical: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _aliases: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))
+        # One alternation of all patterns: one regex call per code on the hot path.
+        joined = "|".join(f"(?:{p})" for p in self.patterns) or "(?!)"
+        object.__setattr__(self, "_canonical", re.compile(joined))
         object.__setattr__(
             self, "_aliases", tuple((re.compile(a.pattern), a.template) for a in self.aliases)
         )
 
     def canonical(self, code: str) -> str | None:
         """The canonical declared form of ``code``, or None when it is not this scheme's."""
-        if any(p.fullmatch(code) for p in self._compiled):
+        if self._canonical.fullmatch(code):
             return code
         for pattern, template in self._aliases:
             match = pattern.fullmatch(code)
@@ -49,7 +51,7 @@ class IdentifierScheme:
                 return match.expand(template)
         if self.prefix and not code.startswith(self.prefix):
             prefixed = self.prefix + code
-            if any(p.fullmatch(prefixed) for p in self._compiled):
+            if self._canonical.fullmatch(prefixed):
                 return prefixed
         return None
 

@@ -67,7 +67,10 @@ class Partner:
     suspensions: tuple[Period, ...] = ()
 
     def key(self, key_id: str) -> SigningKeyInfo | None:
-        return next((k for k in self.signing_keys if k.key_id == key_id), None)
+        for key in self.signing_keys:  # a partner has one or two keys: a scan beats a dict
+            if key.key_id == key_id:
+                return key
+        return None
 
     def rule_for(self, tier: str, scheme: GradeScheme) -> MappingRule | None:
         rules = [r for r in self.mapping if r.tier == tier]

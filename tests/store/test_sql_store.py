@@ -14,7 +14,8 @@ from adapters.crypto.signatures import Signer
 from adapters.receipts import ReceiptSealer
 from adapters.store.dialects import from_url
 from adapters.store.group_commit import GroupCommitter
-from adapters.store.sql_store import SqlStore, from_us, to_us
+from adapters.store.sql_store import SqlStore
+from adapters.times import from_us, to_us
 from gateway.domain.errors import SequenceReused, StoreUnavailable
 from gateway.domain.exchange import VerifiedMessage
 from gateway.domain.messages import InboundMessage, OpenedBatch
