@@ -3,10 +3,12 @@ over its exact bytes."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from adapters.times import from_us
 from gateway.domain.errors import MalformedPayload
 from gateway.domain.messages import InboundMessage, OpenedBatch, Rejection
 from gateway.domain.ports import SignatureCheck
@@ -46,6 +48,16 @@ class RecordProblem(ValueError):
         self.detail = detail
 
 
+def _instant(ts: Timestamp) -> datetime:
+    # Timestamp.ToDatetime is pure Python and runs once per record: convert directly.
+    if not 0 <= ts.nanos < 1_000_000_000:
+        raise RecordProblem("record.field_invalid", "timestamp nanos out of range")
+    try:
+        return from_us(ts.seconds * 1_000_000 + ts.nanos // 1000)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise RecordProblem("record.field_invalid", "timestamp out of range") from exc
+
+
 def _date(text: str, field: str) -> date | None:
     if not text:
         return None
@@ -72,7 +84,7 @@ def _record(msg: pb.AeoRecord) -> AeoRecord:
         status=status,
         tier=msg.tier,
         version=msg.version,
-        effective_at=msg.effective_at.ToDatetime(tzinfo=UTC),
+        effective_at=_instant(msg.effective_at),
         event=_EVENT.get(msg.event, StatusEvent.UNSPECIFIED),
         authorised_from=_date(msg.authorised_from, "authorised_from"),
         valid_until=_date(msg.valid_until, "valid_until"),
@@ -91,6 +103,10 @@ def decode(payload: bytes) -> OpenedBatch:
     kind = _KIND.get(batch.kind)
     if not batch.partner or batch.sequence == 0 or kind is None or not batch.HasField("issued_at"):
         raise MalformedPayload("partner, sequence, kind and issued_at are required")
+    try:
+        issued_at = _instant(batch.issued_at)
+    except RecordProblem as problem:
+        raise MalformedPayload(f"issued_at: {problem.detail}") from problem
     records: list[AeoRecord] = []
     rejected: list[Rejection] = []
     for msg in batch.records:
@@ -101,7 +117,7 @@ def decode(payload: bytes) -> OpenedBatch:
     return OpenedBatch(
         partner=batch.partner,
         sequence=batch.sequence,
-        issued_at=batch.issued_at.ToDatetime(tzinfo=UTC),
+        issued_at=issued_at,
         kind=kind,
         records=tuple(records),
         rejected=tuple(rejected),

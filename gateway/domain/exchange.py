@@ -138,8 +138,10 @@ def _normalised(batch: OpenedBatch, partner: Partner) -> OpenedBatch:
     format are rejected, the rest kept."""
     records: list[AeoRecord] = []
     rejected = list(batch.rejected)
+    changed = False
     for record in batch.records:
         canonical = partner.identifiers.canonical(record.identifier.strip().upper())
+        changed = changed or canonical != record.identifier
         if canonical is None:
             rejected.append(
                 Rejection(
@@ -153,6 +155,8 @@ def _normalised(batch: OpenedBatch, partner: Partner) -> OpenedBatch:
             records.append(record)
         else:
             records.append(replace(record, identifier=canonical))
+    if not changed:
+        return batch
     return OpenedBatch(
         batch.partner, batch.sequence, batch.issued_at, batch.kind, tuple(records), tuple(rejected)
     )

@@ -63,3 +63,16 @@ def test_bytes_that_are_not_a_complete_batch_are_malformed(payload: bytes) -> No
     """Garbage, nothing, a batch without sequence. Result: MalformedPayload."""
     with pytest.raises(MalformedPayload):
         native.decode(payload)
+
+
+def test_out_of_range_times_are_refused_not_crashed_on() -> None:
+    """A record effective in the year 300000; a batch issued then. Result: the record rejected
+    as record.field_invalid; the batch as malformed."""
+    msg = common_pb2.StatusBatch()
+    msg.ParseFromString(GOLDEN.read_bytes())
+    msg.records[0].effective_at.seconds = 10**13
+    batch = native.decode(msg.SerializeToString())
+    assert [r.reason for r in batch.rejected] == ["record.field_invalid"]
+    msg.issued_at.seconds = 10**13
+    with pytest.raises(MalformedPayload):
+        native.decode(msg.SerializeToString())
