@@ -192,7 +192,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
             ("grpc.so_reuseport", 0),
         ],
-        maximum_concurrent_rpcs=settings.workers * 4,
+        maximum_concurrent_rpcs=max(1024, settings.workers * 4),
     )
     exchange_pb2_grpc.add_PartnerExchangeServicer_to_server(
         PartnerExchangeServicer(exchange, clock), server

@@ -45,6 +45,10 @@ _RECORD_COLUMNS = (
 )
 
 
+_STATUSES = {s.value: s for s in RecordStatus}
+_EVENTS = {e.value: e for e in StatusEvent}
+
+
 def _stored_record(administration: str, row: Any) -> StoredRecord:
     (
         identifier,
@@ -70,11 +74,11 @@ def _stored_record(administration: str, row: Any) -> StoredRecord:
         identifier=identifier,
         name=name,
         address=address,
-        status=RecordStatus(status),
+        status=_STATUSES[status],
         tier=tier,
         version=version,
         effective_at=from_us(effective_at),
-        event=StatusEvent(event),
+        event=_EVENTS[event],
         authorised_from=_day(authorised_from),
         valid_until=_day(valid_until),
         suspended_on=_day(suspended_on),
@@ -98,6 +102,12 @@ class SqlStore:
     def __init__(self, dialect: Dialect, read_pool_size: int = 8) -> None:
         self.dialect = dialect
         self._q = dialect.sql
+        # The hot query, built once.
+        self._as_of_sql = dialect.sql(
+            f"SELECT {_RECORD_COLUMNS} FROM record_versions "
+            "WHERE administration = ? AND identifier = ? AND effective_at <= ? "
+            "ORDER BY version DESC LIMIT 1"
+        )
         self._readers = Pool(dialect.connect, read_pool_size)
         self._writer: Connection | None = None
 
@@ -158,16 +168,7 @@ class SqlStore:
         self, administration: str, identifier: str, at: datetime
     ) -> StoredRecord | None:
         with self._guard(), self._readers.connection() as conn:
-            cur = conn.cursor()
-            cur.execute(
-                self._q(
-                    f"SELECT {_RECORD_COLUMNS} FROM record_versions "
-                    "WHERE administration = ? AND identifier = ? AND effective_at <= ? "
-                    "ORDER BY version DESC LIMIT 1"
-                ),
-                (administration, identifier, to_us(at)),
-            )
-            row = cur.fetchone()
+            row = conn.execute(self._as_of_sql, (administration, identifier, to_us(at))).fetchone()
         return _stored_record(administration, row) if row else None
 
     def history(self, administration: str, identifier: str) -> list[StoredRecord]:
