@@ -220,6 +220,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
         raise ConfigurationError(f"cannot listen on {settings.listen}")
 
     committer.start()
+    store.start_checkpoints()
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

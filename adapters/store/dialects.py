@@ -37,6 +37,8 @@ class Dialect:
     transient: tuple[type[Exception], ...]
     #: Every exception the driver raises, translated at the store's edge.
     errors: tuple[type[Exception], ...]
+    #: Statement that moves committed pages home without blocking writers (SQLite WAL only).
+    checkpoint: str | None = None
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -50,6 +52,9 @@ def _sqlite_connect(path: Path) -> Callable[[], Connection]:
         # FULL: a commit is on disk before the receipt goes out (acknowledged means durable).
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints run in the background (SqlStore.start_checkpoints), not inside a commit
+        # where they would stall every waiting request; this bound is only a safety net.
+        conn.execute("PRAGMA wal_autocheckpoint=20000")
         return conn
 
     return connect
@@ -77,6 +82,7 @@ def from_url(url: str) -> Dialect:
             begin="BEGIN IMMEDIATE",
             transient=(sqlite3.OperationalError,),
             errors=(sqlite3.Error,),
+            checkpoint="PRAGMA wal_checkpoint(PASSIVE)",
         )
     if parsed.scheme in ("postgresql", "postgres"):
         return Dialect(

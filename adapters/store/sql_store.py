@@ -7,6 +7,8 @@ Driver exceptions are translated here; none reaches the core.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from gateway.domain.records import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _iso(day: date | None) -> str | None:
@@ -110,6 +113,8 @@ class SqlStore:
         )
         self._readers = Pool(dialect.connect, read_pool_size)
         self._writer: Connection | None = None
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -149,7 +154,35 @@ class SqlStore:
                 applied.append(version)
         return applied
 
+    def checkpoint(self) -> int:
+        """Copies committed WAL pages into the database file without blocking writers; returns
+        the pages checkpointed (0 where the database has no such step)."""
+        if self.dialect.checkpoint is None:
+            return 0
+        with self._guard(), self._readers.connection() as conn:
+            _, _, done = conn.execute(self.dialect.checkpoint).fetchone()
+        return int(done)
+
+    def start_checkpoints(self, interval: float = 0.5) -> None:
+        """Checkpoints every ``interval`` seconds on a background thread until close()."""
+        if self.dialect.checkpoint is None or self._checkpointer is not None:
+            return
+
+        def run() -> None:
+            while not self._closing.wait(interval):
+                try:
+                    self.checkpoint()
+                except StoreUnavailable:
+                    log.warning("background checkpoint failed; retrying", exc_info=True)
+
+        self._checkpointer = threading.Thread(target=run, name="checkpoint", daemon=True)
+        self._checkpointer.start()
+
     def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         self._readers.close()
         if self._writer is not None:
             self._writer.close()

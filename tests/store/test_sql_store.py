@@ -137,3 +137,14 @@ def test_unreachable_database_is_reported_as_unavailable(tmp_path: Path) -> None
     with pytest.raises(StoreUnavailable):
         s.migrate()
     s.close()
+
+
+def test_checkpoint_moves_committed_pages_without_losing_them(
+    store: SqlStore, committer: GroupCommitter
+) -> None:
+    """Records committed, then a checkpoint (SQLite WAL; a no-op on PostgreSQL). Result: the
+    records still read back, and on SQLite pages were checkpointed."""
+    committer.commit(message(1, record()))
+    pages = store.checkpoint()
+    assert (pages > 0) == (store.dialect.name == "sqlite")
+    assert store.record_as_of("SG", "SG000000000001", datetime.now(UTC)) is not None
