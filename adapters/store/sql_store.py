@@ -163,7 +163,7 @@ class SqlStore:
             _, _, done = conn.execute(self.dialect.checkpoint).fetchone()
         return int(done)
 
-    def start_checkpoints(self, interval: float = 0.5) -> None:
+    def start_checkpoints(self, interval: float = 2.0) -> None:
         """Checkpoints every ``interval`` seconds on a background thread until close()."""
         if self.dialect.checkpoint is None or self._checkpointer is not None:
             return
