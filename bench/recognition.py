@@ -57,6 +57,22 @@ def measure(
         return result, srv.rss_mb()
 
 
+def measure_batch(
+    ws: Workspace,
+    config: object,
+    batches: list[recognition_pb2.BatchRecognitionRequest],
+    in_flight: int,
+) -> Result:
+    with server(["-m", "gateway", "--config", str(config), "serve"], ws.root) as srv:
+        ch = channel(srv.target, ws.identity("domestic"))
+        stub = recognition_pb2_grpc.RecognitionStub(ch)
+        result = run_load(
+            lambda b: stub.GetRecognitionBatch.future(b, timeout=60), batches, in_flight
+        )
+        ch.close()
+        return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -78,7 +94,13 @@ def main() -> int:
             recognition_pb2.RecognitionRequest(declared_code=code(rng.randrange(opts.records)))
             for _ in range(opts.queries)
         ]
-        trivial_runs, gateway_runs, rss = [], [], []
+        batches = [
+            recognition_pb2.BatchRecognitionRequest(
+                declared_codes=[code(rng.randrange(opts.records)) for _ in range(100)]
+            )
+            for _ in range(opts.queries // 100)
+        ]
+        trivial_runs, gateway_runs, batch_runs, rss = [], [], [], []
         for _ in range(opts.repeats):
             trivial_runs.append(
                 measure(
@@ -98,6 +120,7 @@ def main() -> int:
             )
             gateway_runs.append(result)
             rss.append(mb)
+            batch_runs.append(measure_batch(ws, config, batches, opts.in_flight))
     trivial, gateway = median_of(trivial_runs), median_of(gateway_runs)
     print(
         f"\nrecognition, {opts.in_flight} in flight, median of {opts.repeats} runs, "
@@ -106,6 +129,7 @@ def main() -> int:
     print(trivial.line("trivial servicer", "queries/s"))
     print(gateway.line("gateway GetRecognition", "queries/s"))
     print(f"{'  gateway / trivial servicer':<44} {ratio(gateway, trivial)}")
+    print(median_of(batch_runs).line("gateway GetRecognitionBatch (100 codes)", "codes/s", 100))
     print(f"gateway resident memory after the runs: max {max(rss):.0f} MB")
     return 0
 
