@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -20,45 +19,18 @@ from typing import Any
 
 import grpc
 
-from gateway.bootstrap import init_dev_pki
 from gateway.client import TlsIdentity, connect
-from gateway.settings import Settings, load
+from gateway.devkit import DevWorkspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU = 0
 CLIENT_CPU = 1
 
 
-@dataclass(frozen=True)
-class Workspace:
-    root: Path
-
-    @property
-    def pki(self) -> Path:
-        return self.root / "certs" / "dev"
-
-    def settings(self) -> Settings:
-        return load(None, {}, base=self.root)
-
-    def identity(self, who: str) -> TlsIdentity:
-        return TlsIdentity.dev(self.pki, who)
-
-    def config(self, **values: Any) -> Path:
-        path = self.root / "gateway.toml"
-        lines = [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in values.items()]
-        path.write_text("\n".join(lines).replace("'", '"') + "\n")
-        return path
-
-
 @contextmanager
-def workspace() -> Iterator[Workspace]:
+def workspace() -> Iterator[DevWorkspace]:
     with tempfile.TemporaryDirectory(prefix="aeo-bench-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(ROOT / "partners", root / "partners")
-        shutil.copytree(ROOT / "home", root / "home")
-        ws = Workspace(root)
-        init_dev_pki(ws.settings())
-        yield ws
+        yield DevWorkspace.create(Path(tmp), ROOT)
 
 
 def pin(cpu: int) -> None:

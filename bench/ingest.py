@@ -18,7 +18,6 @@ from bench.data import code, fresh_copy, preload
 from bench.harness import (
     CLIENT_CPU,
     Result,
-    Workspace,
     channel,
     median_of,
     pin,
@@ -28,6 +27,7 @@ from bench.harness import (
     workspace,
 )
 from gateway.client import envelope
+from gateway.devkit import DevWorkspace
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
 from gateway.pb import exchange_pb2, exchange_pb2_grpc
 
@@ -58,7 +58,7 @@ def envelopes(
 
 
 def measure(
-    ws: Workspace,
+    ws: DevWorkspace,
     args: list[str],
     items: list[exchange_pb2.SignedEnvelope],
     in_flight: int,
@@ -131,7 +131,9 @@ def main() -> int:
                 )
                 (ws.root / "baseline.db").unlink(missing_ok=True)
                 db = fresh_copy(template, ws.root / f"gw-{run}-{label}.db")
-                config = ws.config(database_url=f"sqlite:///{db}", listen="127.0.0.1:0")
+                config = ws.write_config(
+                    "gateway.toml", database_url=f"sqlite:///{db}", listen="127.0.0.1:0"
+                )
                 result, mb = measure(
                     ws, ["-m", "gateway", "--config", str(config), "serve"], items, opts.in_flight
                 )

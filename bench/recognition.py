@@ -14,7 +14,6 @@ from bench.data import code, preload
 from bench.harness import (
     CLIENT_CPU,
     Result,
-    Workspace,
     channel,
     median_of,
     pin,
@@ -23,13 +22,14 @@ from bench.harness import (
     server,
     workspace,
 )
+from gateway.devkit import DevWorkspace
 from gateway.pb import recognition_pb2, recognition_pb2_grpc
 
 METHOD = "/aeo.gateway.v1.Recognition/GetRecognition"
 
 
 def measure(
-    ws: Workspace,
+    ws: DevWorkspace,
     args: list[str],
     requests: list[recognition_pb2.RecognitionRequest],
     in_flight: int,
@@ -58,7 +58,7 @@ def measure(
 
 
 def measure_batch(
-    ws: Workspace,
+    ws: DevWorkspace,
     config: object,
     batches: list[recognition_pb2.BatchRecognitionRequest],
     in_flight: int,
@@ -89,7 +89,9 @@ def main() -> int:
         print(
             f"preloading {opts.records:,} operators: {preload(db, opts.records):.1f} s", flush=True
         )
-        config = ws.config(database_url=f"sqlite:///{db}", listen="127.0.0.1:0")
+        config = ws.write_config(
+            "gateway.toml", database_url=f"sqlite:///{db}", listen="127.0.0.1:0"
+        )
         requests = [
             recognition_pb2.RecognitionRequest(declared_code=code(rng.randrange(opts.records)))
             for _ in range(opts.queries)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,55 +12,27 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters.crypto.signatures import Signer
-from gateway.bootstrap import Gateway, build, init_dev_pki, load_registry
-from gateway.client import TlsIdentity, connect
-from gateway.settings import Settings, load
+from gateway.bootstrap import Gateway, build
+from gateway.client import connect
+from gateway.devkit import DevWorkspace
+from gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@dataclass(frozen=True)
-class Workspace:
-    """A copy of partners/ and home/ beside a freshly minted development PKI."""
-
-    root: Path
-
-    @property
-    def pki(self) -> Path:
-        return self.root / "certs" / "dev"
+class Workspace(DevWorkspace):
+    """The session's development installation; each settings() gets its own empty database."""
 
     def settings(self, **overrides: Any) -> Settings:
-        env = {"AEO_GATEWAY_LISTEN": "127.0.0.1:0"}
-        base = load(None, env, base=self.root)
         db = f"sqlite:///{self.root / 'var' / (uuid.uuid4().hex + '.db')}"
-        return base.with_overrides(**{"database_url": db, "grace_seconds": 1.0, **overrides})
-
-    def identity(self, who: str) -> TlsIdentity:
-        return TlsIdentity.dev(self.pki, who)
-
-    def signer(
-        self, partner: str, key_id: str | None = None, algorithm: str | None = None
-    ) -> Signer:
-        _, entries = load_registry(self.settings())
-        key = entries[partner].partner.signing_keys[0]
-        key_id = key_id or key.key_id
-        return Signer.from_file(
-            self.pki / "partners" / partner / f"signing-{key_id}.key.pem",
-            key_id,
-            algorithm or key.algorithm,
-        )
+        defaults = {"listen": "127.0.0.1:0", "database_url": db, "grace_seconds": 1.0}
+        return super().settings(**{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    root = tmp_path_factory.mktemp("workspace")
-    shutil.copytree(ROOT / "partners", root / "partners")
-    shutil.copytree(ROOT / "home", root / "home")
-    ws = Workspace(root)
-    init_dev_pki(ws.settings())
-    return ws
+    return Workspace.create(tmp_path_factory.mktemp("workspace"), ROOT)
 
 
 @dataclass

@@ -25,9 +25,11 @@ def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedPr
 
 @pytest.fixture
 def config(workspace: Workspace, tmp_path: Path) -> Path:
-    path = workspace.root / f"e2e-{tmp_path.name}.toml"
-    path.write_text(f'listen = "127.0.0.1:0"\ndatabase_url = "sqlite:///{tmp_path / "gw.db"}"\n')
-    return path
+    return workspace.write_config(
+        f"e2e-{tmp_path.name}.toml",
+        listen="127.0.0.1:0",
+        database_url=f"sqlite:///{tmp_path / 'gw.db'}",
+    )
 
 
 @pytest.fixture
