@@ -219,10 +219,7 @@ class SqlStore:
 
     def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
         with self._guard(), self._readers.connection() as conn:
-            return _find_receipt(conn.cursor(), self._q, partner, digest)
-
-    def message_count(self, partner: str) -> int:
-        return self.partner_stats(partner).messages
+            return SqlTx(conn.cursor(), self._q).find_receipts(partner, [digest]).get(digest)
 
     def partner_stats(self, partner: str) -> PartnerStats:
         with self._guard(), self._readers.connection() as conn:
@@ -277,18 +274,6 @@ def _statements(script: str) -> Iterator[str]:
     for statement in "\n".join(lines).split(";"):
         if statement.strip():
             yield statement
-
-
-def _find_receipt(cur: Any, q: Any, partner: str, digest: bytes) -> SealedReceipt | None:
-    cur.execute(
-        q(
-            "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
-            "FROM messages WHERE partner = ? AND digest = ?"
-        ),
-        (partner, digest),
-    )
-    row = cur.fetchone()
-    return SealedReceipt(bytes(row[0]), bytes(row[1]), row[2], row[3]) if row else None
 
 
 def _sequence_state(cur: Any, q: Any, partner: str) -> SequenceState:
