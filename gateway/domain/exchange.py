@@ -63,7 +63,7 @@ class Outcome:
 
 
 class Committer(Protocol):
-    """Runs ``apply`` inside a durable transaction; returns once it is committed."""
+    """Runs ``apply_group`` inside a durable transaction; returns once it is committed."""
 
     def commit(self, message: VerifiedMessage) -> Outcome: ...
 
