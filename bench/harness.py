@@ -142,6 +142,35 @@ def _call_done(
     done(future, began)
 
 
+Starter = Callable[[grpc.Channel], Callable[[Any], "grpc.Future[Any]"]]
+
+
+def raw(method: str) -> Starter:
+    """Calls ``method`` with pre-serialized request bytes (for the trivial servicer)."""
+
+    def start(ch: grpc.Channel) -> Callable[[Any], grpc.Future[Any]]:
+        call = ch.unary_unary(method, None, None)
+        return lambda payload: call.future(payload, timeout=60)
+
+    return start
+
+
+def measure(
+    ws: DevWorkspace,
+    args: Sequence[str],
+    who: str,
+    starter: Starter,
+    items: Sequence[Any],
+    in_flight: int,
+) -> tuple[Result, float]:
+    """Starts a server, loads it as ``who``; returns the result and the server's RSS in MB."""
+    with server(args, ws.root) as srv:
+        ch = channel(srv.target, ws.identity(who))
+        result = run_load(starter(ch), items, in_flight)
+        ch.close()
+        return result, srv.rss_mb()
+
+
 def channel(target: str, identity: TlsIdentity) -> grpc.Channel:
     ch = connect(target, identity)
     grpc.channel_ready_future(ch).result(timeout=30)

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import grpc
 
 from adapters.crypto.signatures import Signer
 from bench.data import code, fresh_copy, preload
-from bench.harness import (
-    CLIENT_CPU,
-    Result,
-    channel,
-    median_of,
-    pin,
-    ratio,
-    run_load,
-    server,
-    workspace,
-)
+from bench.harness import CLIENT_CPU, Result, measure, median_of, pin, ratio, raw, workspace
 from gateway.client import envelope
-from gateway.devkit import DevWorkspace
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
 from gateway.pb import exchange_pb2, exchange_pb2_grpc
 
@@ -57,25 +50,9 @@ def envelopes(
     return out
 
 
-def measure(
-    ws: DevWorkspace,
-    args: list[str],
-    items: list[exchange_pb2.SignedEnvelope],
-    in_flight: int,
-    trivial: bool = False,
-) -> tuple[Result, float]:
-    """Starts a server, runs the load as partner SG, returns the result and the server's RSS."""
-    with server(args, ws.root) as srv:
-        ch = channel(srv.target, ws.identity("SG"))
-        if trivial:
-            call = ch.unary_unary(SUBMIT, None, None)
-            payloads = [e.SerializeToString() for e in items]
-            result = run_load(lambda p: call.future(p, timeout=60), payloads, in_flight)
-        else:
-            stub = exchange_pb2_grpc.PartnerExchangeStub(ch)
-            result = run_load(lambda e: stub.Submit.future(e, timeout=60), items, in_flight)
-        ch.close()
-        return result, srv.rss_mb()
+def submit(ch: grpc.Channel) -> Callable[[exchange_pb2.SignedEnvelope], grpc.Future[Any]]:
+    stub = exchange_pb2_grpc.PartnerExchangeStub(ch)
+    return lambda envelope: stub.Submit.future(envelope, timeout=60)
 
 
 def main() -> int:
@@ -110,33 +87,23 @@ def main() -> int:
         batched = envelopes(signer, opts.batch_messages, 100, offset)
         rows: dict[str, list[Result]] = {}
         rss: list[float] = []
+        baseline = ["-m", "bench.baseline_server"]
         for run in range(opts.repeats):
             for label, items in (("single", single), ("batch100", batched)):
-                rows.setdefault(f"trivial {label}", []).append(
-                    measure(
-                        ws,
-                        ["-m", "bench.baseline_server", "trivial", str(ws.root)],
-                        items,
-                        opts.in_flight,
-                        trivial=True,
-                    )[0]
-                )
-                rows.setdefault(f"bare {label}", []).append(
-                    measure(
-                        ws,
-                        ["-m", "bench.baseline_server", "verify-insert", str(ws.root)],
-                        items,
-                        opts.in_flight,
-                    )[0]
-                )
+                raw_items = [e.SerializeToString() for e in items]
+                trivial = [*baseline, "trivial", str(ws.root)]
+                result, _ = measure(ws, trivial, "SG", raw(SUBMIT), raw_items, opts.in_flight)
+                rows.setdefault(f"trivial {label}", []).append(result)
+                bare = [*baseline, "verify-insert", str(ws.root)]
+                result, _ = measure(ws, bare, "SG", submit, items, opts.in_flight)
+                rows.setdefault(f"bare {label}", []).append(result)
                 (ws.root / "baseline.db").unlink(missing_ok=True)
                 db = fresh_copy(template, ws.root / f"gw-{run}-{label}.db")
                 config = ws.write_config(
                     "gateway.toml", database_url=f"sqlite:///{db}", listen="127.0.0.1:0"
                 )
-                result, mb = measure(
-                    ws, ["-m", "gateway", "--config", str(config), "serve"], items, opts.in_flight
-                )
+                gateway = ["-m", "gateway", "--config", str(config), "serve"]
+                result, mb = measure(ws, gateway, "SG", submit, items, opts.in_flight)
                 rows.setdefault(f"gateway {label}", []).append(result)
                 rss.append(mb)
                 for suffix in ("", "-wal", "-shm"):
@@ -150,9 +117,9 @@ def main() -> int:
         scale, unit = (1, "msgs/s") if label == "single" else (100, "records/s")
         for who in ("trivial", "bare", "gateway"):
             print(best[f"{who} {label}"].line(f"{who} ({label})", unit, scale))
-        gateway = best[f"gateway {label}"]
-        print(f"{'  gateway / bare verify-insert':<44} {ratio(gateway, best[f'bare {label}'])}")
-        print(f"{'  gateway / trivial servicer':<44} {ratio(gateway, best[f'trivial {label}'])}")
+        ours = best[f"gateway {label}"]
+        print(f"{'  gateway / bare verify-insert':<44} {ratio(ours, best[f'bare {label}'])}")
+        print(f"{'  gateway / trivial servicer':<44} {ratio(ours, best[f'trivial {label}'])}")
     print(f"gateway resident memory after the runs: max {max(rss):.0f} MB")
     return 0
 

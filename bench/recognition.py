@@ -9,68 +9,38 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Callable
+from typing import Any
+
+import grpc
 
 from bench.data import code, preload
-from bench.harness import (
-    CLIENT_CPU,
-    Result,
-    channel,
-    median_of,
-    pin,
-    ratio,
-    run_load,
-    server,
-    workspace,
-)
-from gateway.devkit import DevWorkspace
+from bench.harness import CLIENT_CPU, measure, median_of, pin, ratio, raw, workspace
 from gateway.pb import recognition_pb2, recognition_pb2_grpc
 
 METHOD = "/aeo.gateway.v1.Recognition/GetRecognition"
 
 
-def measure(
-    ws: DevWorkspace,
-    args: list[str],
-    requests: list[recognition_pb2.RecognitionRequest],
-    in_flight: int,
-    trivial: bool,
-) -> tuple[Result, float]:
-    with server(args, ws.root) as srv:
-        ch = channel(srv.target, ws.identity("domestic"))
-        if trivial:
-            call = ch.unary_unary(METHOD, None, None)
-            payloads = [r.SerializeToString() for r in requests]
-            result = run_load(lambda p: call.future(p, timeout=60), payloads, in_flight)
-        else:
-            stub = recognition_pb2_grpc.RecognitionStub(ch)
-            answers: list[int] = []
+class Ask:
+    """GetRecognition calls that also count the outcomes, as a check that the load is real."""
 
-            def ask(request: recognition_pb2.RecognitionRequest) -> object:
-                future = stub.GetRecognition.future(request, timeout=60)
-                future.add_done_callback(lambda f: answers.append(f.result().outcome))
-                return future
+    def __init__(self) -> None:
+        self.outcomes: list[int] = []
 
-            result = run_load(ask, requests, in_flight)  # type: ignore[arg-type]
-            recognised = answers.count(recognition_pb2.OUTCOME_RECOGNISED) / max(1, len(answers))
-            print(f"  gateway answered {len(answers)}: {recognised:.0%} recognised", flush=True)
-        ch.close()
-        return result, srv.rss_mb()
-
-
-def measure_batch(
-    ws: DevWorkspace,
-    config: object,
-    batches: list[recognition_pb2.BatchRecognitionRequest],
-    in_flight: int,
-) -> Result:
-    with server(["-m", "gateway", "--config", str(config), "serve"], ws.root) as srv:
-        ch = channel(srv.target, ws.identity("domestic"))
+    def __call__(self, ch: grpc.Channel) -> Callable[[Any], grpc.Future[Any]]:
         stub = recognition_pb2_grpc.RecognitionStub(ch)
-        result = run_load(
-            lambda b: stub.GetRecognitionBatch.future(b, timeout=60), batches, in_flight
-        )
-        ch.close()
-        return result
+
+        def ask(request: recognition_pb2.RecognitionRequest) -> grpc.Future[Any]:
+            future = stub.GetRecognition.future(request, timeout=60)
+            future.add_done_callback(lambda f: self.outcomes.append(f.result().outcome))
+            return future
+
+        return ask
+
+
+def ask_batch(ch: grpc.Channel) -> Callable[[Any], grpc.Future[Any]]:
+    stub = recognition_pb2_grpc.RecognitionStub(ch)
+    return lambda batch: stub.GetRecognitionBatch.future(batch, timeout=60)
 
 
 def main() -> int:
@@ -102,35 +72,30 @@ def main() -> int:
             )
             for _ in range(opts.queries // 100)
         ]
+        raw_requests = [r.SerializeToString() for r in requests]
+        trivial = ["-m", "bench.baseline_server", "trivial", str(ws.root)]
+        gateway = ["-m", "gateway", "--config", str(config), "serve"]
         trivial_runs, gateway_runs, batch_runs, rss = [], [], [], []
         for _ in range(opts.repeats):
-            trivial_runs.append(
-                measure(
-                    ws,
-                    ["-m", "bench.baseline_server", "trivial", str(ws.root)],
-                    requests,
-                    opts.in_flight,
-                    trivial=True,
-                )[0]
-            )
-            result, mb = measure(
-                ws,
-                ["-m", "gateway", "--config", str(config), "serve"],
-                requests,
-                opts.in_flight,
-                trivial=False,
-            )
+            result, _ = measure(ws, trivial, "domestic", raw(METHOD), raw_requests, opts.in_flight)
+            trivial_runs.append(result)
+            ask = Ask()
+            result, mb = measure(ws, gateway, "domestic", ask, requests, opts.in_flight)
+            recognised = ask.outcomes.count(recognition_pb2.OUTCOME_RECOGNISED)
+            print(f"  gateway answered {len(ask.outcomes)}: {recognised} recognised", flush=True)
             gateway_runs.append(result)
             rss.append(mb)
-            batch_runs.append(measure_batch(ws, config, batches, opts.in_flight))
-    trivial, gateway = median_of(trivial_runs), median_of(gateway_runs)
+            batch_runs.append(
+                measure(ws, gateway, "domestic", ask_batch, batches, opts.in_flight)[0]
+            )
+    trivial_best, gateway_best = median_of(trivial_runs), median_of(gateway_runs)
     print(
         f"\nrecognition, {opts.in_flight} in flight, median of {opts.repeats} runs, "
         f"{opts.records:,} operators stored"
     )
-    print(trivial.line("trivial servicer", "queries/s"))
-    print(gateway.line("gateway GetRecognition", "queries/s"))
-    print(f"{'  gateway / trivial servicer':<44} {ratio(gateway, trivial)}")
+    print(trivial_best.line("trivial servicer", "queries/s"))
+    print(gateway_best.line("gateway GetRecognition", "queries/s"))
+    print(f"{'  gateway / trivial servicer':<44} {ratio(gateway_best, trivial_best)}")
     print(median_of(batch_runs).line("gateway GetRecognitionBatch (100 codes)", "codes/s", 100))
     print(f"gateway resident memory after the runs: max {max(rss):.0f} MB")
     return 0
