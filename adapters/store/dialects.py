@@ -39,6 +39,9 @@ class Dialect:
     errors: tuple[type[Exception], ...]
     #: Statement that moves committed pages home without blocking writers (SQLite WAL only).
     checkpoint: str | None = None
+    #: Suffix that locks selected rows until commit ("" where BEGIN IMMEDIATE already
+    #: serialises writers, as in SQLite).
+    row_lock: str = ""
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -94,5 +97,6 @@ def from_url(url: str) -> Dialect:
             begin="BEGIN",
             transient=(psycopg.OperationalError,),
             errors=(psycopg.Error,),
+            row_lock=" FOR UPDATE",
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")

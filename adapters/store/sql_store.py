@@ -257,7 +257,7 @@ class SqlStore:
             cur = self._writer.cursor()
             try:
                 cur.execute(self.dialect.begin)
-                yield SqlTx(cur, self._q)
+                yield SqlTx(cur, self._q, self.dialect.row_lock)
                 cur.execute("COMMIT")
             except BaseException:
                 try:
@@ -276,9 +276,9 @@ def _statements(script: str) -> Iterator[str]:
             yield statement
 
 
-def _sequence_state(cur: Any, q: Any, partner: str) -> SequenceState:
+def _sequence_state(cur: Any, q: Any, partner: str, lock: str = "") -> SequenceState:
     cur.execute(
-        q("SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"), (partner,)
+        q(f"SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?{lock}"), (partner,)
     )
     row = cur.fetchone()
     if row is None:
@@ -296,9 +296,10 @@ def _chunks(items: Collection[T], size: int = 500) -> Iterator[list[T]]:
 class SqlTx:
     """The IngestTx port inside one group-commit transaction."""
 
-    def __init__(self, cur: Any, q: Any) -> None:
+    def __init__(self, cur: Any, q: Any, lock: str = "") -> None:
         self._cur = cur
         self._q = q
+        self._lock = lock
 
     def find_receipts(
         self, partner: str, digests: Collection[bytes]
@@ -319,7 +320,17 @@ class SqlTx:
         return found
 
     def sequence_state(self, partner: str) -> SequenceState:
-        return _sequence_state(self._cur, self._q, partner)
+        """The partner's sequence state, locked until commit where the database needs it, so
+        that several gateway instances on one PostgreSQL never interleave a partner's messages."""
+        if self._lock:
+            self._cur.execute(
+                self._q(
+                    "INSERT INTO partner_sequences (partner, last_sequence, gaps) "
+                    "VALUES (?, 0, '[]') ON CONFLICT (partner) DO NOTHING"
+                ),
+                (partner,),
+            )
+        return _sequence_state(self._cur, self._q, partner, self._lock)
 
     def latest_versions(self, partner: str, identifiers: Collection[str]) -> Mapping[str, int]:
         found: dict[str, int] = {}

@@ -197,7 +197,8 @@ class _GroupState:
         self.receipts: dict[tuple[str, bytes], SealedReceipt] = {}
         self.sequences: dict[str, SequenceState] = {}
         self.latest: dict[tuple[str, str], int] = {}
-        for partner, group in by_partner.items():
+        # Partners in a fixed order: concurrent gateways lock them alike and cannot deadlock.
+        for partner, group in sorted(by_partner.items()):
             found = tx.find_receipts(partner, {m.digest for m in group})
             self.receipts.update(((partner, d), r) for d, r in found.items())
             self.sequences[partner] = tx.sequence_state(partner)
