@@ -63,21 +63,26 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._stopping = False
+        # Orders every enqueue before or after the stop marker: nothing queued after it waits
+        # forever.
+        self._gate = threading.Lock()
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         """Commits what is queued, then ends the writer thread."""
-        self._stopping = True
-        self._queue.put(None)
+        with self._gate:
+            self._stopping = True
+            self._queue.put(None)
         self._thread.join()
 
     def commit(self, message: VerifiedMessage) -> Outcome:
-        if self._stopping:
-            raise ShuttingDown("the gateway is shutting down; retry against another instance")
         pending = _Pending()
-        self._queue.put((message, pending))
+        with self._gate:
+            if self._stopping:
+                raise ShuttingDown("the gateway is shutting down; retry against another instance")
+            self._queue.put((message, pending))
         return pending.wait()
 
     def _run(self) -> None:

@@ -174,3 +174,15 @@ def test_two_gateways_on_one_postgresql_keep_a_partners_sequence_consistent(
             c.stop()
         for s in stores:
             s.close()
+
+
+def test_commit_after_stop_is_refused_as_shutting_down(store: SqlStore) -> None:
+    """The writer has stopped (shutdown past its grace); a late handler commits. Result:
+    ShuttingDown (UNAVAILABLE, retry elsewhere) at once, never a wait without end."""
+    from gateway.domain.errors import ShuttingDown
+
+    c = GroupCommitter(store, ReceiptSealer(Signer(pki.signing_key("ed25519"), "GW", "ed25519")))
+    c.start()
+    c.stop()
+    with pytest.raises(ShuttingDown):
+        c.commit(message(1, record()))
