@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
 from adapters.store.dialects import Connection, Dialect
 from adapters.store.pool import Pool
@@ -29,7 +29,6 @@ from gateway.domain.records import (
     StoredRecord,
 )
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -286,13 +285,6 @@ def _sequence_state(cur: Any, q: Any, partner: str, lock: str = "") -> SequenceS
     return SequenceState(int(row[0]), tuple((int(a), int(b)) for a, b in json.loads(row[1])))
 
 
-def _chunks(items: Collection[T], size: int = 500) -> Iterator[list[T]]:
-    """Keeps IN (...) lists under every database's limit on bound parameters."""
-    ordered = list(items)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
 class SqlTx:
     """The IngestTx port inside one group-commit transaction."""
 
@@ -301,23 +293,30 @@ class SqlTx:
         self._q = q
         self._lock = lock
 
+    def _select_in(self, sql: str, partner: str, items: Collection[Any]) -> Iterator[Any]:
+        """Rows of ``sql`` with its ``{in}`` list bound to ``items``, in chunks that keep under
+        every database's limit on bound parameters."""
+        ordered = list(items)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            self._cur.execute(
+                self._q(sql.format(**{"in": ", ".join("?" * len(chunk))})), (partner, *chunk)
+            )
+            yield from self._cur.fetchall()
+
     def find_receipts(
         self, partner: str, digests: Collection[bytes]
     ) -> Mapping[bytes, SealedReceipt]:
-        found: dict[bytes, SealedReceipt] = {}
-        for chunk in _chunks(digests):
-            self._cur.execute(
-                self._q(
-                    "SELECT digest, receipt, receipt_signature, receipt_key_id, receipt_algorithm "
-                    f"FROM messages WHERE partner = ? AND digest IN ({', '.join('?' * len(chunk))})"
-                ),
-                (partner, *chunk),
-            )
-            for digest, receipt, signature, key_id, algorithm in self._cur.fetchall():
-                found[bytes(digest)] = SealedReceipt(
-                    bytes(receipt), bytes(signature), key_id, algorithm
-                )
-        return found
+        rows = self._select_in(
+            "SELECT digest, receipt, receipt_signature, receipt_key_id, receipt_algorithm "
+            "FROM messages WHERE partner = ? AND digest IN ({in})",
+            partner,
+            digests,
+        )
+        return {
+            bytes(digest): SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
+            for digest, receipt, signature, key_id, algorithm in rows
+        }
 
     def sequence_state(self, partner: str) -> SequenceState:
         """The partner's sequence state, locked until commit where the database needs it, so
@@ -333,17 +332,13 @@ class SqlTx:
         return _sequence_state(self._cur, self._q, partner, self._lock)
 
     def latest_versions(self, partner: str, identifiers: Collection[str]) -> Mapping[str, int]:
-        found: dict[str, int] = {}
-        for chunk in _chunks(identifiers):
-            self._cur.execute(
-                self._q(
-                    "SELECT identifier, MAX(version) FROM record_versions WHERE administration = ? "
-                    f"AND identifier IN ({', '.join('?' * len(chunk))}) GROUP BY identifier"
-                ),
-                (partner, *chunk),
-            )
-            found.update((identifier, int(version)) for identifier, version in self._cur.fetchall())
-        return found
+        rows = self._select_in(
+            "SELECT identifier, MAX(version) FROM record_versions WHERE administration = ? "
+            "AND identifier IN ({in}) GROUP BY identifier",
+            partner,
+            identifiers,
+        )
+        return {identifier: int(version) for identifier, version in rows}
 
     def write(self, writes: GroupWrites) -> None:
         if writes.versions:
