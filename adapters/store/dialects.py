@@ -33,10 +33,10 @@ class Dialect:
     blob: str
     without_rowid: str
     begin: str
-    #: Exceptions that mean "the database is unreachable or busy": worth a retry.
-    transient: tuple[type[Exception], ...]
     #: Every exception the driver raises, translated at the store's edge.
-    errors: tuple[type[Exception], ...]
+    errors: tuple[type[BaseException], ...]
+    #: The dialect's half of is_transient().
+    _transient: Callable[[BaseException], bool]
     #: Statement that moves committed pages home without blocking writers (SQLite WAL only).
     checkpoint: str | None = None
     #: Suffix that locks selected rows until commit ("" where BEGIN IMMEDIATE already
@@ -45,6 +45,55 @@ class Dialect:
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether the same work may succeed if retried: the database was busy, locked, out of
+        room or unreachable. False for what a retry repeats: constraints, syntax, data that
+        does not fit, misuse of the driver."""
+        return self._transient(exc)
+
+
+# Primary result codes (the low byte of an extended code such as SQLITE_BUSY_SNAPSHOT) that
+# report a state of the database or its host, not of the statement. SQLITE_NOMEM is here for
+# completeness: CPython's sqlite3 raises MemoryError for it.
+_SQLITE_TRANSIENT_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+
+
+def _sqlite_transient(exc: BaseException) -> bool:
+    """By result code, not class: sqlite3.OperationalError covers both "database is locked"
+    and syntax errors. Errors from the module itself (closed connection, bad binding) have no
+    code and are final."""
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    return code is not None and (code & 0xFF) in _SQLITE_TRANSIENT_CODES
+
+
+# SQLSTATEs that report a state of the server or the connection, not of the statement:
+# connection exception, insufficient resources, operator intervention (admin shutdown, query
+# cancelled); serialization failure, deadlock, completion unknown, lock not available, object in
+# use, I/O error.
+_PG_TRANSIENT_CLASSES = frozenset({"08", "53", "57"})
+_PG_TRANSIENT_STATES = frozenset({"40001", "40P01", "40003", "55P03", "55006", "58000", "58030"})
+
+
+def _postgres_transient(exc: BaseException) -> bool:
+    """By SQLSTATE within OperationalError, because psycopg files final errors there too
+    (28 authorisation, 54 program limit exceeded, 3B savepoint, 38/39 routine errors). No
+    SQLSTATE means psycopg itself found the connection closed, broken or timed out. Its
+    InterfaceError means misuse (closed cursor, no dumper): final."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state[:2] in _PG_TRANSIENT_CLASSES or state in _PG_TRANSIENT_STATES
 
 
 def _sqlite_connect(path: Path) -> Callable[[], Connection]:
@@ -83,8 +132,10 @@ def from_url(url: str) -> Dialect:
             blob="BLOB",
             without_rowid=" WITHOUT ROWID",
             begin="BEGIN IMMEDIATE",
-            transient=(sqlite3.OperationalError,),
-            errors=(sqlite3.Error,),
+            # Binding raises OverflowError for an int outside 64 bits and UnicodeEncodeError for
+            # a str with a lone surrogate, before SQLite sees either.
+            errors=(sqlite3.Error, OverflowError, UnicodeEncodeError),
+            _transient=_sqlite_transient,
             checkpoint="PRAGMA wal_checkpoint(PASSIVE)",
         )
     if parsed.scheme in ("postgresql", "postgres"):
@@ -95,8 +146,10 @@ def from_url(url: str) -> Dialect:
             blob="BYTEA",
             without_rowid="",
             begin="BEGIN",
-            transient=(psycopg.OperationalError,),
-            errors=(psycopg.Error,),
+            # A str with a lone surrogate fails to encode before psycopg sends it. Huge ints do
+            # not escape: psycopg sends them as NUMERIC and the server answers 22003 (DataError).
+            errors=(psycopg.Error, UnicodeEncodeError),
+            _transient=_postgres_transient,
             row_lock=" FOR UPDATE",
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")
