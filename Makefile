@@ -4,7 +4,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run check test lint format typecheck imports proto proto-check bench clean
+# buf checks the public API (buf.yaml). Pinned; installed from npm into .tools/ (git-ignored).
+BUF_VERSION := 1.75.0
+NPM ?= npm
+TOOLS := .tools
+BUF := $(TOOLS)/node_modules/.bin/buf
+# google/type/*.proto from the googleapis-common-protos pip package, for buf's imports.
+BUILD := .build
+PROTO_DEPS := $(BUILD)/proto-deps
+# The committed image of the v1 API that `make buf-breaking` compares against.
+API_IMAGE := protos/api-v1.binpb
+
+.PHONY: run check test lint format typecheck imports proto proto-check proto-deps buf-lint \
+	buf-breaking api-snapshot bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +35,9 @@ run: $(VENV)/.installed
 	$(BIN)/aeo-gateway certs init
 	$(BIN)/aeo-gateway serve
 
-## check: everything CI runs: lint, format, types, import contracts, generated code, tests.
-check: lint typecheck imports proto-check test
+## check: everything CI runs: lint, format, types, import contracts, generated code, API lint
+## and breaking-change check, tests.
+check: lint typecheck imports proto-check buf-lint buf-breaking test
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -43,16 +56,39 @@ imports: $(VENV)/.installed-dev
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest --cov --cov-report=term
 
-## proto: regenerate gateway/pb from protos/ (never edit gateway/pb by hand).
+## proto: regenerate gateway/pb from protos/aeo/gateway/v1 (never edit gateway/pb by hand).
 proto: $(VENV)/.installed-dev
 	PATH=$(BIN):$$PATH $(PY) tools/genproto.py
 
 proto-check: $(VENV)/.installed-dev
 	PATH=$(BIN):$$PATH $(PY) tools/genproto.py --check
 
+$(TOOLS)/.buf-$(BUF_VERSION):
+	@command -v $(NPM) >/dev/null 2>&1 || { echo "$(NPM) not found: install Node.js with npm to get buf $(BUF_VERSION)" >&2; exit 1; }
+	$(NPM) install --prefix $(TOOLS) --save-exact --ignore-scripts --no-audit --no-fund @bufbuild/buf@$(BUF_VERSION)
+	touch $@
+
+proto-deps: $(VENV)/.installed
+	rm -rf $(PROTO_DEPS)
+	mkdir -p $(PROTO_DEPS)/google/type
+	cp "$$($(PY) -c 'import os, google.type.date_pb2 as m; print(os.path.dirname(m.__file__))')"/*.proto \
+		$(PROTO_DEPS)/google/type/
+
+## buf-lint: lint the API protos (STANDARD and COMMENTS rules, no exceptions).
+buf-lint: $(TOOLS)/.buf-$(BUF_VERSION) proto-deps
+	$(BUF) lint protos
+
+## buf-breaking: fail on a breaking change against the committed API image.
+buf-breaking: $(TOOLS)/.buf-$(BUF_VERSION) proto-deps
+	$(BUF) breaking protos --against $(API_IMAGE) --exclude-imports
+
+## api-snapshot: rewrite the committed API image (only for a deliberate API change).
+api-snapshot: $(TOOLS)/.buf-$(BUF_VERSION) proto-deps
+	$(BUF) build protos --exclude-source-info -o $(API_IMAGE)
+
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.ingest
 	$(PY) -m bench.recognition
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage $(TOOLS) $(BUILD)

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from gateway.pb import admin_pb2 as gateway_dot_pb_dot_admin__pb2
+from gateway.pb import admin_pb2 as aeo_dot_gateway_dot_v1_dot_admin__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,15 +18,20 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in gateway/pb/admin_pb2_grpc.py depends on'
+        + ' but the generated code in aeo/gateway/v1/admin_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class AdminStub:
-    """Missing associated documentation comment in .proto file."""
+class AdminServiceStub:
+    """Administers the gateway: the registered partners, the state of each partner's message
+    sequence, reloading partner definitions, and the feed of committed changes.
+
+    Called by the gateway's administrators and their tools over mutual TLS, with a client
+    certificate issued by the home CA for the admin role.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -35,55 +40,121 @@ class AdminStub:
             channel: A grpc.Channel.
         """
         self.ListPartners = channel.unary_unary(
-                '/aeo.gateway.v1.Admin/ListPartners',
-                request_serializer=gateway_dot_pb_dot_admin__pb2.ListPartnersRequest.SerializeToString,
-                response_deserializer=gateway_dot_pb_dot_admin__pb2.ListPartnersResponse.FromString,
+                '/aeo.gateway.v1.AdminService/ListPartners',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListPartnersRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListPartnersResponse.FromString,
+                _registered_method=True)
+        self.GetPartner = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/GetPartner',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerResponse.FromString,
                 _registered_method=True)
         self.GetPartnerState = channel.unary_unary(
-                '/aeo.gateway.v1.Admin/GetPartnerState',
-                request_serializer=gateway_dot_pb_dot_admin__pb2.GetPartnerStateRequest.SerializeToString,
-                response_deserializer=gateway_dot_pb_dot_admin__pb2.PartnerState.FromString,
+                '/aeo.gateway.v1.AdminService/GetPartnerState',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerStateRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerStateResponse.FromString,
+                _registered_method=True)
+        self.ReloadPartners = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/ReloadPartners',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ReloadPartnersRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ReloadPartnersResponse.FromString,
+                _registered_method=True)
+        self.ListChanges = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/ListChanges',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesResponse.FromString,
                 _registered_method=True)
 
 
-class AdminServicer:
-    """Missing associated documentation comment in .proto file."""
+class AdminServiceServicer:
+    """Administers the gateway: the registered partners, the state of each partner's message
+    sequence, reloading partner definitions, and the feed of committed changes.
+
+    Called by the gateway's administrators and their tools over mutual TLS, with a client
+    certificate issued by the home CA for the admin role.
+    """
 
     def ListPartners(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the registered partners, ordered by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPartner(self, request, context):
+        """Gets one registered partner; NOT_FOUND when it is not registered.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPartnerState(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Gets the state of one partner's message exchange; NOT_FOUND when the partner is not
+        registered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReloadPartners(self, request, context):
+        """Reloads the partner definitions from their files. An invalid definition is refused with
+        FAILED_PRECONDITION and the previous definitions stay in force.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChanges(self, request, context):
+        """Lists committed changes (applied record versions, partner definition changes) in commit
+        order, from a page token on; a reader polls with the last next_page_token it received.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
 
-def add_AdminServicer_to_server(servicer, server):
+def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'ListPartners': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPartners,
-                    request_deserializer=gateway_dot_pb_dot_admin__pb2.ListPartnersRequest.FromString,
-                    response_serializer=gateway_dot_pb_dot_admin__pb2.ListPartnersResponse.SerializeToString,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListPartnersRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListPartnersResponse.SerializeToString,
+            ),
+            'GetPartner': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPartner,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerResponse.SerializeToString,
             ),
             'GetPartnerState': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPartnerState,
-                    request_deserializer=gateway_dot_pb_dot_admin__pb2.GetPartnerStateRequest.FromString,
-                    response_serializer=gateway_dot_pb_dot_admin__pb2.PartnerState.SerializeToString,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerStateRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerStateResponse.SerializeToString,
+            ),
+            'ReloadPartners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadPartners,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ReloadPartnersRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ReloadPartnersResponse.SerializeToString,
+            ),
+            'ListChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChanges,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'aeo.gateway.v1.Admin', rpc_method_handlers)
+            'aeo.gateway.v1.AdminService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('aeo.gateway.v1.Admin', rpc_method_handlers)
+    server.add_registered_method_handlers('aeo.gateway.v1.AdminService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Admin:
-    """Missing associated documentation comment in .proto file."""
+class AdminService:
+    """Administers the gateway: the registered partners, the state of each partner's message
+    sequence, reloading partner definitions, and the feed of committed changes.
+
+    Called by the gateway's administrators and their tools over mutual TLS, with a client
+    certificate issued by the home CA for the admin role.
+    """
 
     @staticmethod
     def ListPartners(request,
@@ -99,9 +170,36 @@ class Admin:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aeo.gateway.v1.Admin/ListPartners',
-            gateway_dot_pb_dot_admin__pb2.ListPartnersRequest.SerializeToString,
-            gateway_dot_pb_dot_admin__pb2.ListPartnersResponse.FromString,
+            '/aeo.gateway.v1.AdminService/ListPartners',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ListPartnersRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ListPartnersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPartner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/GetPartner',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -126,9 +224,63 @@ class Admin:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aeo.gateway.v1.Admin/GetPartnerState',
-            gateway_dot_pb_dot_admin__pb2.GetPartnerStateRequest.SerializeToString,
-            gateway_dot_pb_dot_admin__pb2.PartnerState.FromString,
+            '/aeo.gateway.v1.AdminService/GetPartnerState',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerStateRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadPartners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/ReloadPartners',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ReloadPartnersRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ReloadPartnersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/ListChanges',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

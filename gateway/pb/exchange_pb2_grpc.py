@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from gateway.pb import exchange_pb2 as gateway_dot_pb_dot_exchange__pb2
+from gateway.pb import exchange_pb2 as aeo_dot_gateway_dot_v1_dot_exchange__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,15 +18,21 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in gateway/pb/exchange_pb2_grpc.py depends on'
+        + ' but the generated code in aeo/gateway/v1/exchange_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class PartnerExchangeStub:
-    """Missing associated documentation comment in .proto file."""
+class PartnerExchangeServiceStub:
+    """Receives the signed AEO status messages of partner administrations.
+
+    Called by partner customs administrations over mutual TLS, each with a client certificate
+    issued by that partner's own CA: the certificate decides which partner is calling. A failed
+    call carries a google.rpc.ErrorInfo whose reason is a stable machine code (for example
+    "signature.invalid").
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -34,45 +40,59 @@ class PartnerExchangeStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Submit = channel.unary_unary(
-                '/aeo.gateway.v1.PartnerExchange/Submit',
-                request_serializer=gateway_dot_pb_dot_exchange__pb2.SignedEnvelope.SerializeToString,
-                response_deserializer=gateway_dot_pb_dot_exchange__pb2.SubmitResponse.FromString,
+        self.SubmitStatusMessage = channel.unary_unary(
+                '/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageResponse.FromString,
                 _registered_method=True)
 
 
-class PartnerExchangeServicer:
-    """Missing associated documentation comment in .proto file."""
+class PartnerExchangeServiceServicer:
+    """Receives the signed AEO status messages of partner administrations.
 
-    def Submit(self, request, context):
-        """Submit one signed status message (snapshot or delta). The envelope and records are stored
-        durably before the receipt is returned.
+    Called by partner customs administrations over mutual TLS, each with a client certificate
+    issued by that partner's own CA: the certificate decides which partner is calling. A failed
+    call carries a google.rpc.ErrorInfo whose reason is a stable machine code (for example
+    "signature.invalid").
+    """
+
+    def SubmitStatusMessage(self, request, context):
+        """Submits one signed status message (a snapshot or a delta). The signature is checked
+        against the calling partner's registered keys; the message and its records are stored
+        durably before the signed receipt is returned. Resubmitting a message that was accepted
+        before returns its original receipt with duplicate set and changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
 
-def add_PartnerExchangeServicer_to_server(servicer, server):
+def add_PartnerExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Submit': grpc.unary_unary_rpc_method_handler(
-                    servicer.Submit,
-                    request_deserializer=gateway_dot_pb_dot_exchange__pb2.SignedEnvelope.FromString,
-                    response_serializer=gateway_dot_pb_dot_exchange__pb2.SubmitResponse.SerializeToString,
+            'SubmitStatusMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitStatusMessage,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'aeo.gateway.v1.PartnerExchange', rpc_method_handlers)
+            'aeo.gateway.v1.PartnerExchangeService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('aeo.gateway.v1.PartnerExchange', rpc_method_handlers)
+    server.add_registered_method_handlers('aeo.gateway.v1.PartnerExchangeService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class PartnerExchange:
-    """Missing associated documentation comment in .proto file."""
+class PartnerExchangeService:
+    """Receives the signed AEO status messages of partner administrations.
+
+    Called by partner customs administrations over mutual TLS, each with a client certificate
+    issued by that partner's own CA: the certificate decides which partner is calling. A failed
+    call carries a google.rpc.ErrorInfo whose reason is a stable machine code (for example
+    "signature.invalid").
+    """
 
     @staticmethod
-    def Submit(request,
+    def SubmitStatusMessage(request,
             target,
             options=(),
             channel_credentials=None,
@@ -85,9 +105,9 @@ class PartnerExchange:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aeo.gateway.v1.PartnerExchange/Submit',
-            gateway_dot_pb_dot_exchange__pb2.SignedEnvelope.SerializeToString,
-            gateway_dot_pb_dot_exchange__pb2.SubmitResponse.FromString,
+            '/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage',
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

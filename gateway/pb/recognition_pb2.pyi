@@ -3,8 +3,8 @@
 isort:skip_file
 Domestic-facing service: is the operator named on a declaration a recognised AEO?"""
 
-from collections import abc as _abc
 from gateway.pb import common_pb2 as _common_pb2
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -21,51 +21,63 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class _Outcome:
+class _RecognitionOutcome:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _OutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Outcome.ValueType], _builtins.type):
+class _RecognitionOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecognitionOutcome.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
-    OUTCOME_UNSPECIFIED: _Outcome.ValueType  # 0
-    OUTCOME_RECOGNISED: _Outcome.ValueType  # 1
+    RECOGNITION_OUTCOME_UNSPECIFIED: _RecognitionOutcome.ValueType  # 0
+    """Not set; never returned."""
+    RECOGNITION_OUTCOME_RECOGNISED: _RecognitionOutcome.ValueType  # 1
     """A partner AEO (or home AEO) whose recognition applies at as_of: the benefits apply."""
-    OUTCOME_NOT_RECOGNISED: _Outcome.ValueType  # 2
+    RECOGNITION_OUTCOME_NOT_RECOGNISED: _RecognitionOutcome.ValueType  # 2
     """The operator is known but not recognised at as_of; reason says why
-    (status.suspended, tier.not_recognised, mra.not_in_force, ...).
+    ("status.suspended", "tier.not_recognised", "mra.not_in_force", ...).
     """
-    OUTCOME_UNKNOWN_OPERATOR: _Outcome.ValueType  # 3
+    RECOGNITION_OUTCOME_UNKNOWN_OPERATOR: _RecognitionOutcome.ValueType  # 3
     """The code is well formed for an administration, but that administration has sent no record
     for it effective at as_of.
     """
-    OUTCOME_CODE_FORMAT_UNKNOWN: _Outcome.ValueType  # 4
+    RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN: _RecognitionOutcome.ValueType  # 4
     """The code matches no administration's declared-code format."""
 
-class Outcome(_Outcome, metaclass=_OutcomeEnumTypeWrapper): ...
+class RecognitionOutcome(_RecognitionOutcome, metaclass=_RecognitionOutcomeEnumTypeWrapper):
+    """The kind of answer about a declared operator code."""
 
-OUTCOME_UNSPECIFIED: Outcome.ValueType  # 0
-OUTCOME_RECOGNISED: Outcome.ValueType  # 1
+RECOGNITION_OUTCOME_UNSPECIFIED: RecognitionOutcome.ValueType  # 0
+"""Not set; never returned."""
+RECOGNITION_OUTCOME_RECOGNISED: RecognitionOutcome.ValueType  # 1
 """A partner AEO (or home AEO) whose recognition applies at as_of: the benefits apply."""
-OUTCOME_NOT_RECOGNISED: Outcome.ValueType  # 2
+RECOGNITION_OUTCOME_NOT_RECOGNISED: RecognitionOutcome.ValueType  # 2
 """The operator is known but not recognised at as_of; reason says why
-(status.suspended, tier.not_recognised, mra.not_in_force, ...).
+("status.suspended", "tier.not_recognised", "mra.not_in_force", ...).
 """
-OUTCOME_UNKNOWN_OPERATOR: Outcome.ValueType  # 3
+RECOGNITION_OUTCOME_UNKNOWN_OPERATOR: RecognitionOutcome.ValueType  # 3
 """The code is well formed for an administration, but that administration has sent no record
 for it effective at as_of.
 """
-OUTCOME_CODE_FORMAT_UNKNOWN: Outcome.ValueType  # 4
+RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN: RecognitionOutcome.ValueType  # 4
 """The code matches no administration's declared-code format."""
-Global___Outcome: _TypeAlias = Outcome  # noqa: Y015
+Global___RecognitionOutcome: _TypeAlias = RecognitionOutcome  # noqa: Y015
 
 @_typing.final
-class RecognitionRequest(_message.Message):
+class GetRecognitionRequest(_message.Message):
+    """Request of RecognitionService.GetRecognition."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DECLARED_CODE_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
     declared_code: _builtins.str
-    """As written on the declaration: "SG123456789012", "AEOCN0123456789", "AEO<SG123456789012>"."""
+    """The operator code as written on the declaration: "SG123456789012", "AEOCN0123456789",
+    "AEO<SG123456789012>".
+    """
+    direction: _common_pb2.TradeDirection.ValueType
+    """Required: whether the declaration is an import or an export. The answer honours the
+    directions the partner's MRA covers; unspecified is refused with INVALID_ARGUMENT.
+    """
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp:
         """The declaration's time; the current time when absent."""
@@ -75,82 +87,104 @@ class RecognitionRequest(_message.Message):
         *,
         declared_code: _builtins.str = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
+        direction: _common_pb2.TradeDirection.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_code", b"declared_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_code", b"declared_code", "direction", b"direction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___RecognitionRequest: _TypeAlias = RecognitionRequest  # noqa: Y015
+Global___GetRecognitionRequest: _TypeAlias = GetRecognitionRequest  # noqa: Y015
 
 @_typing.final
-class BatchRecognitionRequest(_message.Message):
+class GetRecognitionResponse(_message.Message):
+    """Response of RecognitionService.GetRecognition."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECOGNITION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def recognition(self) -> Global___Recognition:
+        """The answer for the requested code."""
+
+    def __init__(
+        self,
+        *,
+        recognition: Global___Recognition | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recognition", b"recognition"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["recognition", b"recognition"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRecognitionResponse: _TypeAlias = GetRecognitionResponse  # noqa: Y015
+
+@_typing.final
+class BatchGetRecognitionsRequest(_message.Message):
+    """Request of RecognitionService.BatchGetRecognitions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DECLARED_CODES_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    direction: _common_pb2.TradeDirection.ValueType
+    """Required: whether the declarations are imports or exports (see
+    GetRecognitionRequest.direction).
+    """
     @_builtins.property
-    def declared_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def declared_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The operator codes as written on declarations; each is answered on its own."""
+
     @_builtins.property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """The declarations' time; the current time when absent."""
+
     def __init__(
         self,
         *,
         declared_codes: _abc.Iterable[_builtins.str] | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
+        direction: _common_pb2.TradeDirection.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_codes", b"declared_codes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_codes", b"declared_codes", "direction", b"direction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___BatchRecognitionRequest: _TypeAlias = BatchRecognitionRequest  # noqa: Y015
+Global___BatchGetRecognitionsRequest: _TypeAlias = BatchGetRecognitionsRequest  # noqa: Y015
 
 @_typing.final
-class Basis(_message.Message):
-    """Where the answer comes from."""
+class BatchGetRecognitionsResponse(_message.Message):
+    """Response of RecognitionService.BatchGetRecognitions."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    MESSAGE_ID_FIELD_NUMBER: _builtins.int
-    SEQUENCE_FIELD_NUMBER: _builtins.int
-    RECEIVED_AT_FIELD_NUMBER: _builtins.int
-    KEY_ID_FIELD_NUMBER: _builtins.int
-    ALGORITHM_FIELD_NUMBER: _builtins.int
-    RECORD_VERSION_FIELD_NUMBER: _builtins.int
-    EFFECTIVE_AT_FIELD_NUMBER: _builtins.int
-    message_id: _builtins.str
-    sequence: _builtins.int
-    key_id: _builtins.str
-    algorithm: _builtins.str
-    record_version: _builtins.int
+    RECOGNITIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def received_at(self) -> _timestamp_pb2.Timestamp: ...
-    @_builtins.property
-    def effective_at(self) -> _timestamp_pb2.Timestamp: ...
+    def recognitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recognition]:
+        """One answer per requested code, in request order."""
+
     def __init__(
         self,
         *,
-        message_id: _builtins.str = ...,
-        sequence: _builtins.int = ...,
-        received_at: _timestamp_pb2.Timestamp | None = ...,
-        key_id: _builtins.str = ...,
-        algorithm: _builtins.str = ...,
-        record_version: _builtins.int = ...,
-        effective_at: _timestamp_pb2.Timestamp | None = ...,
+        recognitions: _abc.Iterable[Global___Recognition] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_at", b"effective_at", "received_at", b"received_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "effective_at", b"effective_at", "key_id", b"key_id", "message_id", b"message_id", "received_at", b"received_at", "record_version", b"record_version", "sequence", b"sequence"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["recognitions", b"recognitions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___Basis: _TypeAlias = Basis  # noqa: Y015
+Global___BatchGetRecognitionsResponse: _TypeAlias = BatchGetRecognitionsResponse  # noqa: Y015
 
 @_typing.final
-class RecognitionAnswer(_message.Message):
+class Recognition(_message.Message):
+    """The answer about one declared operator code at one time and direction."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DECLARED_CODE_FIELD_NUMBER: _builtins.int
@@ -167,34 +201,60 @@ class RecognitionAnswer(_message.Message):
     BENEFITS_FIELD_NUMBER: _builtins.int
     BASIS_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    PARTNER_DATA_RECEIVED_AT_FIELD_NUMBER: _builtins.int
     declared_code: _builtins.str
+    """The code exactly as it was asked about."""
     normalised_code: _builtins.str
-    """The code after normalisation (upper case, legacy wrapper removed)."""
-    outcome: Global___Outcome.ValueType
+    """The code after normalisation (upper case, spaces and legacy wrapper removed)."""
+    outcome: Global___RecognitionOutcome.ValueType
+    """The kind of answer."""
     reason: _builtins.str
     """Stable machine-readable reason for the outcome, e.g. "recognised" or "status.suspended"."""
     administration: _builtins.str
-    """Administration that issued the authorisation ("SG", or the home administration's code)."""
+    """Code of the administration that issued the authorisation: a partner ("SG") or the home
+    administration ("CN"); empty when the code matches no administration.
+    """
     programme: _builtins.str
+    """Name of the issuing administration's AEO programme."""
     tier: _builtins.str
+    """The operator's tier or certificate type, as the issuing administration names it."""
     status: _common_pb2.RecordStatus.ValueType
+    """Status of the operator's authorisation at as_of."""
     operator_name: _builtins.str
+    """The operator's name, as the issuing administration sent it."""
     treatment: _builtins.str
     """Domestic treatment: the home credit grade whose treatment applies."""
     grade_scheme: _builtins.str
-    """The grade scheme in force at as_of, e.g. "Decree 282"."""
+    """The home grade scheme in force at as_of, e.g. "Decree 282"."""
+    direction: _common_pb2.TradeDirection.ValueType
+    """The direction the answer is for."""
     @_builtins.property
-    def benefits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def benefits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The benefits the operator earns on this declaration; empty unless recognised."""
+
     @_builtins.property
-    def basis(self) -> Global___Basis: ...
+    def basis(self) -> Global___RecognitionBasis:
+        """Where the answer comes from; absent when no stored record underlies it (outcomes
+        UNKNOWN_OPERATOR and CODE_FORMAT_UNKNOWN).
+        """
+
     @_builtins.property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """The time the answer is for."""
+
+    @_builtins.property
+    def partner_data_received_at(self) -> _timestamp_pb2.Timestamp:
+        """When the gateway last received a message from the issuing administration, i.e. how fresh
+        its data is; absent when it never sent one, and for the home administration.
+        """
+
     def __init__(
         self,
         *,
         declared_code: _builtins.str = ...,
         normalised_code: _builtins.str = ...,
-        outcome: Global___Outcome.ValueType = ...,
+        outcome: Global___RecognitionOutcome.ValueType = ...,
         reason: _builtins.str = ...,
         administration: _builtins.str = ...,
         programme: _builtins.str = ...,
@@ -204,35 +264,65 @@ class RecognitionAnswer(_message.Message):
         treatment: _builtins.str = ...,
         grade_scheme: _builtins.str = ...,
         benefits: _abc.Iterable[_builtins.str] | None = ...,
-        basis: Global___Basis | None = ...,
+        basis: Global___RecognitionBasis | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
+        direction: _common_pb2.TradeDirection.ValueType = ...,
+        partner_data_received_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "basis", b"basis"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "basis", b"basis", "partner_data_received_at", b"partner_data_received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["administration", b"administration", "as_of", b"as_of", "basis", b"basis", "benefits", b"benefits", "declared_code", b"declared_code", "grade_scheme", b"grade_scheme", "normalised_code", b"normalised_code", "operator_name", b"operator_name", "outcome", b"outcome", "programme", b"programme", "reason", b"reason", "status", b"status", "tier", b"tier", "treatment", b"treatment"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["administration", b"administration", "as_of", b"as_of", "basis", b"basis", "benefits", b"benefits", "declared_code", b"declared_code", "direction", b"direction", "grade_scheme", b"grade_scheme", "normalised_code", b"normalised_code", "operator_name", b"operator_name", "outcome", b"outcome", "partner_data_received_at", b"partner_data_received_at", "programme", b"programme", "reason", b"reason", "status", b"status", "tier", b"tier", "treatment", b"treatment"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___RecognitionAnswer: _TypeAlias = RecognitionAnswer  # noqa: Y015
+Global___Recognition: _TypeAlias = Recognition  # noqa: Y015
 
 @_typing.final
-class BatchRecognitionResponse(_message.Message):
+class RecognitionBasis(_message.Message):
+    """The stored record version an answer rests on, and the signed message that carried it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
-    ANSWERS_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    RECORD_VERSION_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_AT_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    """Identifier of the message that carried the record version (Receipt.message_id)."""
+    sequence: _builtins.int
+    """That message's sequence number."""
+    key_id: _builtins.str
+    """The key that signed that message."""
+    algorithm: _common_pb2.SignatureAlgorithm.ValueType
+    """The algorithm of that signature."""
+    record_version: _builtins.int
+    """The version of the operator's record the answer used."""
     @_builtins.property
-    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecognitionAnswer]:
-        """One answer per requested code, in request order."""
+    def received_at(self) -> _timestamp_pb2.Timestamp:
+        """When the gateway received that message."""
+
+    @_builtins.property
+    def effective_at(self) -> _timestamp_pb2.Timestamp:
+        """When that record version took effect."""
 
     def __init__(
         self,
         *,
-        answers: _abc.Iterable[Global___RecognitionAnswer] | None = ...,
+        message_id: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+        key_id: _builtins.str = ...,
+        algorithm: _common_pb2.SignatureAlgorithm.ValueType = ...,
+        record_version: _builtins.int = ...,
+        effective_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_at", b"effective_at", "received_at", b"received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "effective_at", b"effective_at", "key_id", b"key_id", "message_id", b"message_id", "received_at", b"received_at", "record_version", b"record_version", "sequence", b"sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___BatchRecognitionResponse: _TypeAlias = BatchRecognitionResponse  # noqa: Y015
+Global___RecognitionBasis: _TypeAlias = RecognitionBasis  # noqa: Y015

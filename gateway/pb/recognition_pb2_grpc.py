@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from gateway.pb import recognition_pb2 as gateway_dot_pb_dot_recognition__pb2
+from gateway.pb import recognition_pb2 as aeo_dot_gateway_dot_v1_dot_recognition__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,15 +18,20 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in gateway/pb/recognition_pb2_grpc.py depends on'
+        + ' but the generated code in aeo/gateway/v1/recognition_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class RecognitionStub:
-    """Missing associated documentation comment in .proto file."""
+class RecognitionServiceStub:
+    """Answers whether the operator named on a customs declaration is a recognised AEO at the
+    declaration's time, and which treatment and benefits apply.
+
+    Called by the home administration's domestic declaration systems over mutual TLS, with a
+    client certificate issued by the home CA for the domestic role.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -35,55 +40,67 @@ class RecognitionStub:
             channel: A grpc.Channel.
         """
         self.GetRecognition = channel.unary_unary(
-                '/aeo.gateway.v1.Recognition/GetRecognition',
-                request_serializer=gateway_dot_pb_dot_recognition__pb2.RecognitionRequest.SerializeToString,
-                response_deserializer=gateway_dot_pb_dot_recognition__pb2.RecognitionAnswer.FromString,
+                '/aeo.gateway.v1.RecognitionService/GetRecognition',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.GetRecognitionRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.GetRecognitionResponse.FromString,
                 _registered_method=True)
-        self.GetRecognitionBatch = channel.unary_unary(
-                '/aeo.gateway.v1.Recognition/GetRecognitionBatch',
-                request_serializer=gateway_dot_pb_dot_recognition__pb2.BatchRecognitionRequest.SerializeToString,
-                response_deserializer=gateway_dot_pb_dot_recognition__pb2.BatchRecognitionResponse.FromString,
+        self.BatchGetRecognitions = channel.unary_unary(
+                '/aeo.gateway.v1.RecognitionService/BatchGetRecognitions',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.BatchGetRecognitionsRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.BatchGetRecognitionsResponse.FromString,
                 _registered_method=True)
 
 
-class RecognitionServicer:
-    """Missing associated documentation comment in .proto file."""
+class RecognitionServiceServicer:
+    """Answers whether the operator named on a customs declaration is a recognised AEO at the
+    declaration's time, and which treatment and benefits apply.
+
+    Called by the home administration's domestic declaration systems over mutual TLS, with a
+    client certificate issued by the home CA for the domestic role.
+    """
 
     def GetRecognition(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Answers for one declared operator code.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetRecognitionBatch(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+    def BatchGetRecognitions(self, request, context):
+        """Answers for many declared operator codes at one time and direction, in one call.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
 
-def add_RecognitionServicer_to_server(servicer, server):
+def add_RecognitionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'GetRecognition': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecognition,
-                    request_deserializer=gateway_dot_pb_dot_recognition__pb2.RecognitionRequest.FromString,
-                    response_serializer=gateway_dot_pb_dot_recognition__pb2.RecognitionAnswer.SerializeToString,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.GetRecognitionRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.GetRecognitionResponse.SerializeToString,
             ),
-            'GetRecognitionBatch': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetRecognitionBatch,
-                    request_deserializer=gateway_dot_pb_dot_recognition__pb2.BatchRecognitionRequest.FromString,
-                    response_serializer=gateway_dot_pb_dot_recognition__pb2.BatchRecognitionResponse.SerializeToString,
+            'BatchGetRecognitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetRecognitions,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.BatchGetRecognitionsRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_recognition__pb2.BatchGetRecognitionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'aeo.gateway.v1.Recognition', rpc_method_handlers)
+            'aeo.gateway.v1.RecognitionService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('aeo.gateway.v1.Recognition', rpc_method_handlers)
+    server.add_registered_method_handlers('aeo.gateway.v1.RecognitionService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Recognition:
-    """Missing associated documentation comment in .proto file."""
+class RecognitionService:
+    """Answers whether the operator named on a customs declaration is a recognised AEO at the
+    declaration's time, and which treatment and benefits apply.
+
+    Called by the home administration's domestic declaration systems over mutual TLS, with a
+    client certificate issued by the home CA for the domestic role.
+    """
 
     @staticmethod
     def GetRecognition(request,
@@ -99,9 +116,9 @@ class Recognition:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aeo.gateway.v1.Recognition/GetRecognition',
-            gateway_dot_pb_dot_recognition__pb2.RecognitionRequest.SerializeToString,
-            gateway_dot_pb_dot_recognition__pb2.RecognitionAnswer.FromString,
+            '/aeo.gateway.v1.RecognitionService/GetRecognition',
+            aeo_dot_gateway_dot_v1_dot_recognition__pb2.GetRecognitionRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_recognition__pb2.GetRecognitionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -113,7 +130,7 @@ class Recognition:
             _registered_method=True)
 
     @staticmethod
-    def GetRecognitionBatch(request,
+    def BatchGetRecognitions(request,
             target,
             options=(),
             channel_credentials=None,
@@ -126,9 +143,9 @@ class Recognition:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aeo.gateway.v1.Recognition/GetRecognitionBatch',
-            gateway_dot_pb_dot_recognition__pb2.BatchRecognitionRequest.SerializeToString,
-            gateway_dot_pb_dot_recognition__pb2.BatchRecognitionResponse.FromString,
+            '/aeo.gateway.v1.RecognitionService/BatchGetRecognitions',
+            aeo_dot_gateway_dot_v1_dot_recognition__pb2.BatchGetRecognitionsRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_recognition__pb2.BatchGetRecognitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

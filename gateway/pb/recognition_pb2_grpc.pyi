@@ -3,8 +3,8 @@
 isort:skip_file
 Domestic-facing service: is the operator named on a declaration a recognised AEO?"""
 
-from collections import abc as _abc
 from gateway.pb import recognition_pb2 as _recognition_pb2
+from collections import abc as _abc
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc
@@ -26,33 +26,60 @@ class _ServicerContext(_grpc.ServicerContext, _aio.ServicerContext):  # type: ig
 GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
-class RecognitionStub:
+class RecognitionServiceStub:
+    """Answers whether the operator named on a customs declaration is a recognised AEO at the
+    declaration's time, and which treatment and benefits apply.
+
+    Called by the home administration's domestic declaration systems over mutual TLS, with a
+    client certificate issued by the home CA for the domestic role.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
-    def __new__(cls, channel: _aio.Channel) -> RecognitionAsyncStub: ...
-    GetRecognition: _grpc.UnaryUnaryMultiCallable[_recognition_pb2.RecognitionRequest, _recognition_pb2.RecognitionAnswer]
-    GetRecognitionBatch: _grpc.UnaryUnaryMultiCallable[_recognition_pb2.BatchRecognitionRequest, _recognition_pb2.BatchRecognitionResponse]
+    def __new__(cls, channel: _aio.Channel) -> RecognitionServiceAsyncStub: ...
+    GetRecognition: _grpc.UnaryUnaryMultiCallable[_recognition_pb2.GetRecognitionRequest, _recognition_pb2.GetRecognitionResponse]
+    """Answers for one declared operator code."""
+    BatchGetRecognitions: _grpc.UnaryUnaryMultiCallable[_recognition_pb2.BatchGetRecognitionsRequest, _recognition_pb2.BatchGetRecognitionsResponse]
+    """Answers for many declared operator codes at one time and direction, in one call."""
 
 @_typing.type_check_only
-class RecognitionAsyncStub(RecognitionStub):
-    def __init__(self, channel: _aio.Channel) -> None: ...
-    GetRecognition: _aio.UnaryUnaryMultiCallable[_recognition_pb2.RecognitionRequest, _recognition_pb2.RecognitionAnswer]  # type: ignore[assignment]
-    GetRecognitionBatch: _aio.UnaryUnaryMultiCallable[_recognition_pb2.BatchRecognitionRequest, _recognition_pb2.BatchRecognitionResponse]  # type: ignore[assignment]
+class RecognitionServiceAsyncStub(RecognitionServiceStub):
+    """Answers whether the operator named on a customs declaration is a recognised AEO at the
+    declaration's time, and which treatment and benefits apply.
 
-class RecognitionServicer(metaclass=_abc_1.ABCMeta):
+    Called by the home administration's domestic declaration systems over mutual TLS, with a
+    client certificate issued by the home CA for the domestic role.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GetRecognition: _aio.UnaryUnaryMultiCallable[_recognition_pb2.GetRecognitionRequest, _recognition_pb2.GetRecognitionResponse]  # type: ignore[assignment]
+    """Answers for one declared operator code."""
+    BatchGetRecognitions: _aio.UnaryUnaryMultiCallable[_recognition_pb2.BatchGetRecognitionsRequest, _recognition_pb2.BatchGetRecognitionsResponse]  # type: ignore[assignment]
+    """Answers for many declared operator codes at one time and direction, in one call."""
+
+class RecognitionServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Answers whether the operator named on a customs declaration is a recognised AEO at the
+    declaration's time, and which treatment and benefits apply.
+
+    Called by the home administration's domestic declaration systems over mutual TLS, with a
+    client certificate issued by the home CA for the domestic role.
+    """
+
     @_abc_1.abstractmethod
     def GetRecognition(
         self,
-        request: _recognition_pb2.RecognitionRequest,
+        request: _recognition_pb2.GetRecognitionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_recognition_pb2.RecognitionAnswer, _abc.Awaitable[_recognition_pb2.RecognitionAnswer]]: ...
+    ) -> _typing.Union[_recognition_pb2.GetRecognitionResponse, _abc.Awaitable[_recognition_pb2.GetRecognitionResponse]]:
+        """Answers for one declared operator code."""
 
     @_abc_1.abstractmethod
-    def GetRecognitionBatch(
+    def BatchGetRecognitions(
         self,
-        request: _recognition_pb2.BatchRecognitionRequest,
+        request: _recognition_pb2.BatchGetRecognitionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_recognition_pb2.BatchRecognitionResponse, _abc.Awaitable[_recognition_pb2.BatchRecognitionResponse]]: ...
+    ) -> _typing.Union[_recognition_pb2.BatchGetRecognitionsResponse, _abc.Awaitable[_recognition_pb2.BatchGetRecognitionsResponse]]:
+        """Answers for many declared operator codes at one time and direction, in one call."""
 
-def add_RecognitionServicer_to_server(servicer: RecognitionServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+def add_RecognitionServiceServicer_to_server(servicer: RecognitionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
