@@ -2,42 +2,42 @@
 
 from __future__ import annotations
 
-from adapters.crypto.signatures import Signer
-from adapters.times import to_us
-from gateway.domain.messages import Receipt
-from gateway.domain.ports import SealedReceipt
+from gateway import protomap
+from gateway.domain.messages import Receipt, SealedReceipt
+from gateway.domain.ports import Signer
+from gateway.pb import common_pb2
 from gateway.pb import exchange_pb2 as pb
 
 
 def to_proto(receipt: Receipt) -> pb.Receipt:
     msg = pb.Receipt(
         message_id=receipt.message_id,
-        partner=receipt.partner,
+        partner=f"partners/{receipt.partner}",
         sequence=receipt.sequence,
         payload_sha256=receipt.digest,
         records_received=receipt.received,
         records_applied=receipt.applied,
-        ignored=[
+        ignored_records=[
             pb.IgnoredRecord(
                 identifier=r.identifier, version=r.version, reason=r.reason, detail=r.detail
             )
             for r in receipt.ignored
         ],
-        gaps_detected=[pb.SequenceGap(first=a, last=b) for a, b in receipt.gaps_detected],
-        open_gaps=[pb.SequenceGap(first=a, last=b) for a, b in receipt.open_gaps],
+        gaps_detected=[common_pb2.SequenceGap(first=a, last=b) for a, b in receipt.gaps_detected],
+        open_gaps=[common_pb2.SequenceGap(first=a, last=b) for a, b in receipt.open_gaps],
     )
-    # Set directly: Timestamp.FromDatetime is pure Python and this runs once per message.
-    us = to_us(receipt.received_at)
-    msg.received_at.seconds, msg.received_at.nanos = us // 1_000_000, us % 1_000_000 * 1000
+    protomap.set_timestamp(msg.received_at, receipt.received_at)
     return msg
 
 
-class ReceiptSealer:
+class ProtobufReceiptSealer:
+    """The ReceiptSealer port: deterministic serialization, so the signed bytes are stored and
+    returned verbatim."""
+
     def __init__(self, signer: Signer) -> None:
         self._signer = signer
 
     def seal(self, receipt: Receipt) -> SealedReceipt:
-        # Deterministic serialization: the signed bytes are stored and returned verbatim.
         data = to_proto(receipt).SerializeToString(deterministic=True)
         return SealedReceipt(
             data, self._signer.sign(data), self._signer.key_id, self._signer.algorithm

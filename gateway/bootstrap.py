@@ -7,7 +7,8 @@ server is built with mutual TLS, health checking, reflection and the gateway's i
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,29 +16,28 @@ from pathlib import Path
 
 import grpc
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters import pki
-from adapters.crypto.signatures import Signer, load_public_key, verifier
-from adapters.receipts import ReceiptSealer
-from adapters.store.dialects import from_url
-from adapters.store.group_commit import GroupCommitter
-from adapters.store.sql_store import SqlStore
-from adapters.wire.native import NativeCodec
+from adapters.crypto.signatures import Signer
+from adapters.directory.files import FileDirectory, read_definitions
+from adapters.receipts import ProtobufReceiptSealer
+from adapters.store.sql import SqlStore
+from adapters.wire.registry import codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.auth import Authenticator
 from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
+from gateway.app.directory import ReloadPartners, ReloadReport
+from gateway.app.recognise import Recognise
+from gateway.app.submit import SubmitStatusMessage
 from gateway.clock import SystemClock
-from gateway.domain.codes import CodeBook
-from gateway.domain.exchange import ExchangeService, Limits
-from gateway.domain.keyring import Keyring, Verify
-from gateway.domain.partners import HomeAdministration, Partner
+from gateway.domain.directory import Directory
+from gateway.domain.errors import DefinitionInvalid, GatewayError
+from gateway.domain.exchange import Limits
 from gateway.domain.ports import Clock, WireCodec
-from gateway.domain.recognition import RecognitionService
 from gateway.pb import (
     admin_pb2,
     admin_pb2_grpc,
@@ -46,15 +46,14 @@ from gateway.pb import (
     recognition_pb2,
     recognition_pb2_grpc,
 )
-from gateway.registry import PartnerEntry, RegistryError, load_home, load_partners
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAMES = (
-    exchange_pb2.DESCRIPTOR.services_by_name["PartnerExchange"].full_name,
-    recognition_pb2.DESCRIPTOR.services_by_name["Recognition"].full_name,
-    admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
+    exchange_pb2.DESCRIPTOR.services_by_name["PartnerExchangeService"].full_name,
+    recognition_pb2.DESCRIPTOR.services_by_name["RecognitionService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -71,15 +70,19 @@ class Gateway:
     port: int
     health: health.HealthServicer
     store: SqlStore
-    committer: GroupCommitter
+    directory: FileDirectory
+    reload_partners: ReloadPartners
     grace_seconds: float
+
+    def reload(self) -> ReloadReport:
+        """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
+        return self.reload_partners()
 
     def stop(self, grace: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING first, then in-flight calls drain, then the writer."""
         self.health.enter_graceful_shutdown()
         self.server.stop(self.grace_seconds if grace is None else grace).wait()
-        self.committer.stop()
-        self.store.close()
+        self.store.stop()
 
     def wait(self) -> None:
         self.server.wait_for_termination()
@@ -95,17 +98,13 @@ def _read(path: Path, what: str) -> bytes:
         ) from exc
 
 
-def load_registry(settings: Settings) -> tuple[HomeAdministration, dict[str, PartnerEntry]]:
-    try:
-        home = load_home(settings.home_file)
-        return home, load_partners(settings.partners_dir, home.standard_benefits)
-    except RegistryError as exc:
-        raise ConfigurationError(str(exc)) from exc
-
-
 def init_dev_pki(settings: Settings, root: Path | None = None, force: bool = False) -> pki.Writer:
     """Writes the development PKI for the home administration and every registered partner."""
-    home, entries = load_registry(settings)
+    try:
+        definitions = read_definitions(settings.home_file, settings.partners_dir)
+    except DefinitionInvalid as exc:
+        raise ConfigurationError(str(exc)) from exc
+    home = definitions.home
     return pki.init(
         root or settings.pki_dir,
         home.code,
@@ -115,90 +114,93 @@ def init_dev_pki(settings: Settings, root: Path | None = None, force: bool = Fal
             pki.PartnerKeys(
                 code, e.partner.name, tuple((k.key_id, k.algorithm) for k in e.partner.signing_keys)
             )
-            for code, e in entries.items()
+            for code, e in definitions.partners.items()
         ],
         force=force,
     )
 
 
-def _verifiers(entries: Mapping[str, PartnerEntry]) -> dict[tuple[str, str], Verify]:
-    found: dict[tuple[str, str], Verify] = {}
-    for code, entry in entries.items():
-        for key in entry.trust.signing_keys:
-            _read(key.public_key, f"public key {key.key_id} of partner {code}")
-            try:
-                found[(code, key.key_id)] = verifier(
-                    load_public_key(key.public_key, key.algorithm), key.algorithm
-                )
-            except ValueError as exc:
-                raise ConfigurationError(f"partner {code} key {key.key_id}: {exc}") from exc
-    return found
+class _TrustAnchors:
+    """Feeds gRPC the CAs of the directory in force, so a reload that adds or removes a partner
+    changes who may connect, for every new connection, without a restart."""
+
+    def __init__(self, directory: FileDirectory, home_ca: bytes, pair: tuple[bytes, bytes]) -> None:
+        self._directory = directory
+        self._home_ca = home_ca
+        self._pair = pair
+        self._version = 0
+        self._lock = threading.Lock()
+
+    def configuration(self, snapshot: Directory) -> grpc.ServerCertificateConfiguration:
+        roots = self._home_ca + b"".join(snapshot.trust_anchors.values())
+        return grpc.ssl_server_certificate_configuration([self._pair], root_certificates=roots)
+
+    def fetch(self) -> grpc.ServerCertificateConfiguration | None:
+        snapshot = self._directory.current()
+        with self._lock:
+            if snapshot.version == self._version:
+                return None
+            self._version = snapshot.version
+        return self.configuration(snapshot)
 
 
-def _partner_cas(entries: Mapping[str, PartnerEntry]) -> dict[str, x509.Certificate]:
-    cas = {
-        code: x509.load_pem_x509_certificate(_read(e.trust.ca, f"CA of partner {code}"))
-        for code, e in entries.items()
-    }
-    fingerprints = [ca.fingerprint(hashes.SHA256()) for ca in cas.values()]
-    if len(set(fingerprints)) != len(fingerprints):
-        # One CA for two partners would let either speak for the other.
-        raise ConfigurationError("two partners share a CA certificate; each needs its own")
-    return cas
-
-
-def build(settings: Settings, clock: Clock | None = None) -> Gateway:
+def build(
+    settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
+) -> Gateway:
     """Builds and starts the gateway described by ``settings``."""
     clock = clock or SystemClock()
-    home, entries = load_registry(settings)
-    partners: dict[str, Partner] = {code: e.partner for code, e in entries.items()}
-
-    store = SqlStore(from_url(settings.database_url), settings.read_pool_size)
-    store.migrate()
+    formats = codecs(*extra_codecs)
+    try:
+        directory = FileDirectory(settings.home_file, settings.partners_dir, formats, clock)
+    except DefinitionInvalid as exc:
+        raise ConfigurationError(str(exc)) from exc
+    home_ca_pem = _read(settings.home_ca, "home CA")
+    _read(settings.signing_key, "gateway signing key")
     signer = Signer.from_file(
         settings.signing_key, settings.signing_key_id, settings.signing_algorithm
     )
-    committer = GroupCommitter(store, ReceiptSealer(signer))
-    codecs: dict[str, WireCodec] = {NativeCodec.name: NativeCodec()}
-    exchange = ExchangeService(
-        partners=partners,
-        codecs=codecs,
-        signatures=Keyring(partners, _verifiers(entries)),
-        committer=committer,
-        limits=Limits(
+
+    store = SqlStore.open(settings.database_url, settings.read_pool_size)
+    try:
+        store.migrate()
+    except GatewayError as exc:
+        raise ConfigurationError(
+            f"cannot prepare the database at {settings.database_url}: {exc.message}"
+        ) from exc
+    submit = SubmitStatusMessage(
+        formats,
+        store.transactions,
+        ProtobufReceiptSealer(signer),
+        Limits(
             max_payload_bytes=settings.max_payload_bytes,
             max_records=settings.max_records_per_message,
             clock_skew=timedelta(seconds=settings.clock_skew_seconds),
         ),
     )
-    codebook = CodeBook(
-        [(home.code, home.identifiers)] + [(p.code, p.identifiers) for p in partners.values()]
-    )
-    recognition = RecognitionService(
-        store, codebook, partners, home, clock, settings.max_codes_per_query
-    )
+    recognise = Recognise(store.reader, clock, settings.max_codes_per_query)
+    reload_partners = ReloadPartners(directory, store.transactions)
 
-    home_ca_pem = _read(settings.home_ca, "home CA")
-    partner_cas = _partner_cas(entries)
     authenticator = Authenticator(
-        x509.load_pem_x509_certificate(home_ca_pem),
-        partner_cas,
-        insecure=settings.insecure_plaintext,
+        x509.load_pem_x509_certificate(home_ca_pem), insecure=settings.insecure_plaintext
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
-        interceptors=[GatewayInterceptor(authenticator)],
+        interceptors=[GatewayInterceptor(authenticator, directory)],
         options=[
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
             ("grpc.so_reuseport", 0),
         ],
         maximum_concurrent_rpcs=max(1024, settings.workers * 4),
     )
-    exchange_pb2_grpc.add_PartnerExchangeServicer_to_server(
-        PartnerExchangeServicer(exchange, clock), server
+    exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
+        PartnerExchangeServicer(submit, clock), server
     )
-    recognition_pb2_grpc.add_RecognitionServicer_to_server(RecognitionServicer(recognition), server)
-    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(partners, store), server)
+    recognition_pb2_grpc.add_RecognitionServiceServicer_to_server(
+        RecognitionServicer(recognise), server
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(store.reader, reload_partners), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -209,22 +211,27 @@ def build(settings: Settings, clock: Clock | None = None) -> Gateway:
         log.warning("serving PLAINTEXT without client authentication: development only")
         port = server.add_insecure_port(settings.listen)
     else:
-        roots = home_ca_pem + b"".join(_read(e.trust.ca, "partner CA") for e in entries.values())
-        credentials = grpc.ssl_server_credentials(
-            [(_read(settings.tls_key, "TLS key"), _read(settings.tls_cert, "TLS certificate"))],
-            root_certificates=roots,
-            require_client_auth=True,
+        pair = (_read(settings.tls_key, "TLS key"), _read(settings.tls_cert, "TLS certificate"))
+        anchors = _TrustAnchors(directory, home_ca_pem, pair)
+        credentials = grpc.dynamic_ssl_server_credentials(
+            anchors.configuration(directory.current()),
+            anchors.fetch,  # type: ignore[arg-type]  # the stubs miss that None means "no change"
+            require_client_authentication=True,
         )
         port = server.add_secure_port(settings.listen, credentials)
     if port == 0:
         raise ConfigurationError(f"cannot listen on {settings.listen}")
 
-    committer.start()
-    store.start_checkpoints()
+    store.start()
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
-        "aeo-gateway serving on port %d (%d partners, %s)", port, len(partners), store.dialect.name
+        "aeo-gateway serving on port %d (%d partners, %s)",
+        port,
+        len(directory.current().partners),
+        store.database.dialect.name,
     )
-    return Gateway(server, port, health_servicer, store, committer, settings.grace_seconds)
+    return Gateway(
+        server, port, health_servicer, store, directory, reload_partners, settings.grace_seconds
+    )

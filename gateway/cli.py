@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -13,12 +14,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import grpc
 
 from gateway.settings import Settings, SettingsError, describe, load
 
+if TYPE_CHECKING:
+    from gateway.bootstrap import Gateway
+
 DEFAULT_CONFIG = Path("aeo-gateway.toml")
+
+
+class UsageError(Exception):
+    """A person's mistake on the command line: one line saying what is wrong and what to do."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -49,10 +58,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
             logging.getLogger("aeo-gateway").info("signal %d: shutting down gracefully", signum)
             threading.Thread(target=gateway.stop, name="shutdown").start()
 
+    def reload(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=_reload, args=(gateway,), name="reload").start()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     gateway.wait()
     return 0
+
+
+def _reload(gateway: Gateway) -> None:
+    from gateway.domain.errors import GatewayError
+
+    log = logging.getLogger("aeo-gateway")
+    try:
+        report = gateway.reload()
+    except GatewayError as exc:
+        log.error("SIGHUP: partner definitions refused, those in force stay: %s", exc.message)
+        return
+    log.info(
+        "SIGHUP: partner directory version %d (added %s, changed %s, removed %s)",
+        report.version,
+        list(report.added),
+        list(report.changed),
+        list(report.removed),
+    )
 
 
 def cmd_certs_init(args: argparse.Namespace) -> int:
@@ -71,12 +102,17 @@ def cmd_certs_init(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from adapters.store.dialects import from_url
-    from adapters.store.sql_store import SqlStore
+    from adapters.store.sql import SqlStore
+    from gateway.domain.errors import GatewayError
 
-    store = SqlStore(from_url(_settings(args).database_url))
-    applied = store.migrate()
-    store.close()
+    url = _settings(args).database_url
+    store = SqlStore.open(url, read_pool_size=1)
+    try:
+        applied = store.migrate()
+    except GatewayError as exc:
+        raise UsageError(f"cannot migrate the database at {url}: {exc.message}") from exc
+    finally:
+        store.database.close()
     print(f"applied migrations: {applied or 'none pending'}")
     return 0
 
@@ -100,35 +136,63 @@ def _target(args: argparse.Namespace, settings: Settings) -> str:
     return f"{'localhost' if wildcard else host}:{port}"
 
 
-def cmd_query(args: argparse.Namespace) -> int:
+def _rpc_error(err: grpc.RpcError) -> int:
     from gateway.api.errors import error_info
-    from gateway.client import RecognitionClient, TlsIdentity, connect
+
+    info = error_info(err)
+    reason = f" {info.reason}" if info else ""
+    hint = ""
+    if err.code() is grpc.StatusCode.UNAVAILABLE and info is None:
+        hint = " (is the gateway running, and is --target right?)"
+    print(f"aeo-gateway: {err.code().name}{reason}: {err.details()}{hint}", file=sys.stderr)
+    return 1
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--as-of {text!r} is not an ISO 8601 time; write e.g. 2026-11-01T09:30:00+08:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from google.protobuf.json_format import MessageToDict
+
+    from gateway.client import EXPORT, IMPORT, RecognitionClient, TlsIdentity, connect
     from gateway.pb import recognition_pb2
 
     settings = _settings(args)
     identity = _identity(args, settings, "domestic")
-    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
+    as_of = _as_of(args.as_of)
+    direction = IMPORT if args.direction == "import" else EXPORT
     assert identity is None or isinstance(identity, TlsIdentity)
     with connect(_target(args, settings), identity) as channel:
-        client = RecognitionClient(channel)
         try:
-            answers = client.recognise_many(args.codes, as_of)
+            answers = RecognitionClient(channel).recognise_many(args.codes, direction, as_of)
         except grpc.RpcError as err:
-            info = error_info(err)
-            print(
-                f"error: {err.code().name} {info.reason if info else ''}: {err.details()}",
-                file=sys.stderr,
-            )
-            return 1
+            return _rpc_error(err)
+    if args.format == "json":
+        print(json.dumps([MessageToDict(a) for a in answers], indent=2))
+        return 0
     for a in answers:
-        outcome = recognition_pb2.Outcome.Name(a.outcome).removeprefix("OUTCOME_")
+        outcome = recognition_pb2.RecognitionOutcome.Name(a.outcome).removeprefix(
+            "RECOGNITION_OUTCOME_"
+        )
         print(f"{a.declared_code}: {outcome} ({a.reason})")
         if a.administration:
+            fresh = (
+                f"; data received {a.partner_data_received_at.ToJsonString()}"
+                if a.HasField("partner_data_received_at")
+                else ""
+            )
             print(
                 f"  administration {a.administration} {a.programme}; tier {a.tier or '-'}; "
-                f"operator {a.operator_name or '-'}"
+                f"operator {a.operator_name or '-'}{fresh}"
             )
         print(
             f"  treatment {a.treatment or '-'} under {a.grade_scheme or '-'}; "
@@ -138,21 +202,45 @@ def cmd_query(args: argparse.Namespace) -> int:
             b = a.basis
             print(
                 f"  basis message {b.message_id} received {b.received_at.ToJsonString()} "
-                f"signed by {b.key_id} ({b.algorithm}); record version {b.record_version}"
+                f"signed by {b.key_id}; record version {b.record_version}"
             )
+    return 0
+
+
+def cmd_partners_reload(args: argparse.Namespace) -> int:
+    from gateway.client import AdminClient, TlsIdentity, connect
+
+    settings = _settings(args)
+    identity = _identity(args, settings, "admin")
+    assert identity is None or isinstance(identity, TlsIdentity)
+    with connect(_target(args, settings), identity) as channel:
+        try:
+            report = AdminClient(channel).reload_partners()
+        except grpc.RpcError as err:
+            return _rpc_error(err)
+    print(
+        f"partner directory version {report.directory_version}: "
+        f"added {', '.join(report.added_partners) or 'none'}; "
+        f"changed {', '.join(report.changed_partners) or 'none'}; "
+        f"removed {', '.join(report.removed_partners) or 'none'}"
+    )
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A partner (SG) submits a signed delta, then a domestic system asks about its operators."""
     from adapters.crypto.signatures import Signer
-    from gateway.bootstrap import load_registry
+    from adapters.directory.files import read_definitions
     from gateway.client import AdminClient, PartnerClient, TlsIdentity, connect
+    from gateway.devkit import pb_records
     from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
+    from gateway.pb import exchange_pb2
 
     settings = _settings(args)
-    _, entries = load_registry(settings)
-    partner = entries[args.partner].partner
+    definitions = read_definitions(settings.home_file, settings.partners_dir)
+    if args.partner not in definitions.partners:
+        raise UsageError(f"no partner {args.partner!r} in {settings.partners_dir}")
+    partner = definitions.partners[args.partner].partner
     key = partner.signing_keys[0]
     signer = Signer.from_file(
         settings.pki_dir / "partners" / partner.code / f"signing-{key.key_id}.key.pem",
@@ -160,59 +248,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
         key.algorithm,
     )
     target = _target(args, settings)
-    with connect(target, TlsIdentity.dev(settings.pki_dir, "admin")) as admin_channel:
-        sequence = AdminClient(admin_channel).partner_state(partner.code).last_sequence + 1
-    now = datetime.now(UTC)
-    version = int(time.time() * 1000)
-    digits = "0" * (12 if partner.code == "SG" else 10)
-    tiers = sorted(partner.recognised_tiers) + [
-        t for t in partner.tiers if t not in partner.recognised_tiers
-    ]
-    records = [
-        AeoRecord(
-            f"{partner.code}{digits[:-1]}1",
-            "Demo Logistics Pte Ltd",
-            "1 Harbour Road",
-            RecordStatus.VALID,
-            tiers[0],
-            version,
-            now - timedelta(days=1),
-            StatusEvent.GRANTED,
-        ),
-        AeoRecord(
-            f"{partner.code}{digits[:-1]}2",
-            "Demo Trading Co",
-            "2 Market Street",
-            RecordStatus.SUSPENDED,
-            tiers[0],
-            version,
-            now - timedelta(hours=1),
-            StatusEvent.SUSPENDED,
-        ),
-        AeoRecord(
-            f"{partner.code}{digits[:-1]}3",
-            "Demo Basic Member",
-            "3 Dock Lane",
-            RecordStatus.VALID,
-            tiers[-1],
-            version,
-            now - timedelta(days=1),
-            StatusEvent.GRANTED,
-        ),
-    ]
-    with connect(target, TlsIdentity.dev(settings.pki_dir, partner.code)) as channel:
-        response = PartnerClient(channel, partner.code, signer).submit(sequence, records)
-    from gateway.pb import exchange_pb2
-
+    try:
+        with connect(target, TlsIdentity.dev(settings.pki_dir, "admin")) as admin_channel:
+            sequence = AdminClient(admin_channel).partner_state(partner.code).last_sequence + 1
+        now = datetime.now(UTC)
+        version = int(time.time() * 1000)
+        digits = "0" * (12 if partner.code == "SG" else 10)
+        tiers = sorted(partner.recognised_tiers) + [
+            t for t in partner.tiers if t not in partner.recognised_tiers
+        ]
+        records = [
+            AeoRecord(
+                f"{partner.code}{digits[:-1]}1",
+                "Demo Logistics Pte Ltd",
+                "1 Harbour Road",
+                RecordStatus.VALID,
+                tiers[0],
+                version,
+                now - timedelta(days=1),
+                StatusEvent.GRANTED,
+            ),
+            AeoRecord(
+                f"{partner.code}{digits[:-1]}2",
+                "Demo Trading Co",
+                "2 Market Street",
+                RecordStatus.SUSPENDED,
+                tiers[0],
+                version,
+                now - timedelta(hours=1),
+                StatusEvent.SUSPENDED,
+            ),
+            AeoRecord(
+                f"{partner.code}{digits[:-1]}3",
+                "Demo Basic Member",
+                "3 Dock Lane",
+                RecordStatus.VALID,
+                tiers[-1],
+                version,
+                now - timedelta(days=1),
+                StatusEvent.GRANTED,
+            ),
+        ]
+        with connect(target, TlsIdentity.dev(settings.pki_dir, partner.code)) as channel:
+            response = PartnerClient(channel, partner.code, signer).submit(
+                sequence, pb_records(records)
+            )
+    except grpc.RpcError as err:
+        return _rpc_error(err)
     receipt = exchange_pb2.Receipt()
     receipt.ParseFromString(response.receipt.receipt)
     print(
         f"{partner.code} submitted message {receipt.message_id}: {receipt.records_applied} of "
         f"{receipt.records_received} records applied; receipt signed by "
-        f"{response.receipt.key_id}"
+        f"{response.receipt.signature.key_id}"
     )
     args.codes = [r.identifier for r in records] + ["SG999999999999", "XX123"]
     args.as_of = None
+    args.direction = "import"
+    args.format = "text"
     return cmd_query(args)
 
 
@@ -258,8 +351,25 @@ def parser() -> argparse.ArgumentParser:
     query = sub.add_parser("query", help="ask whether declared codes are recognised AEOs")
     query.add_argument("codes", nargs="+", metavar="CODE")
     query.add_argument("--as-of", help="ISO 8601 time of the declaration (default: now)")
+    query.add_argument(
+        "--direction",
+        choices=("import", "export"),
+        default="import",
+        help="direction of the declaration (default import); MRAs may cover only one",
+    )
+    query.add_argument("--format", choices=("text", "json"), default="text", help="output form")
     _client_options(query)
     query.set_defaults(func=cmd_query)
+
+    partners = sub.add_parser("partners", help="the partner directory of a running gateway")
+    partners_sub = partners.add_subparsers(dest="partners_command", required=True)
+    reload = partners_sub.add_parser(
+        "reload",
+        help="reload partner definitions without a restart (as SIGHUP does); an invalid "
+        "definition is refused and the ones in force stay",
+    )
+    _client_options(reload)
+    reload.set_defaults(func=cmd_partners_reload)
 
     demo = sub.add_parser("demo", help="submit a signed partner message, then query it")
     demo.add_argument("--partner", default="SG", help="partner to simulate (default SG)")
@@ -275,11 +385,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from gateway.bootstrap import ConfigurationError
+    from gateway.domain.errors import GatewayError
 
     try:
         return int(args.func(args))
-    except (SettingsError, ConfigurationError) as exc:
+    except (SettingsError, ConfigurationError, UsageError) as exc:
         print(f"aeo-gateway: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"aeo-gateway: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a certificate or key file named on the command line
+        print(f"aeo-gateway: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -1,30 +1,36 @@
 """A typed Python client: for domestic systems, admins, and for simulating a partner.
 
-Keep one channel open and reuse it: a TLS handshake per call costs ten times the call.
+It needs only the generated stubs (gateway.pb), grpcio and cryptography: nothing of the
+gateway's own internals. Keep one channel open and reuse it: a TLS handshake per call costs
+ten times the call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from adapters.crypto.signatures import PublicKey, Signer, verifier
-from adapters.wire import native
-from gateway.api.convert import timestamp
-from gateway.domain.records import AeoRecord, BatchKind
 from gateway.pb import (
     admin_pb2,
     admin_pb2_grpc,
+    common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
+
+IMPORT = common_pb2.TRADE_DIRECTION_IMPORT
+EXPORT = common_pb2.TRADE_DIRECTION_EXPORT
 
 
 @dataclass(frozen=True)
@@ -64,60 +70,119 @@ def connect(
     return grpc.secure_channel(target, credentials, options=options)
 
 
+def timestamp(moment: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(moment.astimezone(UTC))
+    return ts
+
+
+def algorithm_enum(name: str) -> common_pb2.SignatureAlgorithm.ValueType:
+    """ "ecdsa-p256-sha256" -> SIGNATURE_ALGORITHM_ECDSA_P256_SHA256."""
+    return common_pb2.SignatureAlgorithm.Value(
+        "SIGNATURE_ALGORITHM_" + name.upper().replace("-", "_")
+    )
+
+
 class RecognitionClient:
     def __init__(self, channel: grpc.Channel, timeout: float = 10.0) -> None:
-        self._stub = recognition_pb2_grpc.RecognitionStub(channel)
+        self._stub = recognition_pb2_grpc.RecognitionServiceStub(channel)
         self._timeout = timeout
 
     def recognise(
-        self, code: str, as_of: datetime | None = None
-    ) -> recognition_pb2.RecognitionAnswer:
-        request = recognition_pb2.RecognitionRequest(declared_code=code)
+        self,
+        code: str,
+        direction: common_pb2.TradeDirection.ValueType = IMPORT,
+        as_of: datetime | None = None,
+    ) -> recognition_pb2.Recognition:
+        request = recognition_pb2.GetRecognitionRequest(declared_code=code, direction=direction)
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))
-        return self._stub.GetRecognition(request, timeout=self._timeout)
+        return self._stub.GetRecognition(request, timeout=self._timeout).recognition
 
     def recognise_many(
-        self, codes: Sequence[str], as_of: datetime | None = None
-    ) -> list[recognition_pb2.RecognitionAnswer]:
-        request = recognition_pb2.BatchRecognitionRequest(declared_codes=codes)
+        self,
+        codes: Sequence[str],
+        direction: common_pb2.TradeDirection.ValueType = IMPORT,
+        as_of: datetime | None = None,
+    ) -> list[recognition_pb2.Recognition]:
+        request = recognition_pb2.BatchGetRecognitionsRequest(
+            declared_codes=codes, direction=direction
+        )
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))
-        return list(self._stub.GetRecognitionBatch(request, timeout=self._timeout).answers)
+        return list(self._stub.BatchGetRecognitions(request, timeout=self._timeout).recognitions)
 
 
 class AdminClient:
     def __init__(self, channel: grpc.Channel, timeout: float = 10.0) -> None:
-        self._stub = admin_pb2_grpc.AdminStub(channel)
+        self._stub = admin_pb2_grpc.AdminServiceStub(channel)
         self._timeout = timeout
 
-    def partners(self) -> list[admin_pb2.Partner]:
-        return list(
-            self._stub.ListPartners(admin_pb2.ListPartnersRequest(), timeout=self._timeout).partners
-        )
+    def partners(self, page_size: int = 0) -> Iterator[admin_pb2.Partner]:
+        """Every partner, page by page."""
+        token = ""
+        while True:
+            page = self._stub.ListPartners(
+                admin_pb2.ListPartnersRequest(page_size=page_size, page_token=token),
+                timeout=self._timeout,
+            )
+            yield from page.partners
+            token = page.next_page_token
+            if not token:
+                return
 
-    def partner_state(self, partner: str) -> admin_pb2.PartnerState:
+    def partner(self, code: str) -> admin_pb2.Partner:
+        return self._stub.GetPartner(
+            admin_pb2.GetPartnerRequest(name=f"partners/{code}"), timeout=self._timeout
+        ).partner
+
+    def partner_state(self, code: str) -> admin_pb2.PartnerState:
         return self._stub.GetPartnerState(
-            admin_pb2.GetPartnerStateRequest(partner=partner), timeout=self._timeout
+            admin_pb2.GetPartnerStateRequest(name=f"partners/{code}/state"), timeout=self._timeout
+        ).partner_state
+
+    def reload_partners(self) -> admin_pb2.ReloadPartnersResponse:
+        return self._stub.ReloadPartners(admin_pb2.ReloadPartnersRequest(), timeout=self._timeout)
+
+    def changes(self, page_token: str = "", page_size: int = 0) -> admin_pb2.ListChangesResponse:
+        return self._stub.ListChanges(
+            admin_pb2.ListChangesRequest(page_size=page_size, page_token=page_token),
+            timeout=self._timeout,
         )
 
 
-def envelope(
-    signer: Signer,
+class MessageSigner(Protocol):
+    """Whatever holds the partner's signing key: an HSM, a key file, a test double."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+def native_envelope(
+    signer: MessageSigner,
     partner: str,
     sequence: int,
-    records: Sequence[AeoRecord],
-    kind: BatchKind = BatchKind.DELTA,
+    records: Sequence[common_pb2.AeoRecord],
+    kind: common_pb2.BatchKind.ValueType = common_pb2.BATCH_KIND_DELTA,
     issued_at: datetime | None = None,
 ) -> exchange_pb2.SignedEnvelope:
-    """A native-format envelope signed as a partner would sign it."""
-    payload = native.encode(partner, sequence, issued_at or datetime.now(UTC), kind, list(records))
+    """A native-format envelope: a StatusBatch, signed over its exact bytes."""
+    batch = common_pb2.StatusBatch(partner=partner, sequence=sequence, kind=kind, records=records)
+    batch.issued_at.CopyFrom(timestamp(issued_at or datetime.now(UTC)))
+    payload = batch.SerializeToString()
     return exchange_pb2.SignedEnvelope(
-        format=native.NAME,
+        format=common_pb2.WIRE_FORMAT_NATIVE,
         payload=payload,
-        signature=signer.sign(payload),
-        key_id=signer.key_id,
-        algorithm=signer.algorithm,
+        detached_signature=common_pb2.DetachedSignature(
+            key_id=signer.key_id,
+            algorithm=algorithm_enum(signer.algorithm),
+            signature=signer.sign(payload),
+        ),
     )
 
 
@@ -125,9 +190,9 @@ class PartnerClient:
     """Submits signed status messages as a partner administration does."""
 
     def __init__(
-        self, channel: grpc.Channel, partner: str, signer: Signer, timeout: float = 30.0
+        self, channel: grpc.Channel, partner: str, signer: MessageSigner, timeout: float = 30.0
     ) -> None:
-        self._stub = exchange_pb2_grpc.PartnerExchangeStub(channel)
+        self._stub = exchange_pb2_grpc.PartnerExchangeServiceStub(channel)
         self.partner = partner
         self.signer = signer
         self._timeout = timeout
@@ -135,32 +200,50 @@ class PartnerClient:
     def submit(
         self,
         sequence: int,
-        records: Sequence[AeoRecord],
-        kind: BatchKind = BatchKind.DELTA,
+        records: Sequence[common_pb2.AeoRecord],
+        kind: common_pb2.BatchKind.ValueType = common_pb2.BATCH_KIND_DELTA,
         issued_at: datetime | None = None,
-    ) -> exchange_pb2.SubmitResponse:
+    ) -> exchange_pb2.SubmitStatusMessageResponse:
         return self.submit_envelope(
-            envelope(self.signer, self.partner, sequence, records, kind, issued_at)
+            native_envelope(self.signer, self.partner, sequence, records, kind, issued_at)
         )
 
-    def submit_envelope(self, env: exchange_pb2.SignedEnvelope) -> exchange_pb2.SubmitResponse:
-        return self._stub.Submit(env, timeout=self._timeout)
+    def submit_envelope(
+        self, envelope: exchange_pb2.SignedEnvelope
+    ) -> exchange_pb2.SubmitStatusMessageResponse:
+        return self._stub.SubmitStatusMessage(
+            exchange_pb2.SubmitStatusMessageRequest(envelope=envelope), timeout=self._timeout
+        )
 
 
 class ReceiptInvalid(ValueError):
     """The receipt's signature does not verify with the gateway's published key."""
 
 
-def open_receipt(
-    signed: exchange_pb2.SignedReceipt, gateway_key: PublicKey
-) -> exchange_pb2.Receipt:
-    """Checks the gateway's signature on a receipt and returns its content."""
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+def open_receipt(signed: exchange_pb2.SignedReceipt, gateway_key: object) -> exchange_pb2.Receipt:
+    """Checks the gateway's signature on a receipt (Ed25519, ECDSA P-256 or RSA-PSS public
+    key) and returns its content."""
+    data, sig = signed.receipt, signed.signature
+    algorithm = sig.algorithm
     try:
-        ok = verifier(gateway_key, signed.algorithm)(signed.receipt, signed.signature)
-    except (ValueError, InvalidSignature) as exc:
-        raise ReceiptInvalid(str(exc)) from exc
+        if isinstance(gateway_key, ed25519.Ed25519PublicKey):
+            ok = algorithm == common_pb2.SIGNATURE_ALGORITHM_ED25519
+            gateway_key.verify(sig.signature, data)
+        elif isinstance(gateway_key, ec.EllipticCurvePublicKey):
+            ok = algorithm == common_pb2.SIGNATURE_ALGORITHM_ECDSA_P256_SHA256
+            gateway_key.verify(sig.signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(gateway_key, rsa.RSAPublicKey):
+            ok = algorithm == common_pb2.SIGNATURE_ALGORITHM_RSA_PSS_SHA256
+            gateway_key.verify(sig.signature, data, _PSS, hashes.SHA256())
+        else:
+            raise ReceiptInvalid(f"unsupported key type {type(gateway_key).__name__}")
+    except (InvalidSignature, ValueError) as exc:
+        raise ReceiptInvalid("receipt signature does not verify") from exc
     if not ok:
-        raise ReceiptInvalid("receipt signature does not verify")
+        raise ReceiptInvalid("receipt algorithm does not match the gateway's key")
     receipt = exchange_pb2.Receipt()
-    receipt.ParseFromString(signed.receipt)
+    receipt.ParseFromString(data)
     return receipt

@@ -4,14 +4,24 @@ development PKI. The tests, the benchmarks and anyone trying the gateway on one 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from adapters.crypto.signatures import Signer
-from gateway.bootstrap import init_dev_pki, load_registry
+from adapters.directory.files import read_definitions
+from adapters.wire.native import encode_record
+from gateway.bootstrap import init_dev_pki
 from gateway.client import TlsIdentity
+from gateway.domain.records import AeoRecord
+from gateway.pb import common_pb2
 from gateway.settings import Settings, load
+
+
+def pb_records(records: Iterable[AeoRecord]) -> list[common_pb2.AeoRecord]:
+    """Domain records as the native format's messages, for a simulated partner."""
+    return [encode_record(r) for r in records]
 
 
 @dataclass(frozen=True)
@@ -41,9 +51,10 @@ class DevWorkspace:
 
     def signer(self, partner: str, key_id: str | None = None) -> Signer:
         """The partner's message-signing key (its first registered key unless ``key_id``)."""
-        _, entries = load_registry(self.settings())
-        keys = {k.key_id: k for k in entries[partner].partner.signing_keys}
-        key = keys[key_id] if key_id else entries[partner].partner.signing_keys[0]
+        settings = self.settings()
+        definitions = read_definitions(settings.home_file, settings.partners_dir)
+        registered = definitions.partners[partner].partner.signing_keys
+        key = next(k for k in registered if k.key_id == key_id) if key_id else registered[0]
         path = self.pki / "partners" / partner / f"signing-{key.key_id}.key.pem"
         return Signer.from_file(path, key.key_id, key.algorithm)
 

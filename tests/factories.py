@@ -7,12 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gateway.domain.codes import Alias, IdentifierScheme
+from gateway.domain.directory import Directory, PartnerKey
+from gateway.domain.messages import RecordDraft
 from gateway.domain.partners import (
     GradeScheme,
     HomeAdministration,
     MappingRule,
     Partner,
     SigningKeyInfo,
+    TradeDirection,
 )
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
 
@@ -84,11 +87,49 @@ def singapore(**changes: Any) -> Partner:
         recognised_tiers=frozenset({"STP-Plus"}),
         mra_signed="2012-06",
         mra_in_force=date(2013, 3, 15),
-        direction="import+export",
+        directions=frozenset({TradeDirection.IMPORT, TradeDirection.EXPORT}),
         identifiers=IdentifierScheme(patterns=("SG[0-9]{12}",), prefix="SG"),
-        wire_format="native",
+        wire_formats=("native",),
         signing_keys=(SigningKeyInfo("SG-2026-1", "ed25519"),),
         mapping=(MappingRule("STP-Plus", "advanced certified"),),
         benefits=BENEFITS,
     )
     return replace(base, **changes)
+
+
+def directory(*partners: Partner, version: int = 1, **keys: Any) -> Directory:
+    """A directory snapshot of the home administration and ``partners`` (Singapore by default),
+    each key accepting exactly the signature b"good"."""
+    chosen = partners or (singapore(),)
+    return Directory(
+        version=version,
+        loaded_at=NOW,
+        home=home(),
+        partners={p.code: p for p in chosen},
+        keys={
+            (p.code, k.key_id): PartnerKey(k, lambda data, sig: sig == b"good")
+            for p in chosen
+            for k in p.signing_keys
+        },
+        trust_anchors={p.code: b"" for p in chosen},
+        digests={p.code: repr(p) for p in chosen},
+    )
+
+
+def draft(r: AeoRecord) -> RecordDraft:
+    """The draft a codec would yield for ``r``."""
+    return RecordDraft(
+        identifier=r.identifier,
+        version=r.version,
+        effective_at=r.effective_at,
+        status=r.status,
+        name=r.name,
+        address=r.address,
+        tier=r.tier,
+        event=r.event,
+        authorised_from=r.authorised_from,
+        valid_until=r.valid_until,
+        suspended_on=r.suspended_on,
+        revoked_on=r.revoked_on,
+        consent_withdrawn=r.consent_withdrawn,
+    )

@@ -1,7 +1,7 @@
 """Message signatures: Ed25519, ECDSA P-256/SHA-256 (DER) and RSA-PSS/SHA-256 (salt = 32 bytes).
 
 Keys are loaded once at start-up (loading a PEM costs milliseconds); verifiers are plain
-callables the core's Keyring holds. Ed25519, on every message's hot path twice (the partner's
+callables the partner directory holds. Ed25519, on every message's hot path twice (the partner's
 signature, the gateway's receipt), runs on libsodium through PyNaCl: about twice the speed of
 the OpenSSL binding here, and strict about non-canonical signatures and small-order keys.
 """
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-from gateway.domain.keyring import Verify
+from gateway.domain.directory import Verify
 
 ED25519: Final = "ed25519"
 ECDSA_P256: Final = "ecdsa-p256-sha256"

@@ -42,6 +42,11 @@ class Dialect:
     #: Suffix that locks selected rows until commit ("" where BEGIN IMMEDIATE already
     #: serialises writers, as in SQLite).
     row_lock: str = ""
+    #: Column definition of an ever-increasing integer primary key (the change log's cursor).
+    serial_key: str = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    #: Statement taken before appending to the change log, so cursors follow commit order
+    #: across concurrent writers (None where BEGIN IMMEDIATE already serialises them).
+    change_log_lock: str | None = None
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -104,7 +109,7 @@ def _sqlite_connect(path: Path) -> Callable[[], Connection]:
         # FULL: a commit is on disk before the receipt goes out (acknowledged means durable).
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
-        # Checkpoints run in the background (SqlStore.start_checkpoints), not inside a commit
+        # Checkpoints run in the background (adapters.store.checkpoints), not inside a commit
         # where they would stall every waiting request; this bound is only a safety net.
         conn.execute("PRAGMA wal_autocheckpoint=20000")
         return conn
@@ -151,5 +156,8 @@ def from_url(url: str) -> Dialect:
             errors=(psycopg.Error, UnicodeEncodeError),
             _transient=_postgres_transient,
             row_lock=" FOR UPDATE",
+            serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            # An arbitrary constant naming the change log's lock; held until commit.
+            change_log_lock="SELECT pg_advisory_xact_lock(4242001)",
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")

@@ -1,53 +1,58 @@
-"""Group commit: the messages of concurrent requests are applied and committed together.
+"""Group commit: the Transactions port, with the work of concurrent requests committed together.
 
-Handler threads hand their verified message to one writer thread and wait; the writer drains
-whatever is queued, applies the messages together (bulk reads, one bulk write), commits once
-(one fsync for the group) and only then releases the waiting handlers. Acknowledged therefore
-means durable, and the cost of a commit and of each statement is shared by the whole group.
+Handler threads hand their work to one writer thread and wait; the writer drains whatever is
+queued, runs each work in turn in one transaction (see GroupUnitOfWork), writes the group's
+rows in bulk, commits once (one fsync for the group) and only then releases the waiting
+handlers. Acknowledged therefore means durable, and the cost of a commit and of each statement
+is shared by the whole group.
+
+Failures stay with the work that caused them: a GatewayError a work raises undoes only its
+writes; when the database refuses the group's writes for a reason retrying cannot change, each
+work is committed again on its own, so only the one the database refuses fails. Transient
+failures (a lost connection, a lock timeout) retry the whole group.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import uuid
+from collections.abc import Collection
+from typing import Any
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from adapters.store.sql_store import SqlStore
-from gateway.domain.errors import GatewayError, ShuttingDown, StoreUnavailable
-from gateway.domain.exchange import Outcome, VerifiedMessage, apply_group
-from gateway.domain.ports import ReceiptSealer
+from adapters.store.database import Database
+from adapters.store.unit_of_work import GroupUnitOfWork
+from gateway.app.unit_of_work import Work
+from gateway.domain.errors import GatewayError, InternalError, ShuttingDown, StoreRejected
+
+log = logging.getLogger(__name__)
 
 
 class _Pending:
     """One waiting handler: a pre-acquired lock the writer releases when the result is in.
-    Lighter than a concurrent.futures.Future (no Condition), and there is one per message."""
+    Lighter than a concurrent.futures.Future (no Condition), and there is one per request."""
 
-    __slots__ = ("done", "error", "result")
+    __slots__ = ("done", "partners", "result", "work")
 
-    def __init__(self) -> None:
+    def __init__(self, work: Work[Any], partners: Collection[str]) -> None:
+        self.work = work
+        self.partners = partners
         self.done = threading.Lock()
         self.done.acquire()
-        self.result: Outcome | None = None
-        self.error: BaseException | None = None
+        self.result: Any = None
 
-    def set_result(self, result: Outcome) -> None:
+    def finish(self, result: Any) -> None:
         self.result = result
         self.done.release()
 
-    def set_exception(self, error: BaseException) -> None:
-        self.error = error
-        self.done.release()
-
-    def wait(self) -> Outcome:
+    def wait(self) -> Any:
         self.done.acquire()
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
+        if isinstance(self.result, GatewayError):
+            raise self.result
         return self.result
-
-
-_Item = tuple[VerifiedMessage, _Pending]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -55,12 +60,20 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, GatewayError) and exc.transient
 
 
+def _internal(what: str) -> InternalError:
+    reference = uuid.uuid4().hex
+    log.exception("%s (reference %s)", what, reference)
+    return InternalError(
+        f"internal error; quote reference {reference} to the gateway's operators",
+        correlation_id=reference,
+    )
+
+
 class GroupCommitter:
-    def __init__(self, store: SqlStore, sealer: ReceiptSealer, max_group: int = 512) -> None:
-        self._store = store
-        self._sealer = sealer
+    def __init__(self, database: Database, max_group: int = 512) -> None:
+        self._db = database
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._stopping = False
         # Orders every enqueue before or after the stop marker: nothing queued after it waits
@@ -75,14 +88,15 @@ class GroupCommitter:
         with self._gate:
             self._stopping = True
             self._queue.put(None)
-        self._thread.join()
+        if self._thread.ident is not None:  # started
+            self._thread.join()
 
-    def commit(self, message: VerifiedMessage) -> Outcome:
-        pending = _Pending()
+    def run(self, work: Work[Any], partners: Collection[str] = ()) -> Any:
+        pending = _Pending(work, partners)
         with self._gate:
             if self._stopping:
                 raise ShuttingDown("the gateway is shutting down; retry against another instance")
-            self._queue.put((message, pending))
+            self._queue.put(pending)
         return pending.wait()
 
     def _run(self) -> None:
@@ -101,23 +115,25 @@ class GroupCommitter:
                     stop = True
                     break
                 group.append(item)
-            self._commit_group(group)
+            self._commit(group)
             if stop:
                 return
 
-    def _commit_group(self, group: list[_Item]) -> None:
+    def _commit(self, group: list[_Pending]) -> None:
         try:
-            results = self._apply_with_retry(group)
-        except BaseException as exc:
-            error = exc if isinstance(exc, GatewayError) else StoreUnavailable(str(exc))
-            for _, future in group:
-                future.set_exception(error)
-            return
-        for (_, future), result in zip(group, results, strict=True):
-            if isinstance(result, GatewayError):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            results = self._attempt(group)
+        except StoreRejected as refused:
+            if len(group) > 1:
+                for pending in group:  # find the one the database refuses: it fails alone
+                    self._commit([pending])
+                return
+            results = [refused]
+        except GatewayError as error:  # transient, and still failing after the retries
+            results = [error] * len(group)
+        except Exception:
+            results = [_internal("group commit failed")] * len(group)
+        for pending, result in zip(group, results, strict=True):
+            pending.finish(result)
 
     @retry(
         retry=retry_if_exception(is_transient),
@@ -125,6 +141,25 @@ class GroupCommitter:
         wait=wait_exponential(multiplier=0.01, max=0.2),
         reraise=True,
     )
-    def _apply_with_retry(self, group: list[_Item]) -> list[Outcome | GatewayError]:
-        with self._store.transaction() as tx:
-            return apply_group(tx, [message for message, _ in group], self._sealer)
+    def _attempt(self, group: list[_Pending]) -> list[Any]:
+        results: list[Any] = []
+        errors = self._db.dialect.errors
+        with self._db.transaction() as cur:
+            uow = GroupUnitOfWork(cur, self._db.dialect)
+            uow.lock({p for pending in group for p in pending.partners})
+            for pending in group:
+                try:
+                    results.append(pending.work(uow))
+                    uow.end_work(keep=True)
+                except errors:
+                    raise  # the database's, not the work's: translated for the whole group
+                except GatewayError as refusal:
+                    if refusal.transient:
+                        raise  # retry the whole group
+                    uow.end_work(keep=False)
+                    results.append(refusal)
+                except Exception:
+                    uow.end_work(keep=False)
+                    results.append(_internal("unexpected error in a unit of work"))
+            uow.flush()
+        return results

@@ -3,124 +3,90 @@ over its exact bytes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from typing import Literal
 
 from google.protobuf.message import DecodeError
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from adapters.times import from_us
-from gateway.domain.errors import MalformedPayload
-from gateway.domain.messages import InboundMessage, OpenedBatch, Rejection
-from gateway.domain.ports import SignatureCheck
-from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
+from gateway import protomap
+from gateway.domain.errors import MalformedPayload, SignatureInvalid, TooManyRecords
+from gateway.domain.messages import (
+    DecodedBatch,
+    DetachedSignature,
+    InboundMessage,
+    OutboundBatch,
+    RecordDraft,
+    SealedEnvelope,
+)
+from gateway.domain.ports import DecodeLimits, KeyResolver, Signer
+from gateway.domain.records import AeoRecord
 from gateway.pb import common_pb2 as pb
 
 NAME = "native"
-
-_STATUS = {
-    pb.RECORD_STATUS_VALID: RecordStatus.VALID,
-    pb.RECORD_STATUS_SUSPENDED: RecordStatus.SUSPENDED,
-    pb.RECORD_STATUS_REVOKED: RecordStatus.REVOKED,
-    pb.RECORD_STATUS_EXPIRED: RecordStatus.EXPIRED,
-}
-STATUS_TO_PB = {v: k for k, v in _STATUS.items()}
-_EVENT = {
-    pb.STATUS_EVENT_UNSPECIFIED: StatusEvent.UNSPECIFIED,
-    pb.STATUS_EVENT_GRANTED: StatusEvent.GRANTED,
-    pb.STATUS_EVENT_SUSPENDED: StatusEvent.SUSPENDED,
-    pb.STATUS_EVENT_REINSTATED: StatusEvent.REINSTATED,
-    pb.STATUS_EVENT_REVOKED: StatusEvent.REVOKED,
-    pb.STATUS_EVENT_EXPIRED: StatusEvent.EXPIRED,
-    pb.STATUS_EVENT_AMENDED: StatusEvent.AMENDED,
-    pb.STATUS_EVENT_CONSENT_WITHDRAWN: StatusEvent.CONSENT_WITHDRAWN,
-    pb.STATUS_EVENT_REVALIDATED: StatusEvent.REVALIDATED,
-    pb.STATUS_EVENT_TIER_CHANGED: StatusEvent.TIER_CHANGED,
-}
-EVENT_TO_PB = {v: k for k, v in _EVENT.items()}
-_KIND = {pb.BATCH_KIND_SNAPSHOT: BatchKind.SNAPSHOT, pb.BATCH_KIND_DELTA: BatchKind.DELTA}
-KIND_TO_PB = {v: k for k, v in _KIND.items()}
+_DATES: tuple[Literal["authorised_from", "valid_until", "suspended_on", "revoked_on"], ...] = (
+    "authorised_from",
+    "valid_until",
+    "suspended_on",
+    "revoked_on",
+)
 
 
-class RecordProblem(ValueError):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-def _instant(ts: Timestamp) -> datetime:
-    # Timestamp.ToDatetime is pure Python and runs once per record: convert directly.
-    if not 0 <= ts.nanos < 1_000_000_000:
-        raise RecordProblem("record.field_invalid", "timestamp nanos out of range")
-    try:
-        return from_us(ts.seconds * 1_000_000 + ts.nanos // 1000)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise RecordProblem("record.field_invalid", "timestamp out of range") from exc
-
-
-def _date(text: str, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise RecordProblem("record.field_invalid", f"{field} is not an ISO date") from exc
-
-
-def _record(msg: pb.AeoRecord) -> AeoRecord:
-    if not msg.identifier:
-        raise RecordProblem("record.field_missing", "identifier is empty")
-    if msg.version == 0:
-        raise RecordProblem("record.field_missing", "version is missing")
-    if not msg.HasField("effective_at"):
-        raise RecordProblem("record.field_missing", "effective_at is missing")
-    status = _STATUS.get(msg.status)
-    if status is None:
-        raise RecordProblem("record.field_missing", "status is missing")
-    return AeoRecord(
+def _draft(msg: pb.AeoRecord) -> RecordDraft:
+    problem = None
+    effective_at = None
+    if msg.HasField("effective_at"):
+        try:
+            effective_at = protomap.instant(msg.effective_at)
+        except ValueError as exc:
+            problem = ("record.field_invalid", f"effective_at: {exc}")
+    days = {}
+    for field in _DATES:
+        if msg.HasField(field):
+            try:
+                days[field] = protomap.calendar_date(getattr(msg, field))
+            except ValueError:
+                problem = problem or ("record.field_invalid", f"{field} is not a calendar date")
+    return RecordDraft(
         identifier=msg.identifier,
+        version=msg.version,
+        effective_at=effective_at,
+        status=protomap.STATUS.get(msg.status),
         name=msg.name,
         address=msg.address,
-        status=status,
         tier=msg.tier,
-        version=msg.version,
-        effective_at=_instant(msg.effective_at),
-        event=_EVENT.get(msg.event, StatusEvent.UNSPECIFIED),
-        authorised_from=_date(msg.authorised_from, "authorised_from"),
-        valid_until=_date(msg.valid_until, "valid_until"),
-        suspended_on=_date(msg.suspended_on, "suspended_on"),
-        revoked_on=_date(msg.revoked_on, "revoked_on"),
+        event=protomap.EVENT.get(msg.event, protomap.EVENT[pb.STATUS_EVENT_UNSPECIFIED]),
         consent_withdrawn=msg.consent_withdrawn,
+        problem=problem,
+        **days,
     )
 
 
-def decode(payload: bytes) -> OpenedBatch:
+def decode(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
     batch = pb.StatusBatch()
     try:
         batch.ParseFromString(payload)
     except DecodeError as exc:
         raise MalformedPayload(f"payload is not a StatusBatch: {exc}") from exc
-    kind = _KIND.get(batch.kind)
+    kind = protomap.KIND.get(batch.kind)
     if not batch.partner or batch.sequence == 0 or kind is None or not batch.HasField("issued_at"):
         raise MalformedPayload("partner, sequence, kind and issued_at are required")
     try:
-        issued_at = _instant(batch.issued_at)
-    except RecordProblem as problem:
-        raise MalformedPayload(f"issued_at: {problem.detail}") from problem
-    records: list[AeoRecord] = []
-    rejected: list[Rejection] = []
-    for msg in batch.records:
-        try:
-            records.append(_record(msg))
-        except RecordProblem as problem:
-            rejected.append(Rejection(msg.identifier, msg.version, problem.reason, problem.detail))
-    return OpenedBatch(
+        issued_at = protomap.instant(batch.issued_at)
+    except ValueError as exc:
+        raise MalformedPayload(f"issued_at: {exc}") from exc
+    if len(batch.records) > limits.max_records:
+        # Before converting a single record: the count is known once parsed.
+        raise TooManyRecords(
+            f"{len(batch.records)} records in one message; the limit is {limits.max_records}",
+            limit=str(limits.max_records),
+        )
+    return DecodedBatch(
         partner=batch.partner,
         sequence=batch.sequence,
         issued_at=issued_at,
         kind=kind,
-        records=tuple(records),
-        rejected=tuple(rejected),
+        drafts=tuple(_draft(r) for r in batch.records),
+        key_id=key_id,
+        algorithm=algorithm,
     )
 
 
@@ -129,45 +95,49 @@ def encode_record(record: AeoRecord) -> pb.AeoRecord:
         identifier=record.identifier,
         name=record.name,
         address=record.address,
-        status=STATUS_TO_PB[record.status],
+        status=protomap.STATUS_TO_PB[record.status],
         tier=record.tier,
         version=record.version,
-        event=EVENT_TO_PB[record.event],
-        authorised_from=record.authorised_from.isoformat() if record.authorised_from else "",
-        valid_until=record.valid_until.isoformat() if record.valid_until else "",
-        suspended_on=record.suspended_on.isoformat() if record.suspended_on else "",
-        revoked_on=record.revoked_on.isoformat() if record.revoked_on else "",
+        event=protomap.EVENT_TO_PB[record.event],
         consent_withdrawn=record.consent_withdrawn,
     )
-    msg.effective_at.FromDatetime(record.effective_at)
+    protomap.set_timestamp(msg.effective_at, record.effective_at)
+    for field in _DATES:
+        day = getattr(record, field)
+        if day is not None:
+            protomap.set_date(getattr(msg, field), day)
     return msg
 
 
-def encode(
-    partner: str, sequence: int, issued_at: datetime, kind: BatchKind, records: list[AeoRecord]
-) -> bytes:
-    """The payload bytes a partner signs (used by the partner simulator and the tests)."""
-    batch = pb.StatusBatch(
-        partner=partner,
-        sequence=sequence,
-        kind=KIND_TO_PB[kind],
-        records=[encode_record(r) for r in records],
+def encode(batch: OutboundBatch) -> bytes:
+    msg = pb.StatusBatch(
+        partner=batch.partner,
+        sequence=batch.sequence,
+        kind=protomap.KIND_TO_PB[batch.kind],
+        records=[encode_record(r) for r in batch.records],
     )
-    batch.issued_at.FromDatetime(issued_at)
-    return batch.SerializeToString()
+    protomap.set_timestamp(msg.issued_at, batch.issued_at)
+    return msg.SerializeToString()
 
 
 class NativeCodec:
     name = NAME
 
-    def open(self, message: InboundMessage, signatures: SignatureCheck) -> OpenedBatch:
+    def open(
+        self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
+    ) -> DecodedBatch:
+        detached = message.detached
+        if detached is None:
+            raise SignatureInvalid("the native format needs a detached signature")
+        key = keys.resolve(detached.key_id, detached.algorithm)
         # Signature first: nothing from an unverified payload is parsed, let alone trusted.
-        signatures.verify(
-            message.partner,
-            message.key_id,
-            message.algorithm,
-            message.payload,
-            message.signature,
-            message.received_at,
-        )
-        return decode(message.payload)
+        if not detached.signature or not key.verify(message.payload, detached.signature):
+            raise SignatureInvalid(
+                f"signature does not verify with key {detached.key_id!r}", key_id=detached.key_id
+            )
+        return decode(message.payload, limits, detached.key_id, detached.algorithm)
+
+    def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
+        payload = encode(batch)
+        signature = DetachedSignature(signer.key_id, signer.algorithm, signer.sign(payload))
+        return SealedEnvelope(NAME, payload, signature)

@@ -1,61 +1,118 @@
-"""Admin: the partner registry and each partner's exchange state."""
+"""AdminService: the partner directory, each partner's exchange state, and the change log."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import grpc
 
-from adapters.store.sql_store import SqlStore
-from gateway.api.convert import timestamp
-from gateway.domain.errors import PartnerNotFound
-from gateway.domain.partners import Partner
-from gateway.pb import admin_pb2, admin_pb2_grpc, exchange_pb2
+from gateway import protomap
+from gateway.api import pages
+from gateway.api.auth import current
+from gateway.api.convert import PARTNER_PREFIX, gaps, partner_code, partner_to_pb
+from gateway.app.audit import ExchangeAudit
+from gateway.app.directory import ReloadPartners
+from gateway.domain.errors import InvalidPageToken, PartnerNotFound
+from gateway.domain.events import Change, DefinitionChange, RecordVersionApplied
+from gateway.pb import admin_pb2, admin_pb2_grpc
+
+_DEFINITION_CHANGE = {
+    DefinitionChange.ADDED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_ADDED,
+    DefinitionChange.CHANGED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_CHANGED,
+    DefinitionChange.REMOVED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_REMOVED,
+}
 
 
-class AdminServicer(admin_pb2_grpc.AdminServicer):
-    def __init__(self, partners: Mapping[str, Partner], store: SqlStore) -> None:
-        self._partners = partners
-        self._store = store
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, audit: ExchangeAudit, reload: ReloadPartners) -> None:
+        self._audit = audit
+        self._reload = reload
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ListPartnersResponse:
-        return admin_pb2.ListPartnersResponse(
-            partners=[
-                admin_pb2.Partner(
-                    code=p.code,
-                    name=p.name,
-                    programme=p.programme,
-                    tiers=p.tiers,
-                    recognised_tiers=sorted(p.recognised_tiers),
-                    mra_signed=p.mra_signed or "",
-                    mra_in_force=p.mra_in_force.isoformat() if p.mra_in_force else "",
-                    direction=p.direction,
-                    declared_code_patterns=p.identifiers.patterns,
-                    signing_keys=[
-                        admin_pb2.SigningKey(key_id=k.key_id, algorithm=k.algorithm)
-                        for k in p.signing_keys
-                    ],
-                    wire_format=p.wire_format,
-                )
-                for p in self._partners.values()
-            ]
+        directory = current().directory
+        size = pages.page_size(request.page_size)
+        after = pages.position("partners", request.page_token)
+        codes = sorted(c for c in directory.partners if after is None or c > after)
+        page = codes[:size]
+        response = admin_pb2.ListPartnersResponse(
+            partners=[partner_to_pb(directory.partners[c], directory.version) for c in page]
         )
+        if len(codes) > size:
+            response.next_page_token = pages.token("partners", page[-1])
+        return response
+
+    def GetPartner(
+        self, request: admin_pb2.GetPartnerRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.GetPartnerResponse:
+        directory = current().directory
+        code = partner_code(request.name)
+        partner = directory.partners.get(code)
+        if partner is None:
+            raise PartnerNotFound(f"no partner {request.name!r} is registered")
+        return admin_pb2.GetPartnerResponse(partner=partner_to_pb(partner, directory.version))
 
     def GetPartnerState(
         self, request: admin_pb2.GetPartnerStateRequest, context: grpc.ServicerContext
-    ) -> admin_pb2.PartnerState:
-        if request.partner not in self._partners:
-            raise PartnerNotFound(f"no partner {request.partner!r} is registered")
-        stats = self._store.partner_stats(request.partner)
+    ) -> admin_pb2.GetPartnerStateResponse:
+        code = partner_code(request.name, "/state")
+        if code not in current().directory.partners:
+            raise PartnerNotFound(f"no partner {PARTNER_PREFIX}{code} is registered")
+        stats = self._audit.partner_stats(code)
         state = admin_pb2.PartnerState(
-            partner=request.partner,
+            name=request.name,
             last_sequence=stats.last_sequence,
-            open_gaps=[exchange_pb2.SequenceGap(first=a, last=b) for a, b in stats.gaps],
+            open_gaps=gaps(stats.gaps),
             messages_received=stats.messages,
             operators_known=stats.operators,
         )
         if stats.last_received_at is not None:
-            state.last_received_at.CopyFrom(timestamp(stats.last_received_at))
-        return state
+            protomap.set_timestamp(state.last_received_at, stats.last_received_at)
+        return admin_pb2.GetPartnerStateResponse(partner_state=state)
+
+    def ReloadPartners(
+        self, request: admin_pb2.ReloadPartnersRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ReloadPartnersResponse:
+        report = self._reload()
+        response = admin_pb2.ReloadPartnersResponse(
+            directory_version=report.version,
+            added_partners=[PARTNER_PREFIX + c for c in report.added],
+            changed_partners=[PARTNER_PREFIX + c for c in report.changed],
+            removed_partners=[PARTNER_PREFIX + c for c in report.removed],
+        )
+        protomap.set_timestamp(response.loaded_at, report.loaded_at)
+        return response
+
+    def ListChanges(
+        self, request: admin_pb2.ListChangesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListChangesResponse:
+        size = pages.page_size(request.page_size)
+        after = pages.position("changes", request.page_token) or "0"
+        if not after.isdigit():
+            raise InvalidPageToken("page_token is not one this gateway issued")
+        changes = self._audit.changes_after(int(after), size)
+        last = changes[-1].cursor if changes else int(after)
+        return admin_pb2.ListChangesResponse(
+            changes=[_change_to_pb(c) for c in changes],
+            next_page_token=pages.token("changes", str(last)),
+        )
+
+
+def _change_to_pb(change: Change) -> admin_pb2.Change:
+    msg = admin_pb2.Change(cursor=change.cursor)
+    protomap.set_timestamp(msg.recorded_at, change.recorded_at)
+    event = change.event
+    if isinstance(event, RecordVersionApplied):
+        applied = msg.record_version_applied
+        applied.administration = event.administration
+        applied.identifier = event.identifier
+        applied.version = event.version
+        applied.status = protomap.STATUS_TO_PB[event.status]
+        applied.event = protomap.EVENT_TO_PB[event.event]
+        applied.message_id = event.message_id
+        protomap.set_timestamp(applied.effective_at, event.effective_at)
+    else:
+        changed = msg.partner_definition_changed
+        changed.partner = PARTNER_PREFIX + event.partner
+        changed.directory_version = event.directory_version
+        changed.kind = _DEFINITION_CHANGE[event.change]
+    return msg

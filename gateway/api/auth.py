@@ -1,8 +1,9 @@
 """Who is calling: the verified TLS client certificate decides the caller's role.
 
 TLS has already checked the chain against the bundle of trusted CAs. Here the certificate is
-matched to the CA that issued it: a partner's CA makes the caller that partner; the home CA makes
-it a domestic system or an admin, by the role URI in its subjectAltName.
+matched to the CA that issued it, in the directory snapshot the request runs on: a partner's
+CA makes the caller that partner; the home CA makes it a domestic system or an admin, by the
+role URI in its subjectAltName.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from gateway.domain.directory import Directory
 from gateway.domain.errors import NoClientIdentity, RoleNotPermitted
 
 ROLE_URI_PREFIX = "urn:aeo-gateway:role:"
@@ -41,46 +43,51 @@ class Principal:
     subject: str
 
 
-#: Which role may call which service; health and reflection are open to any verified caller.
+#: Which role may call which of the gateway's services.
 SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
-    SERVICE_PREFIX + "PartnerExchange": frozenset({Role.PARTNER}),
-    SERVICE_PREFIX + "Recognition": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
-    SERVICE_PREFIX + "Admin": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "PartnerExchangeService": frozenset({Role.PARTNER}),
+    SERVICE_PREFIX + "RecognitionService": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "AdminService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
 }
 
-_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is calling, and the one directory snapshot the whole request runs on."""
+
+    principal: Principal
+    directory: Directory
 
 
-def current_principal() -> Principal:
-    """The caller of the RPC being handled on this thread (set by the interceptor)."""
+_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("request")
+
+
+def current() -> RequestContext:
+    """The context of the RPC being handled on this thread (set by the interceptor)."""
     return _current.get()
 
 
 class Authenticator:
-    def __init__(
-        self,
-        home_ca: x509.Certificate,
-        partner_cas: Mapping[str, x509.Certificate],
-        insecure: bool = False,
-    ) -> None:
+    def __init__(self, home_ca: x509.Certificate, insecure: bool = False) -> None:
         self._home_ca = home_ca
-        self._partner_cas = dict(partner_cas)
         self._insecure = insecure
-        self.identify = functools.lru_cache(maxsize=1024)(self._identify)
+        self._identify = functools.lru_cache(maxsize=4096)(self._identify_uncached)
+        self._partner_cas = functools.lru_cache(maxsize=4)(_load_cas)
 
-    def principal(self, context: grpc.ServicerContext) -> Principal:
+    def principal(self, context: grpc.ServicerContext, directory: Directory) -> Principal:
         pems = context.auth_context().get("x509_pem_cert")
         if not pems:
             if self._insecure:
                 return Principal(Role.INSECURE_LOCAL, None, "", "")
             raise NoClientIdentity("a verified TLS client certificate is required")
-        return self.identify(pems[0])
+        return self._identify(pems[0], directory.version, directory)
 
-    def _identify(self, pem: bytes) -> Principal:
+    def _identify_uncached(self, pem: bytes, version: int, directory: Directory) -> Principal:
+        # ``version`` keys the cache: a reload that removes a partner's CA takes effect at once.
         cert = x509.load_pem_x509_certificate(pem)
         fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
         subject = cert.subject.rfc4514_string()
-        for code, ca in self._partner_cas.items():
+        for code, ca in self._partner_cas(version, directory).items():
             if _issued_by(cert, ca):
                 return Principal(Role.PARTNER, code, fingerprint, subject)
         if _issued_by(cert, self._home_ca):
@@ -89,6 +96,12 @@ class Authenticator:
                     return Principal(role, None, fingerprint, subject)
             raise RoleNotPermitted(f"certificate {subject} carries no gateway role")
         raise NoClientIdentity(f"certificate {subject} chains to no configured authority")
+
+
+def _load_cas(version: int, directory: Directory) -> dict[str, x509.Certificate]:
+    return {
+        code: x509.load_pem_x509_certificate(pem) for code, pem in directory.trust_anchors.items()
+    }
 
 
 def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:

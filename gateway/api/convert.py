@@ -1,44 +1,51 @@
-"""Protobuf <-> domain conversions shared by the servicers and the client."""
+"""Protobuf <-> domain conversions of the gRPC edge."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from adapters.times import to_us
-from adapters.wire.native import STATUS_TO_PB
+from gateway import protomap
 from gateway.domain.errors import InvalidQuery
+from gateway.domain.partners import Partner, TradeDirection
 from gateway.domain.recognition import Answer, Outcome
-from gateway.pb import common_pb2, recognition_pb2
+from gateway.pb import admin_pb2, common_pb2, recognition_pb2
 
 OUTCOME_TO_PB = {
-    Outcome.RECOGNISED: recognition_pb2.OUTCOME_RECOGNISED,
-    Outcome.NOT_RECOGNISED: recognition_pb2.OUTCOME_NOT_RECOGNISED,
-    Outcome.UNKNOWN_OPERATOR: recognition_pb2.OUTCOME_UNKNOWN_OPERATOR,
-    Outcome.CODE_FORMAT_UNKNOWN: recognition_pb2.OUTCOME_CODE_FORMAT_UNKNOWN,
+    Outcome.RECOGNISED: recognition_pb2.RECOGNITION_OUTCOME_RECOGNISED,
+    Outcome.NOT_RECOGNISED: recognition_pb2.RECOGNITION_OUTCOME_NOT_RECOGNISED,
+    Outcome.UNKNOWN_OPERATOR: recognition_pb2.RECOGNITION_OUTCOME_UNKNOWN_OPERATOR,
+    Outcome.CODE_FORMAT_UNKNOWN: recognition_pb2.RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN,
 }
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    # Direct fields: Timestamp.FromDatetime is pure Python and this runs several times per answer.
-    us = to_us(moment)
-    return Timestamp(seconds=us // 1_000_000, nanos=us % 1_000_000 * 1000)
+PARTNER_PREFIX = "partners/"
 
 
 def optional_time(message: object, field: str) -> datetime | None:
     """A Timestamp field as an aware datetime, or None when unset."""
     if not message.HasField(field):  # type: ignore[attr-defined]
         return None
-    ts: Timestamp = getattr(message, field)
     try:
-        return ts.ToDatetime(tzinfo=UTC)
+        return getattr(message, field).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
     except (ValueError, OverflowError) as exc:
         raise InvalidQuery(f"{field} is not a valid time") from exc
 
 
-def answer_to_pb(answer: Answer) -> recognition_pb2.RecognitionAnswer:
-    msg = recognition_pb2.RecognitionAnswer(
+def direction(value: int) -> TradeDirection:
+    found = protomap.DIRECTION.get(value)  # type: ignore[call-overload]
+    if found is None:
+        raise InvalidQuery("direction is required: TRADE_DIRECTION_IMPORT or _EXPORT")
+    return found  # type: ignore[no-any-return]
+
+
+def partner_code(name: str, suffix: str = "") -> str:
+    """ "partners/SG" (or "partners/SG/state" with suffix "/state") -> "SG"."""
+    code = name.removeprefix(PARTNER_PREFIX).removesuffix(suffix)
+    if not name.startswith(PARTNER_PREFIX) or not name.endswith(suffix) or not code or "/" in code:
+        raise InvalidQuery(f"{name!r} is not a resource name of the form partners/CODE{suffix}")
+    return code
+
+
+def answer_to_pb(answer: Answer) -> recognition_pb2.Recognition:
+    msg = recognition_pb2.Recognition(
         declared_code=answer.declared_code,
         normalised_code=answer.normalised_code,
         outcome=OUTCOME_TO_PB[answer.outcome],
@@ -48,23 +55,69 @@ def answer_to_pb(answer: Answer) -> recognition_pb2.RecognitionAnswer:
         treatment=answer.treatment,
         grade_scheme=answer.grade_scheme,
         benefits=answer.benefits,
-        as_of=timestamp(answer.as_of),
+        direction=protomap.DIRECTION_TO_PB[answer.direction],
     )
+    protomap.set_timestamp(msg.as_of, answer.as_of)
+    if answer.data_received_at is not None:
+        protomap.set_timestamp(msg.partner_data_received_at, answer.data_received_at)
     record, basis = answer.record, answer.basis
     if record is not None:
         msg.tier = record.tier
-        msg.status = STATUS_TO_PB.get(record.status, common_pb2.RECORD_STATUS_UNSPECIFIED)
+        msg.status = protomap.STATUS_TO_PB[record.status]
         msg.operator_name = record.name
-    if basis is not None and record is not None:
-        msg.basis.CopyFrom(
-            recognition_pb2.Basis(
-                message_id=basis.message_id,
-                sequence=basis.sequence,
-                received_at=timestamp(basis.received_at),
-                key_id=basis.key_id,
-                algorithm=basis.algorithm,
-                record_version=record.version,
-                effective_at=timestamp(record.effective_at),
+        if basis is not None:
+            b = msg.basis
+            b.message_id = basis.message_id
+            b.sequence = basis.sequence
+            b.key_id = basis.key_id
+            b.algorithm = protomap.ALGORITHM_TO_PB.get(
+                basis.algorithm, common_pb2.SIGNATURE_ALGORITHM_UNSPECIFIED
             )
-        )
+            b.record_version = record.version
+            protomap.set_timestamp(b.received_at, basis.received_at)
+            protomap.set_timestamp(b.effective_at, record.effective_at)
     return msg
+
+
+def partner_to_pb(partner: Partner, version: int) -> admin_pb2.Partner:
+    msg = admin_pb2.Partner(
+        name=PARTNER_PREFIX + partner.code,
+        display_name=partner.name,
+        programme=partner.programme,
+        tiers=partner.tiers,
+        recognised_tiers=sorted(partner.recognised_tiers),
+        declared_code_patterns=partner.identifiers.patterns,
+        wire_formats=[
+            protomap.FORMAT_TO_PB.get(f, common_pb2.WIRE_FORMAT_UNSPECIFIED)
+            for f in partner.wire_formats
+        ],
+        directory_version=version,
+    )
+    mra = msg.mra
+    if partner.mra_signed:
+        parts = [int(p) for p in partner.mra_signed.split("-")] + [0, 0]
+        mra.signed.year, mra.signed.month, mra.signed.day = parts[:3]
+    if partner.mra_in_force:
+        protomap.set_date(mra.in_force, partner.mra_in_force)
+    mra.directions.extend(sorted(protomap.DIRECTION_TO_PB[d] for d in partner.directions))
+    for period in partner.suspensions:
+        suspension = mra.suspensions.add()
+        protomap.set_date(suspension.start, period.start)
+        if period.end:
+            protomap.set_date(suspension.end, period.end)
+    for key in partner.signing_keys:
+        k = msg.signing_keys.add(
+            key_id=key.key_id,
+            algorithm=protomap.ALGORITHM_TO_PB.get(
+                key.algorithm, common_pb2.SIGNATURE_ALGORITHM_UNSPECIFIED
+            ),
+        )
+        if key.not_before:
+            protomap.set_timestamp(k.not_before, key.not_before)
+        if key.not_after:
+            protomap.set_timestamp(k.not_after, key.not_after)
+    return msg
+
+
+def gaps(pairs: tuple[tuple[int, int], ...]) -> list[common_pb2.SequenceGap]:
+    return [common_pb2.SequenceGap(first=a, last=b) for a, b in pairs]

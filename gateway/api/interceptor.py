@@ -1,17 +1,25 @@
-"""Every call passes here: the caller is identified and authorised for the service, and gateway
-errors become precise statuses. Unexpected exceptions become INTERNAL without internals leaked."""
+"""Every call to the gateway's own services passes here: the request takes one directory
+snapshot, the caller is identified and authorised against it, and gateway errors become
+precise statuses. Anything unexpected answers INTERNAL with a correlation id that is in the
+log; no internal text reaches a caller.
+
+Health checking and reflection are not wrapped: TLS has already required a certificate from a
+trusted CA, and they reveal nothing a verified caller may not see.
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, Role, _current
+from gateway.api.auth import SERVICE_ROLES, Authenticator, RequestContext, Role, _current
 from gateway.api.errors import abort
-from gateway.domain.errors import GatewayError, NoClientIdentity, RoleNotPermitted
+from gateway.app.directory import PartnerDirectory
+from gateway.domain.errors import GatewayError, InternalError, NoClientIdentity, RoleNotPermitted
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +33,9 @@ else:
 
 
 class GatewayInterceptor(_Interceptor):
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, directory: PartnerDirectory) -> None:
         self._auth = authenticator
+        self._directory = directory
         # Wrapped handlers per method: built once, not on every call.
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
@@ -36,61 +45,41 @@ class GatewayInterceptor(_Interceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         wrapped = self._wrapped.get(details.method)
-        if wrapped is None:
-            wrapped = self._wrap(continuation(details), details.method)
-            if wrapped is not None:  # unknown methods are not cached: their names are unbounded
-                self._wrapped[details.method] = wrapped
-        return wrapped
-
-    def _wrap(
-        self, handler: grpc.RpcMethodHandler[Any, Any] | None, method: str
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        if handler is None:
-            return None
-        service = method.split("/")[1] if method.count("/") == 2 else ""
+        if wrapped is not None:
+            return wrapped
+        handler = continuation(details)
+        service = details.method.split("/")[1] if details.method.count("/") == 2 else ""
         allowed = SERVICE_ROLES.get(service)
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._guard(handler.unary_unary, allowed, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._guard_stream(handler.unary_stream, allowed, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                self._guard_stream(handler.stream_stream, allowed, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        assert handler.stream_unary is not None
-        return grpc.stream_unary_rpc_method_handler(
-            self._guard(handler.stream_unary, allowed, method),
+        if handler is None or allowed is None:
+            return handler  # not the gateway's (health, reflection) or unknown: left to gRPC
+        # Every RPC of the gateway's services is unary.
+        assert handler.unary_unary is not None
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._guard(handler.unary_unary, allowed, details.method),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._wrapped[details.method] = wrapped
+        return wrapped
 
-    def _authorise(
-        self, context: grpc.ServicerContext, allowed: frozenset[Any] | None, method: str
-    ) -> Principal:
-        principal = self._auth.principal(context)
-        if allowed is not None and principal.role not in allowed:
+    def _context(
+        self, context: grpc.ServicerContext, allowed: frozenset[Role], method: str
+    ) -> RequestContext:
+        directory = self._directory.current()
+        principal = self._auth.principal(context, directory)
+        if principal.role not in allowed:
             if principal.role is Role.INSECURE_LOCAL:
                 raise NoClientIdentity(f"{method} needs a verified client certificate")
             raise RoleNotPermitted(
                 f"a {principal.role.value} certificate may not call {method}",
                 role=principal.role.value,
             )
-        return principal
+        return RequestContext(principal, directory)
 
-    def _guard(self, behavior: Behavior, allowed: frozenset[Any] | None, method: str) -> Behavior:
+    def _guard(self, behavior: Behavior, allowed: frozenset[Role], method: str) -> Behavior:
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             try:
-                token = _current.set(self._authorise(context, allowed, method))
+                token = _current.set(self._context(context, allowed, method))
                 try:
                     return behavior(request, context)
                 finally:
@@ -100,19 +89,14 @@ class GatewayInterceptor(_Interceptor):
             except Exception:
                 if context.code() is not None:  # type: ignore[attr-defined]  # the servicer aborted
                     raise
-                log.exception("unexpected error in %s", method)
-                abort(context, GatewayError("internal error; see the gateway's log"))
-
-        return guarded
-
-    def _guard_stream(
-        self, behavior: Behavior, allowed: frozenset[Any] | None, method: str
-    ) -> Behavior:
-        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-            try:
-                self._authorise(context, allowed, method)
-            except GatewayError as error:
-                abort(context, error)
-            yield from behavior(request, context)
+                reference = uuid.uuid4().hex
+                log.exception("unexpected error in %s (reference %s)", method, reference)
+                abort(
+                    context,
+                    InternalError(
+                        f"internal error; quote reference {reference} to the gateway's operators",
+                        correlation_id=reference,
+                    ),
+                )
 
         return guarded

@@ -1,28 +1,39 @@
-"""Recognition: domestic systems ask whether a declared operator is a recognised AEO."""
+"""RecognitionService: domestic systems ask whether a declared operator is a recognised AEO."""
 
 from __future__ import annotations
 
 import grpc
 
-from gateway.api.convert import answer_to_pb, optional_time
-from gateway.domain.recognition import RecognitionService
+from gateway.api.auth import current
+from gateway.api.convert import answer_to_pb, direction, optional_time
+from gateway.app.recognise import Recognise
 from gateway.pb import recognition_pb2, recognition_pb2_grpc
 
 
-class RecognitionServicer(recognition_pb2_grpc.RecognitionServicer):
-    def __init__(self, service: RecognitionService) -> None:
-        self._service = service
+class RecognitionServicer(recognition_pb2_grpc.RecognitionServiceServicer):
+    def __init__(self, recognise: Recognise) -> None:
+        self._recognise = recognise
 
     def GetRecognition(
-        self, request: recognition_pb2.RecognitionRequest, context: grpc.ServicerContext
-    ) -> recognition_pb2.RecognitionAnswer:
-        answer = self._service.recognise(request.declared_code, optional_time(request, "as_of"))
-        return answer_to_pb(answer)
-
-    def GetRecognitionBatch(
-        self, request: recognition_pb2.BatchRecognitionRequest, context: grpc.ServicerContext
-    ) -> recognition_pb2.BatchRecognitionResponse:
-        answers = self._service.recognise_many(
-            list(request.declared_codes), optional_time(request, "as_of")
+        self, request: recognition_pb2.GetRecognitionRequest, context: grpc.ServicerContext
+    ) -> recognition_pb2.GetRecognitionResponse:
+        answer = self._recognise.one(
+            current().directory,
+            request.declared_code,
+            direction(request.direction),
+            optional_time(request, "as_of"),
         )
-        return recognition_pb2.BatchRecognitionResponse(answers=[answer_to_pb(a) for a in answers])
+        return recognition_pb2.GetRecognitionResponse(recognition=answer_to_pb(answer))
+
+    def BatchGetRecognitions(
+        self, request: recognition_pb2.BatchGetRecognitionsRequest, context: grpc.ServicerContext
+    ) -> recognition_pb2.BatchGetRecognitionsResponse:
+        answers = self._recognise.many(
+            current().directory,
+            list(request.declared_codes),
+            direction(request.direction),
+            optional_time(request, "as_of"),
+        )
+        return recognition_pb2.BatchGetRecognitionsResponse(
+            recognitions=[answer_to_pb(a) for a in answers]
+        )

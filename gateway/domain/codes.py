@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 # Before November 2018 a foreign AEO code went in the remarks column as AEO<SG...>.
@@ -34,6 +34,7 @@ class IdentifierScheme:
     _aliases: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # re.error on a bad pattern: the directory's validation reports it with its field.
         # One alternation of all patterns: one regex call per code on the hot path.
         joined = "|".join(f"(?:{p})" for p in self.patterns) or "(?!)"
         object.__setattr__(self, "_canonical", re.compile(joined))
@@ -70,13 +71,19 @@ class CodeMatch:
 
 
 class CodeBook:
-    """Finds the administrations a declared code may belong to, in registry order.
+    """Finds the administrations a declared code may belong to.
 
-    Several may match (an EORI pattern is broad); recognition looks each candidate up in turn.
+    Several may match where the definitions say which wins (an EORI pattern is broad):
+    candidates come winners first, then in registry order, and recognition looks each up in
+    turn. ``precedence`` maps an administration to those it takes precedence over.
     """
 
-    def __init__(self, schemes: Iterable[tuple[str, IdentifierScheme]]) -> None:
-        self._schemes = tuple(schemes)
+    def __init__(
+        self,
+        schemes: Iterable[tuple[str, IdentifierScheme]],
+        precedence: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        self._schemes = _winners_first(tuple(schemes), precedence or {})
 
     def candidates(self, raw: str) -> list[CodeMatch]:
         code = normalise(raw)
@@ -86,3 +93,18 @@ class CodeBook:
             if canonical is not None:
                 found.append(CodeMatch(administration, canonical))
         return found
+
+
+def _winners_first(
+    schemes: tuple[tuple[str, IdentifierScheme], ...], precedence: Mapping[str, Collection[str]]
+) -> tuple[tuple[str, IdentifierScheme], ...]:
+    """A stable topological order: an administration comes before those it wins over."""
+    pending = list(schemes)
+    ordered: list[tuple[str, IdentifierScheme]] = []
+    while pending:
+        names = {name for name, _ in pending}
+        beaten = {loser for name in names for loser in precedence.get(name, ()) if loser != name}
+        free = [item for item in pending if item[0] not in beaten] or pending[:1]  # a cycle
+        ordered.append(free[0])
+        pending.remove(free[0])
+    return tuple(ordered)

@@ -142,6 +142,19 @@ class PartnerNotFound(GatewayError):
     reason = "partner.not_found"
 
 
+class InvalidPageToken(GatewayError):
+    status = Status.INVALID_ARGUMENT
+    reason = "request.invalid_page_token"
+
+
+class DefinitionInvalid(GatewayError):
+    """A partner or home definition fails validation; metadata names the file and the field.
+    On reload, the definitions in force stay in force."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "directory.definition_invalid"
+
+
 # --- infrastructure ----------------------------------------------------------------------------
 
 
@@ -151,6 +164,21 @@ class StoreUnavailable(GatewayError):
     transient = True
 
 
+class StoreRejected(GatewayError):
+    """The database refused this message's writes for a reason retrying cannot change (an
+    integrity or data error). The message fails alone; the rest of its group commits."""
+
+    status = Status.INTERNAL
+    reason = "store.rejected"
+
+
+class InternalError(GatewayError):
+    """Anything unexpected. The caller gets the correlation id; the log has the rest."""
+
+    status = Status.INTERNAL
+    reason = "internal"
+
+
 class ShuttingDown(GatewayError):
     status = Status.UNAVAILABLE
     reason = "server.shutting_down"
@@ -158,9 +186,9 @@ class ShuttingDown(GatewayError):
 
 
 def all_error_classes() -> list[type[GatewayError]]:
-    """Every concrete error class, for the mapping test and the docs."""
+    """Every concrete error class (the base excluded), for the mapping test and the docs."""
     found: list[type[GatewayError]] = []
-    pending: list[type[GatewayError]] = [GatewayError]
+    pending: list[type[GatewayError]] = list(GatewayError.__subclasses__())
     while pending:
         cls = pending.pop()
         found.append(cls)

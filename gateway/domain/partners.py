@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 
 from gateway.domain.codes import IdentifierScheme
+
+
+class TradeDirection(Enum):
+    """The direction of a declaration, and what an MRA covers."""
+
+    IMPORT = "import"
+    EXPORT = "export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +65,11 @@ class Partner:
     recognised_tiers: frozenset[str]
     mra_signed: str | None
     mra_in_force: date | None
-    direction: str
+    #: The declaration directions the MRA covers (many cover imports only).
+    directions: frozenset[TradeDirection]
     identifiers: IdentifierScheme
-    wire_format: str
+    #: Wire formats the partner may send; the first is its primary format.
+    wire_formats: tuple[str, ...]
     signing_keys: tuple[SigningKeyInfo, ...]
     mapping: tuple[MappingRule, ...]
     benefits: tuple[str, ...]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from gateway.domain.codes import CodeBook, normalise
-from gateway.domain.errors import InvalidQuery, TooManyCodes
-from gateway.domain.partners import GradeScheme, HomeAdministration, Partner
-from gateway.domain.ports import Clock, RecordReader
-from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus, StoredRecord
+from gateway.domain.partners import GradeScheme, HomeAdministration, Partner, TradeDirection
+from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus
 
 
 class Outcome(Enum):
@@ -28,6 +24,7 @@ class Answer:
     outcome: Outcome
     reason: str
     as_of: datetime
+    direction: TradeDirection
     administration: str = ""
     programme: str = ""
     treatment: str = ""
@@ -35,6 +32,8 @@ class Answer:
     benefits: tuple[str, ...] = ()
     record: AeoRecord | None = None
     basis: MessageMeta | None = None
+    #: When the gateway last received a message from the administration: how fresh this is.
+    data_received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +55,20 @@ def _status_reason(record: AeoRecord, at: datetime) -> str | None:
 
 
 def partner_treatment(
-    partner: Partner, record: AeoRecord, scheme: GradeScheme | None, at: datetime
+    partner: Partner,
+    record: AeoRecord,
+    scheme: GradeScheme | None,
+    at: datetime,
+    direction: TradeDirection,
 ) -> Treatment:
-    """Maps a partner's record to home treatment at ``at`` (MRA, status, tier, grade scheme)."""
+    """Maps a partner's record to home treatment at ``at`` for a declaration in ``direction``
+    (MRA in force and covering the direction, status, tier, grade scheme)."""
     regular = scheme.regular if scheme else ""
     day = at.date()
     if partner.mra_in_force is None or day < partner.mra_in_force:
         return Treatment(False, "mra.not_in_force", regular)
+    if direction not in partner.directions:
+        return Treatment(False, "mra.direction_not_covered", regular)
     if any(p.covers(day) for p in partner.suspensions):
         return Treatment(False, "mra.suspended", regular)
     status = _status_reason(record, at)
@@ -95,95 +101,3 @@ def home_treatment(
     if record.tier not in scheme.aeo_grades:
         return Treatment(False, "grade.not_aeo", record.tier)
     return Treatment(True, "recognised", record.tier, home.standard_benefits)
-
-
-class RecognitionService:
-    def __init__(
-        self,
-        reader: RecordReader,
-        codebook: CodeBook,
-        partners: Mapping[str, Partner],
-        home: HomeAdministration,
-        clock: Clock,
-        max_codes: int,
-    ) -> None:
-        self._reader = reader
-        self._codebook = codebook
-        self._partners = partners
-        self._home = home
-        self._clock = clock
-        self._max_codes = max_codes
-
-    def recognise(self, declared_code: str, as_of: datetime | None = None) -> Answer:
-        return self._answer(declared_code, self._as_of(as_of))
-
-    def recognise_many(
-        self, declared_codes: Sequence[str], as_of: datetime | None = None
-    ) -> list[Answer]:
-        if len(declared_codes) > self._max_codes:
-            raise TooManyCodes(
-                f"{len(declared_codes)} codes in one call; the limit is {self._max_codes}",
-                limit=str(self._max_codes),
-            )
-        at = self._as_of(as_of)
-        return [self._answer(code, at) for code in declared_codes]
-
-    def _as_of(self, as_of: datetime | None) -> datetime:
-        if as_of is None:
-            return self._clock.now()
-        if as_of.tzinfo is None:
-            raise InvalidQuery("as_of must carry a time zone")
-        return as_of
-
-    def _answer(self, declared_code: str, at: datetime) -> Answer:
-        if not declared_code.strip():
-            raise InvalidQuery("declared_code is empty")
-        candidates = self._codebook.candidates(declared_code)
-        if not candidates:
-            return Answer(
-                declared_code,
-                normalise(declared_code),
-                Outcome.CODE_FORMAT_UNKNOWN,
-                "code.format_unknown",
-                at,
-            )
-        for match in candidates:
-            stored = self._reader.record_as_of(match.administration, match.code, at)
-            if stored is not None:
-                return self._decide(declared_code, match.code, stored, at)
-        first = candidates[0]
-        return Answer(
-            declared_code,
-            first.code,
-            Outcome.UNKNOWN_OPERATOR,
-            "operator.unknown",
-            at,
-            administration=first.administration,
-            programme=self._programme(first.administration),
-        )
-
-    def _programme(self, administration: str) -> str:
-        partner = self._partners.get(administration)
-        return partner.programme if partner else ""
-
-    def _decide(self, declared: str, code: str, stored: StoredRecord, at: datetime) -> Answer:
-        scheme = self._home.scheme_at(at.date())
-        partner = self._partners.get(stored.administration)
-        if partner is not None:
-            treatment = partner_treatment(partner, stored.record, scheme, at)
-        else:
-            treatment = home_treatment(self._home, stored.record, scheme, at)
-        return Answer(
-            declared_code=declared,
-            normalised_code=code,
-            outcome=Outcome.RECOGNISED if treatment.recognised else Outcome.NOT_RECOGNISED,
-            reason=treatment.reason,
-            as_of=at,
-            administration=stored.administration,
-            programme=self._programme(stored.administration),
-            treatment=treatment.grade,
-            grade_scheme=scheme.name if scheme else "",
-            benefits=treatment.benefits,
-            record=stored.record,
-            basis=stored.basis,
-        )

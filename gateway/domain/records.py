@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
@@ -52,17 +52,6 @@ class AeoRecord:
     suspended_on: date | None = None
     revoked_on: date | None = None
     consent_withdrawn: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StatusBatch:
-    """A decoded status message: what a wire-format adapter yields once the signature holds."""
-
-    partner: str
-    sequence: int
-    issued_at: datetime
-    kind: BatchKind
-    records: tuple[AeoRecord, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)

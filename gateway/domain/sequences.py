@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gateway.domain.errors import SequenceReused
-from gateway.domain.ports import SequenceState
 
 Gap = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceState:
+    """A partner's highest sequence number seen and the gaps still open below it."""
+
+    last: int = 0
+    gaps: tuple[Gap, ...] = ()
 
 
 def advance(state: SequenceState, sequence: int) -> tuple[SequenceState, Gap | None]:

@@ -1,78 +1,101 @@
-"""The native wire format against a golden file: what partners build must keep decoding."""
+"""The native wire format: the codec contract, and a golden file partners build against."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from adapters.crypto.signatures import Signer
 from adapters.wire import native
-from gateway.domain.errors import MalformedPayload
-from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
+from gateway.domain.errors import MalformedPayload, SignatureInvalid
+from gateway.domain.messages import DecodedBatch, DetachedSignature, OutboundBatch, SealedEnvelope
+from gateway.domain.ports import DecodeLimits
+from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
+from gateway.domain.validation import validate_record
 from gateway.pb import common_pb2
+from tests.contract.codec_contract import CodecContract
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "native_sg_delta.bin"
+LIMITS = DecodeLimits(max_records=100)
+
+
+class TestNativeCodecContract(CodecContract):
+    codec = native.NativeCodec()
+
+    def unreadable(self, signer: Signer) -> SealedEnvelope:
+        payload = b"\xff\xff not a StatusBatch"
+        return SealedEnvelope(
+            native.NAME,
+            payload,
+            DetachedSignature(signer.key_id, signer.algorithm, signer.sign(payload)),
+        )
+
+    def tampered(self, envelope: SealedEnvelope) -> SealedEnvelope:
+        payload = bytearray(envelope.payload)
+        payload[-1] ^= 0x01
+        return replace(envelope, payload=bytes(payload))
+
+    def test_a_missing_detached_signature_is_refused(self) -> None:
+        """A native payload without its signature. Result: SignatureInvalid."""
+        envelope = replace(self.codec.seal(self.batch(), self.sg), detached=None)
+        with pytest.raises(SignatureInvalid):
+            self.open(envelope)
+
+
+def _golden() -> DecodedBatch:
+    return native.decode(GOLDEN.read_bytes(), LIMITS, "SG-2026-1", "ed25519")
 
 
 def test_golden_delta_decodes_to_the_records_it_carries() -> None:
     """A stored SG delta (sequence 42, two records). Result: every field as sent."""
-    batch = native.decode(GOLDEN.read_bytes())
+    batch = _golden()
     assert (batch.partner, batch.sequence, batch.kind) == ("SG", 42, BatchKind.DELTA)
     assert batch.issued_at == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-    first, second = batch.records
+    first, second = batch.drafts
     assert first.identifier == "SG201912345678"
     assert (first.status, first.tier, first.version) == (RecordStatus.VALID, "STP-Plus", 3)
     assert first.event is StatusEvent.REVALIDATED
     assert (first.authorised_from, first.valid_until) == (date(2019, 12, 1), date(2029, 11, 30))
     assert second.identifier == "201955555555"
     assert (second.status, second.suspended_on) == (RecordStatus.SUSPENDED, date(2026, 11, 20))
-    assert batch.rejected == ()
+    assert first.problem is None
+    assert second.problem is None
 
 
 def test_encoding_the_golden_content_gives_the_golden_bytes() -> None:
     """Re-encode what the golden file decodes to. Result: byte-identical (stable signing input)."""
-    batch = native.decode(GOLDEN.read_bytes())
+    batch = _golden()
+    records = tuple(validate_record(d) for d in batch.drafts)
+    assert all(isinstance(r, AeoRecord) for r in records)
     again = native.encode(
-        batch.partner, batch.sequence, batch.issued_at, batch.kind, list(batch.records)
+        OutboundBatch(batch.partner, batch.sequence, batch.issued_at, batch.kind, records)  # type: ignore[arg-type]
     )
     assert again == GOLDEN.read_bytes()
 
 
-def test_records_missing_required_fields_are_rejected_one_by_one() -> None:
-    """A batch with a good record, one without version, one with a bad date. Result: one kept."""
+def test_a_date_that_is_not_a_calendar_date_is_a_problem_of_that_record_only() -> None:
+    """Two records; one has valid_until 2029-02-30. Result: that draft carries the problem,
+    the other none."""
     msg = common_pb2.StatusBatch()
     msg.ParseFromString(GOLDEN.read_bytes())
-    msg.records[1].version = 0
-    extra = msg.records.add()
-    extra.CopyFrom(msg.records[0])
-    extra.valid_until = "30/11/2029"
-    batch = native.decode(msg.SerializeToString())
-    assert [r.identifier for r in batch.records] == ["SG201912345678"]
-    assert [(r.reason, r.detail) for r in batch.rejected] == [
-        ("record.field_missing", "version is missing"),
-        ("record.field_invalid", "valid_until is not an ISO date"),
-    ]
+    msg.records[1].valid_until.year, msg.records[1].valid_until.month = 2029, 2
+    msg.records[1].valid_until.day = 30
+    batch = native.decode(msg.SerializeToString(), LIMITS, "k", "ed25519")
+    assert batch.drafts[0].problem is None
+    assert batch.drafts[1].problem == ("record.field_invalid", "valid_until is not a calendar date")
 
 
 @pytest.mark.parametrize(
-    "payload",
-    [b"\xff\xff\xff\xff", b"", common_pb2.StatusBatch(partner="SG").SerializeToString()],
+    "change",
+    ["partner", "sequence", "kind", "issued_at"],
 )
-def test_bytes_that_are_not_a_complete_batch_are_malformed(payload: bytes) -> None:
-    """Garbage, nothing, a batch without sequence. Result: MalformedPayload."""
-    with pytest.raises(MalformedPayload):
-        native.decode(payload)
-
-
-def test_out_of_range_times_are_refused_not_crashed_on() -> None:
-    """A record effective in the year 300000; a batch issued then. Result: the record rejected
-    as record.field_invalid; the batch as malformed."""
+def test_a_header_without_a_required_field_is_malformed(change: str) -> None:
+    """The header lacks one required field. Result: MalformedPayload."""
     msg = common_pb2.StatusBatch()
     msg.ParseFromString(GOLDEN.read_bytes())
-    msg.records[0].effective_at.seconds = 10**13
-    batch = native.decode(msg.SerializeToString())
-    assert [r.reason for r in batch.rejected] == ["record.field_invalid"]
-    msg.issued_at.seconds = 10**13
+    msg.ClearField(change)  # type: ignore[arg-type]
     with pytest.raises(MalformedPayload):
-        native.decode(msg.SerializeToString())
+        native.decode(msg.SerializeToString(), LIMITS, "k", "ed25519")

@@ -21,7 +21,7 @@ programme = "XT Trusted Trader"
 tiers = ["Bronze", "Gold"]
 recognised_tiers = ["Gold"]
 direction = "import"
-wire_format = "native"
+wire_formats = ["native"]
 
 [mra]
 signed = "2025-01"

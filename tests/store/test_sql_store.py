@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from adapters import pki
 from adapters.crypto.signatures import Signer
-from adapters.receipts import ReceiptSealer
-from adapters.store.dialects import from_url
-from adapters.store.group_commit import GroupCommitter
-from adapters.store.sql_store import SqlStore
-from adapters.times import from_us, to_us
+from adapters.receipts import ProtobufReceiptSealer
+from adapters.store.checkpoints import checkpoint
+from adapters.store.sql import SqlStore
+from gateway.app.submit import SubmitResult, record_message
 from gateway.domain.errors import SequenceReused, StoreUnavailable
 from gateway.domain.exchange import VerifiedMessage
-from gateway.domain.messages import InboundMessage, OpenedBatch
+from gateway.domain.messages import DetachedSignature, InboundMessage
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus
 from gateway.pb import exchange_pb2
+from gateway.times import from_us, to_us
 from tests.factories import record
 
 
@@ -30,27 +32,41 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    s = SqlStore(from_url(url), read_pool_size=2)
+    s = SqlStore.open(url, read_pool_size=2)
     s.migrate()
+    s.start()
     yield s
-    s.close()
+    s.stop()
 
 
-@pytest.fixture
-def committer(store: SqlStore) -> Iterator[GroupCommitter]:
-    signer = Signer(pki.signing_key("ed25519"), "GW-1", "ed25519")
-    c = GroupCommitter(store, ReceiptSealer(signer))
-    c.start()
-    yield c
-    c.stop()
+SEALER = ProtobufReceiptSealer(Signer(pki.signing_key("ed25519"), "GW-1", "ed25519"))
 
 
 def message(sequence: int, *records: AeoRecord, partner: str = "SG") -> VerifiedMessage:
     payload = f"{partner}/{sequence}/{records!r}".encode()
     now = datetime.now(UTC)
-    inbound = InboundMessage(partner, "native", payload, b"sig", "SG-2026-1", "ed25519", now, "fp")
-    batch = OpenedBatch(partner, sequence, now, BatchKind.DELTA, tuple(records))
-    return VerifiedMessage(inbound, batch, hashlib.sha256(payload).digest())
+    signature = DetachedSignature("SG-2026-1", "ed25519", b"sig")
+    inbound = InboundMessage(partner, "native", payload, signature, now, "fp")
+    return VerifiedMessage(
+        inbound,
+        partner,
+        sequence,
+        now,
+        BatchKind.DELTA,
+        "SG-2026-1",
+        "ed25519",
+        tuple(records),
+        (),
+        hashlib.sha256(payload).digest(),
+    )
+
+
+def commit(store: SqlStore, msg: VerifiedMessage) -> SubmitResult:
+    """What the SubmitStatusMessage handler does once a message is accepted."""
+    result: SubmitResult = store.transactions.run(
+        lambda uow: record_message(uow, msg, "native", SEALER), partners=(msg.partner,)
+    )
+    return result
 
 
 def test_migrations_are_applied_once(store: SqlStore) -> None:
@@ -58,70 +74,86 @@ def test_migrations_are_applied_once(store: SqlStore) -> None:
     assert store.migrate() == []
 
 
-def test_committed_message_is_durable_with_its_receipt_and_raw_envelope(
-    store: SqlStore, committer: GroupCommitter
-) -> None:
+def test_committed_message_is_durable_with_its_receipt_and_raw_envelope(store: SqlStore) -> None:
     """A message with one record is committed. Result: receipt findable, record readable."""
     msg = message(1, record())
-    outcome = committer.commit(msg)
-    assert store.find_receipt("SG", msg.digest) == outcome.receipt
+    outcome = commit(store, msg)
+    assert store.reader.find_receipt("SG", msg.digest) == outcome.receipt
     receipt = exchange_pb2.Receipt()
     receipt.ParseFromString(outcome.receipt.receipt)
     assert receipt.records_applied == 1
-    stored = store.record_as_of("SG", "SG000000000001", datetime.now(UTC))
+    stored = store.reader.record_as_of("SG", "SG000000000001", datetime.now(UTC))
     assert stored is not None
-    assert stored.record == msg.batch.records[0]
+    assert stored.record == msg.records[0]
     assert stored.basis.message_id == msg.message_id
-    assert store.partner_stats("SG").messages == 1
+    assert store.reader.partner_stats("SG").messages == 1
 
 
-def test_history_is_kept_and_any_past_state_answered(
-    store: SqlStore, committer: GroupCommitter
-) -> None:
+def test_a_final_driver_error_is_not_retried_and_names_no_internals(store: SqlStore) -> None:
+    """A work meets an integrity error from the driver. Result: one attempt, INTERNAL
+    store.rejected with a reference and none of the driver's text."""
+    from gateway.domain.errors import StoreRejected
+
+    attempts: list[int] = []
+    integrity = (
+        sqlite3.IntegrityError("UNIQUE constraint failed: secret_table.column")
+        if store.database.dialect.name == "sqlite"
+        else psycopg.errors.UniqueViolation("duplicate key value violates secret_table")
+    )
+
+    def failing(uow: object) -> None:
+        attempts.append(1)
+        raise integrity
+
+    with pytest.raises(StoreRejected) as refused:
+        store.transactions.run(failing)
+    assert len(attempts) == 1  # final: never retried
+    assert "secret_table" not in refused.value.message
+
+
+def test_history_is_kept_and_any_past_state_answered(store: SqlStore) -> None:
     """v1 valid 30 days ago, v2 suspended 1 day ago. Result: as of 10 days ago v1, now v2."""
     now = datetime.now(UTC)
     v1 = record(version=1, effective_at=now - timedelta(days=30))
     v2 = record(version=2, status=RecordStatus.SUSPENDED, effective_at=now - timedelta(days=1))
-    committer.commit(message(1, v1))
-    committer.commit(message(2, v2))
-    past = store.record_as_of("SG", v1.identifier, now - timedelta(days=10))
-    current = store.record_as_of("SG", v1.identifier, now)
+    commit(store, message(1, v1))
+    commit(store, message(2, v2))
+    past = store.reader.record_as_of("SG", v1.identifier, now - timedelta(days=10))
+    current = store.reader.record_as_of("SG", v1.identifier, now)
     assert past is not None
     assert past.record.version == 1
     assert current is not None
     assert current.record.status is RecordStatus.SUSPENDED
-    assert store.record_as_of("SG", v1.identifier, now - timedelta(days=31)) is None
-    assert [s.record.version for s in store.history("SG", v1.identifier)] == [1, 2]
+    assert store.reader.record_as_of("SG", v1.identifier, now - timedelta(days=31)) is None
+    assert [s.record.version for s in store.reader.history("SG", v1.identifier)] == [1, 2]
 
 
-def test_refused_message_in_a_group_does_not_undo_the_others(
-    store: SqlStore, committer: GroupCommitter
-) -> None:
+def test_refused_message_in_a_group_does_not_undo_the_others(store: SqlStore) -> None:
     """Message 1 is stored; another message reuses 1 while message 2 commits. Result: only the
     reuse is refused; sequence state and message 2 are intact."""
-    committer.commit(message(1, record()))
+    commit(store, message(1, record()))
     with pytest.raises(SequenceReused):
-        committer.commit(message(1, record("SG000000000002")))
-    committer.commit(message(3, record("SG000000000003")))
-    stats = store.partner_stats("SG")
+        commit(store, message(1, record("SG000000000002")))
+    commit(store, message(3, record("SG000000000003")))
+    stats = store.reader.partner_stats("SG")
     assert (stats.last_sequence, stats.gaps, stats.messages, stats.operators) == (
         3,
         ((2, 2),),
         2,
         2,
     )
-    assert store.record_as_of("SG", "SG000000000002", datetime.now(UTC)) is None
+    assert store.reader.record_as_of("SG", "SG000000000002", datetime.now(UTC)) is None
 
 
-def test_many_concurrent_messages_all_commit(store: SqlStore, committer: GroupCommitter) -> None:
+def test_many_concurrent_messages_all_commit(store: SqlStore) -> None:
     """Forty messages from eight threads at once. Result: forty receipts, forty operators."""
     from concurrent.futures import ThreadPoolExecutor
 
     msgs = [message(i + 1, record(f"SG{i:012d}")) for i in range(40)]
     with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(committer.commit, msgs))
+        outcomes = list(pool.map(lambda m: commit(store, m), msgs))
     assert all(not o.duplicate for o in outcomes)
-    stats = store.partner_stats("SG")
+    stats = store.reader.partner_stats("SG")
     assert (stats.messages, stats.operators, stats.last_sequence) == (40, 40, 40)
 
 
@@ -133,47 +165,44 @@ def test_times_round_trip_to_the_microsecond() -> None:
 
 def test_unreachable_database_is_reported_as_unavailable(tmp_path: Path) -> None:
     """A PostgreSQL URL where nothing listens. Result: StoreUnavailable, not a driver error."""
-    s = SqlStore(from_url("postgresql://postgres@127.0.0.1:1/none?connect_timeout=1"))
+    s = SqlStore.open("postgresql://postgres@127.0.0.1:1/none?connect_timeout=1")
     with pytest.raises(StoreUnavailable):
         s.migrate()
-    s.close()
+    s.database.close()
 
 
-def test_checkpoint_moves_committed_pages_without_losing_them(
-    store: SqlStore, committer: GroupCommitter
-) -> None:
+def test_checkpoint_moves_committed_pages_without_losing_them(store: SqlStore) -> None:
     """Records committed, then a checkpoint (SQLite WAL; a no-op on PostgreSQL). Result: the
     records still read back, and on SQLite pages were checkpointed."""
-    committer.commit(message(1, record()))
-    pages = store.checkpoint()
-    assert (pages > 0) == (store.dialect.name == "sqlite")
-    assert store.record_as_of("SG", "SG000000000001", datetime.now(UTC)) is not None
+    commit(store, message(1, record()))
+    pages = checkpoint(store.database)
+    assert (pages > 0) == (store.database.dialect.name == "sqlite")
+    assert store.reader.record_as_of("SG", "SG000000000001", datetime.now(UTC)) is not None
 
 
 def test_two_gateways_on_one_postgresql_keep_a_partners_sequence_consistent(
     postgres_url: str,
 ) -> None:
     """Two gateway instances share one PostgreSQL; SG's messages 1-40 arrive alternately at
-    both, concurrently. Result: every message stored once, last sequence 40, no false gaps."""
+    both, concurrently, and message 1 again at both at once. Result: every message stored
+    once, last sequence 40, no false gaps, and the repeat is a duplicate at both."""
     from concurrent.futures import ThreadPoolExecutor
 
-    stores = [SqlStore(from_url(postgres_url), read_pool_size=2) for _ in range(2)]
+    stores = [SqlStore.open(postgres_url, read_pool_size=2) for _ in range(2)]
     stores[0].migrate()
-    signer = Signer(pki.signing_key("ed25519"), "GW-1", "ed25519")
-    committers = [GroupCommitter(s, ReceiptSealer(signer)) for s in stores]
-    for c in committers:
-        c.start()
+    for s in stores:
+        s.start()
     try:
         msgs = [message(i + 1, record(f"SG{i:012d}")) for i in range(40)]
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: committers[i % 2].commit(msgs[i]), range(40)))
-        stats = stores[0].partner_stats("SG")
+            list(pool.map(lambda i: commit(stores[i % 2], msgs[i]), range(40)))
+            again = list(pool.map(lambda s: commit(s, msgs[0]), stores))
+        stats = stores[0].reader.partner_stats("SG")
         assert (stats.last_sequence, stats.gaps, stats.messages) == (40, (), 40)
+        assert all(r.duplicate for r in again)
     finally:
-        for c in committers:
-            c.stop()
         for s in stores:
-            s.close()
+            s.stop()
 
 
 def test_commit_after_stop_is_refused_as_shutting_down(store: SqlStore) -> None:
@@ -181,8 +210,132 @@ def test_commit_after_stop_is_refused_as_shutting_down(store: SqlStore) -> None:
     ShuttingDown (UNAVAILABLE, retry elsewhere) at once, never a wait without end."""
     from gateway.domain.errors import ShuttingDown
 
-    c = GroupCommitter(store, ReceiptSealer(Signer(pki.signing_key("ed25519"), "GW", "ed25519")))
-    c.start()
-    c.stop()
+    store.transactions.stop()
     with pytest.raises(ShuttingDown):
-        c.commit(message(1, record()))
+        commit(store, message(1, record()))
+
+
+POISON = "SG000000000666"
+
+
+def refuse_poison(store: SqlStore) -> None:
+    """A database rule refusing one operator's rows: a real database refusing one message's
+    writes for a reason no retry can change (as an integrity or data error would)."""
+    sqlite = store.database.dialect.name == "sqlite"
+    with store.database.reading() as conn:
+        if sqlite:
+            conn.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON record_versions "
+                f"WHEN NEW.identifier = '{POISON}' BEGIN SELECT RAISE(ABORT, 'poison'); END"
+            )
+        else:
+            conn.execute(
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.identifier = '{POISON}' THEN RAISE EXCEPTION 'poison' "
+                "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            conn.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON record_versions "
+                "FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
+
+
+def test_a_message_the_database_refuses_fails_alone_while_its_group_commits(
+    store: SqlStore,
+) -> None:
+    """Twenty messages committed concurrently, one of them carrying a record the database
+    refuses. Result: that one fails with INTERNAL store.rejected and a reference, nothing of
+    it is stored; the nineteen others are committed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.domain.errors import StoreRejected
+
+    refuse_poison(store)
+    msgs = [message(i + 1, record(f"SG{i:012d}")) for i in range(20)]
+    msgs[7] = message(8, record(POISON))
+
+    def attempt(m: VerifiedMessage) -> object:
+        try:
+            return commit(store, m)
+        except StoreRejected as refused:
+            return refused
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(attempt, msgs))
+    refused = [r for r in results if isinstance(r, StoreRejected)]
+    assert len(refused) == 1
+    assert results[7] is refused[0]
+    assert refused[0].metadata["correlation_id"] in refused[0].message
+    assert "poison" not in refused[0].message  # the driver's text stays in the log
+    stats = store.reader.partner_stats("SG")
+    assert (stats.messages, stats.operators) == (19, 19)
+    assert stats.gaps == ((8, 8),)
+    assert store.reader.record_as_of("SG", POISON, datetime.now(UTC)) is None
+
+
+def test_an_unexpected_error_in_one_work_fails_only_that_work(store: SqlStore) -> None:
+    """A work raises a programming error while another commits. Result: the first gets
+    INTERNAL with a reference, the second is committed."""
+    from gateway.app.unit_of_work import UnitOfWork
+    from gateway.domain.errors import InternalError
+
+    def broken(uow: UnitOfWork) -> None:
+        uow.records.add("SG", record("SG000000000009"), message(9).meta)
+        raise KeyError("a bug")
+
+    with pytest.raises(InternalError) as failed:
+        store.transactions.run(broken)
+    assert failed.value.metadata["correlation_id"]
+    commit(store, message(1, record()))
+    assert store.reader.record_as_of("SG", "SG000000000009", datetime.now(UTC)) is None
+    assert store.reader.record_as_of("SG", "SG000000000001", datetime.now(UTC)) is not None
+
+
+def test_applied_versions_are_in_the_change_log_in_commit_order(store: SqlStore) -> None:
+    """Three messages, one carrying a stale version. Result: one change per applied version,
+    cursors increasing, readable from any cursor on."""
+    from gateway.domain.events import RecordVersionApplied
+
+    commit(store, message(1, record(version=2)))
+    commit(store, message(2, record(version=1), record("SG000000000002")))
+    commit(store, message(3, record(version=3, status=RecordStatus.SUSPENDED)))
+    changes = store.reader.changes_after(0, 100)
+    events = [c.event for c in changes]
+    assert all(isinstance(e, RecordVersionApplied) for e in events)
+    assert [(e.identifier, e.version) for e in events] == [  # type: ignore[union-attr]
+        ("SG000000000001", 2),
+        ("SG000000000002", 1),
+        ("SG000000000001", 3),
+    ]
+    assert events[2].status is RecordStatus.SUSPENDED  # type: ignore[union-attr]
+    cursors = [c.cursor for c in changes]
+    assert cursors == sorted(cursors)
+    assert len(set(cursors)) == 3
+    assert [c.cursor for c in store.reader.changes_after(cursors[0], 100)] == cursors[1:]
+
+
+def transient_driver_error(store: SqlStore) -> Exception:
+    """What the driver raises when the database is busy or the transaction lost a race."""
+    if store.database.dialect.name == "sqlite":
+        busy = sqlite3.OperationalError("database is locked")
+        busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+        return busy
+    return psycopg.errors.SerializationFailure("could not serialize access")
+
+
+def test_a_transient_driver_error_is_retried_and_then_commits(store: SqlStore) -> None:
+    """The first attempt meets a busy database (SQLite) or a serialization failure
+    (PostgreSQL). Result: the group is retried and the work commits once."""
+    attempts: list[int] = []
+    msg = message(1, record())
+
+    def flaky(uow: object) -> SubmitResult:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise transient_driver_error(store)
+        return record_message(uow, msg, "native", SEALER)  # type: ignore[arg-type]
+
+    result = store.transactions.run(flaky, partners=("SG",))
+    assert not result.duplicate
+    assert len(attempts) == 2
+    assert store.reader.partner_stats("SG").messages == 1

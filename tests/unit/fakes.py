@@ -1,54 +1,110 @@
-"""In-memory fakes of the core's ports, for unit tests of the core only."""
+"""In-memory fakes of the ports, for unit tests of the core and the handlers only."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from gateway.app.unit_of_work import StoredMessage, Work
 from gateway.domain.errors import GatewayError, SignatureInvalid
-from gateway.domain.exchange import Outcome, VerifiedMessage, apply_group
-from gateway.domain.messages import InboundMessage, OpenedBatch, Receipt
-from gateway.domain.ports import (
-    GroupWrites,
+from gateway.domain.events import DomainEvent
+from gateway.domain.messages import (
+    DecodedBatch,
+    InboundMessage,
+    OutboundBatch,
+    Receipt,
+    SealedEnvelope,
     SealedReceipt,
-    SequenceState,
-    SignatureCheck,
-    StoredMessage,
 )
+from gateway.domain.ports import DecodeLimits, KeyResolver, Signer
 from gateway.domain.records import AeoRecord, MessageMeta
+from gateway.domain.sequences import SequenceState
 
 
-class MemoryTx:
-    """The IngestTx port over dicts: one 'transaction' that is always committed."""
+@dataclass
+class MemoryStore:
+    """Everything committed, as dicts."""
 
-    def __init__(self) -> None:
-        self.messages: dict[tuple[str, bytes], StoredMessage] = {}
-        self.sequences: dict[str, SequenceState] = {}
-        self.versions: dict[tuple[str, str], list[tuple[AeoRecord, MessageMeta]]] = {}
+    messages: dict[tuple[str, bytes], StoredMessage] = field(default_factory=dict)
+    sequences: dict[str, SequenceState] = field(default_factory=dict)
+    versions: dict[tuple[str, str], list[tuple[AeoRecord, MessageMeta]]] = field(
+        default_factory=dict
+    )
+    changes: list[DomainEvent] = field(default_factory=list)
 
-    def find_receipts(
-        self, partner: str, digests: Collection[bytes]
-    ) -> Mapping[bytes, SealedReceipt]:
+
+class MemoryUnitOfWork:
+    """The UnitOfWork port over a MemoryStore: writes are kept aside until commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.added: list[StoredMessage] = []
+        self.versions: list[tuple[str, AeoRecord, MessageMeta]] = []
+        self.saved: dict[str, SequenceState] = {}
+        self.events: list[DomainEvent] = []
+        self.messages = self
+        self.records = self
+        self.partner_states = self
+        self.changes = self
+
+    # MessageRepository
+    def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
+        found = self._store.messages.get((partner, digest))
+        return found.receipt if found else None
+
+    def add(self, *item: Any) -> None:
+        if len(item) == 1:
+            self.added.append(item[0])
+        else:
+            self.versions.append(item)
+
+    # RecordRepository
+    def latest_versions(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, int]:
         return {
-            d: self.messages[(partner, d)].receipt for d in digests if (partner, d) in self.messages
-        }
-
-    def sequence_state(self, partner: str) -> SequenceState:
-        return self.sequences.get(partner, SequenceState())
-
-    def latest_versions(self, partner: str, identifiers: Collection[str]) -> Mapping[str, int]:
-        return {
-            i: max(r.version for r, _ in self.versions[(partner, i)])
+            i: max(r.version for r, _ in self._store.versions[(administration, i)])
             for i in identifiers
-            if (partner, i) in self.versions
+            if (administration, i) in self._store.versions
         }
 
-    def write(self, writes: GroupWrites) -> None:
-        for partner, r, meta in writes.versions:
-            self.versions.setdefault((partner, r.identifier), []).append((r, meta))
-        self.sequences.update(writes.sequence_states)
-        for message in writes.messages:
-            self.messages[(message.partner, message.digest)] = message
+    # PartnerStateRepository
+    def sequence(self, partner: str) -> SequenceState:
+        return self._store.sequences.get(partner, SequenceState())
+
+    def save(self, partner: str, state: SequenceState, received_at: datetime) -> None:
+        self.saved[partner] = state
+
+    # ChangeLog
+    def append(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+    def commit(self) -> None:
+        for message in self.added:
+            self._store.messages[(message.partner, message.digest)] = message
+        for administration, record, meta in self.versions:
+            self._store.versions.setdefault((administration, record.identifier), []).append(
+                (record, meta)
+            )
+        self._store.sequences.update(self.saved)
+        self._store.changes.extend(self.events)
+
+
+class InlineTransactions:
+    """The Transactions port, one unit of work per run, committed unless the work raises."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.locked: list[Collection[str]] = []
+
+    def run(self, work: Work[Any], partners: Collection[str] = ()) -> Any:
+        self.locked.append(partners)
+        uow = MemoryUnitOfWork(self.store)
+        result = work(uow)
+        uow.commit()
+        return result
 
 
 class ReprSealer:
@@ -62,49 +118,23 @@ class ReprSealer:
         return SealedReceipt(repr(receipt).encode(), b"sig", "GW", "ed25519")
 
 
-class InlineCommitter:
-    def __init__(self, tx: MemoryTx, sealer: ReprSealer) -> None:
-        self.tx = tx
-        self.sealer = sealer
-
-    def commit(self, message: VerifiedMessage) -> Outcome:
-        (result,) = apply_group(self.tx, [message], self.sealer)
-        if isinstance(result, GatewayError):
-            raise result
-        return result
-
-
-class AcceptSignatures:
-    """Accepts exactly the signature b'good'."""
-
-    def verify(
-        self,
-        partner: str,
-        key_id: str,
-        algorithm: str,
-        payload: bytes,
-        signature: bytes,
-        at: datetime,
-    ) -> None:
-        if signature != b"good":
-            raise SignatureInvalid("bad signature")
-
-
 class TableCodec:
-    """Opens payloads by looking them up: the test decides what each payload 'decodes' to."""
+    """Opens payloads by looking them up: the test decides what each payload 'decodes' to.
+    The signature is checked through the key resolver like a real codec's."""
 
     name = "native"
 
     def __init__(self) -> None:
-        self.batches: dict[bytes, OpenedBatch] = {}
+        self.batches: dict[bytes, DecodedBatch] = {}
 
-    def open(self, message: InboundMessage, signatures: SignatureCheck) -> OpenedBatch:
-        signatures.verify(
-            message.partner,
-            message.key_id,
-            message.algorithm,
-            message.payload,
-            message.signature,
-            message.received_at,
-        )
+    def open(
+        self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
+    ) -> DecodedBatch:
+        assert message.detached is not None
+        key = keys.resolve(message.detached.key_id, message.detached.algorithm)
+        if not key.verify(message.payload, message.detached.signature):
+            raise SignatureInvalid("bad signature")
         return self.batches[message.payload]
+
+    def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
+        raise GatewayError("the table codec only opens")

@@ -4,7 +4,7 @@ import grpc
 import pytest
 
 from gateway.api.errors import DOMAIN, STATUS_CODES, to_status
-from gateway.domain.errors import GatewayError, Status, all_error_classes
+from gateway.domain.errors import GatewayError, InternalError, Status, all_error_classes
 
 
 def test_every_status_an_error_may_declare_is_mapped_to_grpc() -> None:
@@ -31,6 +31,8 @@ def test_reasons_are_unique_so_callers_can_branch_on_them() -> None:
 
 
 def test_unexpected_errors_are_internal_not_a_guess() -> None:
-    """The base class. Result: INTERNAL with the reason 'internal' in the gateway's domain."""
-    assert to_status(GatewayError("boom")).code is grpc.StatusCode.INTERNAL
+    """An unexpected failure. Result: INTERNAL with the reason 'internal' in the gateway's
+    domain."""
+    assert to_status(InternalError("boom")).code is grpc.StatusCode.INTERNAL
+    assert InternalError.reason == "internal"
     assert DOMAIN == "aeo-gateway"

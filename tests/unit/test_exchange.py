@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.app.submit import SubmitResult, SubmitStatusMessage
 from gateway.domain.errors import (
     IssuedAtOutsideWindow,
+    MalformedPayload,
     PartnerImpersonation,
     PartnerNotRegistered,
     PayloadTooLarge,
@@ -14,23 +16,24 @@ from gateway.domain.errors import (
     TooManyRecords,
     UnsupportedWireFormat,
 )
-from gateway.domain.exchange import ExchangeService, Limits, Outcome
-from gateway.domain.messages import InboundMessage, OpenedBatch
+from gateway.domain.exchange import Limits
+from gateway.domain.messages import DecodedBatch, DetachedSignature, InboundMessage
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus
-from tests.factories import NOW, record, singapore
-from tests.unit.fakes import AcceptSignatures, InlineCommitter, MemoryTx, ReprSealer, TableCodec
+from tests.factories import NOW, directory, draft, record
+from tests.unit.fakes import InlineTransactions, MemoryStore, ReprSealer, TableCodec
 
 
 class Harness:
     def __init__(self, max_records: int = 10) -> None:
-        self.tx = MemoryTx()
+        self.store = MemoryStore()
+        self.transactions = InlineTransactions(self.store)
         self.sealer = ReprSealer()
         self.codec = TableCodec()
-        self.service = ExchangeService(
-            partners={"SG": singapore()},
+        self.directory = directory()
+        self.submit = SubmitStatusMessage(
             codecs={"native": self.codec},
-            signatures=AcceptSignatures(),
-            committer=InlineCommitter(self.tx, self.sealer),
+            transactions=self.transactions,
+            sealer=self.sealer,
             limits=Limits(
                 max_payload_bytes=1000, max_records=max_records, clock_skew=timedelta(minutes=5)
             ),
@@ -47,19 +50,31 @@ class Harness:
         payload: bytes | None = None,
         wire_format: str = "native",
         received_late_by: timedelta = timedelta(0),
-    ) -> Outcome:
+    ) -> SubmitResult:
         payload = payload or f"{claimed}-{sequence}-{records!r}".encode()
-        self.codec.batches[payload] = OpenedBatch(
-            claimed, sequence, NOW + issued_at_offset, BatchKind.DELTA, tuple(records)
+        self.codec.batches[payload] = DecodedBatch(
+            claimed,
+            sequence,
+            NOW + issued_at_offset,
+            BatchKind.DELTA,
+            tuple(draft(r) for r in records),
+            "SG-2026-1",
+            "ed25519",
         )
-        return self.service.submit(
+        return self.submit(
             InboundMessage(
-                partner, wire_format, payload, signature, "SG-2026-1", "ed25519", NOW, "fp"
-            )
+                partner,
+                wire_format,
+                payload,
+                DetachedSignature("SG-2026-1", "ed25519", signature),
+                NOW + received_late_by,
+                "fp",
+            ),
+            self.directory,
         )
 
     def versions(self, identifier: str = "SG000000000001") -> list[int]:
-        return [r.version for r, _ in self.tx.versions.get(("SG", identifier), [])]
+        return [r.version for r, _ in self.store.versions.get(("SG", identifier), [])]
 
 
 def test_records_of_a_verified_message_are_applied_and_receipted() -> None:
@@ -144,7 +159,7 @@ def test_bad_signature_is_refused_before_anything_is_read() -> None:
     h = Harness()
     with pytest.raises(SignatureInvalid):
         h.send(1, record(), signature=b"forged")
-    assert h.tx.messages == {}
+    assert h.store.messages == {}
 
 
 @pytest.mark.parametrize("offset", [timedelta(minutes=6), -timedelta(minutes=6)])
@@ -170,43 +185,53 @@ def test_unregistered_partner_and_unpinned_format_are_refused() -> None:
         Harness().send(1, record(), wire_format="xml-dsig")
 
 
-def test_one_group_commit_decides_each_message_in_order() -> None:
-    """One group: message 1, the same bytes again, a reuse of number 1, message 2 with a newer
-    version and an older one. Result: applied, duplicate, refused, then the older version
-    ignored because message 2's newer version came first; one bulk write."""
-    import hashlib
-
-    from gateway.domain.exchange import VerifiedMessage, apply_group
-
-    def verified(sequence: int, *records: AeoRecord, tag: bytes = b"") -> VerifiedMessage:
-        payload = f"{sequence}".encode() + tag
-        inbound = InboundMessage(
-            "SG", "native", payload, b"good", "SG-2026-1", "ed25519", NOW, "fp"
-        )
-        batch = OpenedBatch("SG", sequence, NOW, BatchKind.DELTA, records)
-        return VerifiedMessage(inbound, batch, hashlib.sha256(payload).digest())
-
-    tx, sealer = MemoryTx(), ReprSealer()
-    first = verified(1, record(version=1))
-    results = apply_group(
-        tx,
-        [
-            first,
-            first,
-            verified(1, record("SG000000000002"), tag=b"other"),
-            verified(2, record(version=3), record(version=2)),
-        ],
-        sealer,
-    )
-    assert isinstance(results[0], Outcome)
-    assert not results[0].duplicate
-    assert isinstance(results[1], Outcome)
-    assert results[1].duplicate
-    assert results[1].receipt == results[0].receipt
-    assert isinstance(results[2], SequenceReused)
-    assert [(i.version, i.reason) for i in sealer.sealed[-1].ignored] == [
+def test_several_versions_of_one_operator_in_one_message_apply_in_order() -> None:
+    """Message 1 carries versions 3 then 2 of one operator. Result: 3 applied, 2 stale."""
+    h = Harness()
+    h.send(1, record(version=3), record(version=2))
+    assert [(i.version, i.reason) for i in h.sealer.sealed[-1].ignored] == [
         (2, "record.stale_version")
     ]
-    assert [r.version for r, _ in tx.versions[("SG", "SG000000000001")]] == [1, 3]
-    assert ("SG", "SG000000000002") not in tx.versions
-    assert tx.sequences["SG"].last == 2
+    assert h.versions() == [3]
+
+
+def test_each_applied_version_is_a_change_in_the_same_unit_of_work() -> None:
+    """SG sends two records, one stale. Result: one RecordVersionApplied per applied record,
+    committed with them; the partner is named for locking."""
+    h = Harness()
+    h.send(1, record(version=2))
+    h.send(2, record(version=1), record("SG000000000002"))
+    assert [(e.identifier, e.version) for e in h.store.changes] == [  # type: ignore[union-attr]
+        ("SG000000000001", 2),
+        ("SG000000000002", 1),
+    ]
+    assert h.transactions.locked == [("SG",), ("SG",)]
+
+
+def test_records_the_core_finds_invalid_are_receipted_not_applied() -> None:
+    """A version at 2^63, a NUL in a name, an empty identifier. Result: each ignored with
+    record.field_invalid or record.field_missing; the valid one applied."""
+    h = Harness()
+    h.send(
+        1,
+        record(version=2**63),
+        record("SG000000000002", name="bad\x00name"),
+        record(""),
+        record("SG000000000003"),
+        payload=b"four",
+    )
+    reasons = [(i.identifier, i.reason) for i in h.sealer.sealed[-1].ignored]
+    assert reasons == [
+        ("SG000000000001", "record.field_invalid"),
+        ("SG000000000002", "record.field_invalid"),
+        ("", "record.field_missing"),
+    ]
+    assert h.versions("SG000000000003") == [1]
+
+
+def test_a_sequence_beyond_64_bits_is_malformed() -> None:
+    """Sequence 2^63. Result: MalformedPayload before anything is stored."""
+    h = Harness()
+    with pytest.raises(MalformedPayload):
+        h.send(2**63, record())
+    assert h.store.messages == {}

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from gateway.domain.codes import CodeBook
+from gateway.app.recognise import Recognise
 from gateway.domain.errors import InvalidQuery, TooManyCodes
-from gateway.domain.partners import MappingRule, Partner, Period
-from gateway.domain.recognition import Outcome, RecognitionService
+from gateway.domain.partners import MappingRule, Partner, Period, TradeDirection
+from gateway.domain.recognition import Answer, Outcome
 from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus, StoredRecord
-from tests.factories import BENEFITS, NOW, home, record, singapore
+from tests.factories import BENEFITS, NOW, directory, record, singapore
 
 
 class FakeReader:
@@ -33,16 +34,37 @@ class FakeReader:
         meta = MessageMeta(f"{administration}-1-ab", 1, best.effective_at, "K1", "ed25519")
         return StoredRecord(administration, best, meta)
 
+    def last_received(self, administration: str) -> datetime | None:
+        return NOW - timedelta(minutes=5) if administration == "SG" else None
+
 
 class FixedClock:
     def now(self) -> datetime:
         return NOW
 
 
-def service(reader: FakeReader, partner: Partner | None = None) -> RecognitionService:
-    sg = partner or singapore()
-    book = CodeBook([("CN", home().identifiers), ("SG", sg.identifiers)])
-    return RecognitionService(reader, book, {"SG": sg}, home(), FixedClock(), max_codes=3)
+class Service:
+    """The Recognise handler on one directory snapshot, for declarations on import unless
+    told otherwise."""
+
+    def __init__(self, reader: FakeReader, partner: Partner | None) -> None:
+        self.directory = directory(partner or singapore())
+        self.handler = Recognise(reader, FixedClock(), max_codes=3)
+
+    def recognise(
+        self,
+        code: str,
+        as_of: datetime | None = None,
+        direction: TradeDirection = TradeDirection.IMPORT,
+    ) -> Answer:
+        return self.handler.one(self.directory, code, direction, as_of)
+
+    def recognise_many(self, codes: Sequence[str], as_of: datetime | None = None) -> list[Answer]:
+        return self.handler.many(self.directory, codes, TradeDirection.IMPORT, as_of)
+
+
+def service(reader: FakeReader, partner: Partner | None = None) -> Service:
+    return Service(reader, partner)
 
 
 def test_valid_recognised_tier_earns_home_aeo_treatment_and_benefits() -> None:
@@ -184,3 +206,26 @@ def test_empty_code_and_naive_time_are_invalid_queries() -> None:
         svc.recognise("  ")
     with pytest.raises(InvalidQuery):
         svc.recognise("SG000000000001", datetime(2026, 1, 1))
+
+
+def test_an_import_only_mra_grants_nothing_on_exports() -> None:
+    """An MRA covering imports only; the declaration is an export. Result: not recognised,
+    mra.direction_not_covered; the same operator on an import is recognised."""
+    importer = singapore(directions=frozenset({TradeDirection.IMPORT}))
+    s = service(FakeReader(("SG", record())), importer)
+    export = s.recognise("SG000000000001", direction=TradeDirection.EXPORT)
+    assert (export.outcome, export.reason) == (Outcome.NOT_RECOGNISED, "mra.direction_not_covered")
+    assert export.benefits == ()
+    assert s.recognise("SG000000000001").outcome is Outcome.RECOGNISED
+
+
+def test_an_answer_says_how_fresh_the_partner_data_is() -> None:
+    """SG's last message arrived five minutes ago. Result: the answer, known operator or not,
+    carries that time; a home operator's answer carries none."""
+    s = service(
+        FakeReader(("SG", record()), ("CN", record("AEOCN0123456789", tier="advanced certified")))
+    )
+    fresh = NOW - timedelta(minutes=5)
+    assert s.recognise("SG000000000001").data_received_at == fresh
+    assert s.recognise("SG999999999999").data_received_at == fresh
+    assert s.recognise("AEOCN0123456789").data_received_at is None

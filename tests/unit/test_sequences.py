@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.errors import SequenceReused
-from gateway.domain.ports import SequenceState
-from gateway.domain.sequences import advance
+from gateway.domain.sequences import SequenceState, advance
 
 
 def test_consecutive_sequences_open_no_gap() -> None:

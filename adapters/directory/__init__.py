@@ -1,0 +1,1 @@
+"""Where partner definitions come from: files now, a database possibly later."""

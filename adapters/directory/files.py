@@ -1,0 +1,433 @@
+"""The partner directory read from files: partners/*.toml and the home administration's file.
+
+Partners are data: a partner that speaks a wire format the gateway supports is a file here.
+Every file is validated whole (unknown keys included) before anything is put in force; a
+problem is reported with the file and the field, and the snapshot in force stays in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from adapters.crypto.signatures import ALGORITHMS, KeyMismatch, load_public_key, verifier
+from gateway.domain.codes import Alias, IdentifierScheme
+from gateway.domain.definitions import DefinitionProblem, check_overlaps, check_partner
+from gateway.domain.directory import Directory, PartnerKey
+from gateway.domain.errors import DefinitionInvalid
+from gateway.domain.partners import (
+    GradeScheme,
+    HomeAdministration,
+    MappingRule,
+    Partner,
+    Period,
+    SigningKeyInfo,
+    TradeDirection,
+)
+from gateway.domain.ports import Clock
+
+DIRECTIONS = {
+    "import": frozenset({TradeDirection.IMPORT}),
+    "export": frozenset({TradeDirection.EXPORT}),
+    "import+export": frozenset({TradeDirection.IMPORT, TradeDirection.EXPORT}),
+}
+
+#: The keys each table of a partner file may have: a misspelt key is an error, not a default.
+_PARTNER_KEYS = {
+    "": {
+        "code", "name", "programme", "tiers", "recognised_tiers", "direction", "wire_formats",
+        "benefits", "mra", "identifiers", "trust", "signing_keys", "mapping",
+    },
+    "mra": {"signed", "in_force", "suspensions"},
+    "mra.suspensions": {"start", "end"},
+    "identifiers": {"prefix", "patterns", "aliases", "takes_precedence_over"},
+    "identifiers.aliases": {"pattern", "template"},
+    "trust": {"ca"},
+    "signing_keys": {"key_id", "algorithm", "public_key", "not_before", "not_after"},
+    "mapping": {"tier", "grade", "scheme", "benefits"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PartnerKeyFile:
+    key_id: str
+    algorithm: str
+    public_key: Path
+
+
+@dataclass(frozen=True)
+class PartnerEntry:
+    """A partner's definition as read from its file, with where its trust material lives."""
+
+    partner: Partner
+    ca: Path
+    key_files: tuple[PartnerKeyFile, ...]
+    takes_precedence_over: tuple[str, ...]
+    source: Path
+    text: bytes
+
+
+@dataclass(frozen=True)
+class Definitions:
+    home: HomeAdministration
+    home_source: Path
+    partners: dict[str, PartnerEntry]
+
+
+class _File:
+    """One file being read: every complaint names it and the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, field: str, message: str) -> DefinitionInvalid:
+        where = f"{self.path}: {field}: " if field else f"{self.path}: "
+        return DefinitionInvalid(where + message, file=str(self.path), field=field)
+
+    def load(self) -> tuple[dict[str, Any], bytes]:
+        try:
+            text = self.path.read_bytes()
+            return tomllib.loads(text.decode()), text
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise self.error("", str(exc)) from exc
+
+    def known_keys(self, table: dict[str, Any], name: str, allowed: Mapping[str, set[str]]) -> None:
+        unknown = sorted(set(table) - allowed[name.split("[")[0]])
+        if unknown:
+            prefix = f"{name}." if name else ""
+            raise self.error(
+                prefix + unknown[0],
+                f"unknown key (expected one of {', '.join(sorted(allowed[name.split('[')[0]]))})",
+            )
+
+    def require(self, data: dict[str, Any], key: str, kind: type, field: str = "") -> Any:
+        value = data.get(key)
+        if not isinstance(value, kind):
+            raise self.error(field or key, f"must be a {kind.__name__}")
+        return value
+
+    def strings(
+        self, data: dict[str, Any], key: str, field: str = "", default: list[str] | None = None
+    ) -> tuple[str, ...]:
+        value = data.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(field or key, "must be a list of strings")
+        return tuple(value)
+
+    def tables(self, data: dict[str, Any], key: str, field: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.error(field, "must be a list of tables")
+        return value
+
+    def moment(self, value: Any, field: str) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        raise self.error(field, "must be a date or date-time")
+
+    def day(self, value: Any, field: str) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        raise self.error(field, "must be a date (YYYY-MM-DD, unquoted)")
+
+    def identifiers(self, data: dict[str, Any]) -> tuple[IdentifierScheme, tuple[str, ...]]:
+        section = self.require(data, "identifiers", dict)
+        self.known_keys(section, "identifiers", _PARTNER_KEYS)
+        aliases = []
+        for i, a in enumerate(self.tables(section, "aliases", "identifiers.aliases")):
+            self.known_keys(a, "identifiers.aliases", _PARTNER_KEYS)
+            field = f"identifiers.aliases[{i}]"
+            aliases.append(
+                Alias(
+                    self.require(a, "pattern", str, f"{field}.pattern"),
+                    self.require(a, "template", str, f"{field}.template"),
+                )
+            )
+        patterns = self.strings(section, "patterns", "identifiers.patterns")
+        if not patterns:
+            raise self.error("identifiers.patterns", "at least one pattern is required")
+        prefix = section.get("prefix", "")
+        if not isinstance(prefix, str):
+            raise self.error("identifiers.prefix", "must be a string")
+        precedence = self.strings(
+            section, "takes_precedence_over", "identifiers.takes_precedence_over", []
+        )
+        try:
+            scheme = IdentifierScheme(patterns=patterns, prefix=prefix, aliases=tuple(aliases))
+        except Exception as exc:  # re.error from a pattern that does not compile
+            raise self.error("identifiers.patterns", f"not a regular expression: {exc}") from exc
+        return scheme, precedence
+
+
+def _signed(f: _File, value: Any) -> str | None:
+    """When the MRA was signed: often known only to the month ("2013-06"), or "unknown"."""
+    if value is None or value == "unknown":
+        return None
+    text = value.isoformat() if isinstance(value, date) else value
+    if not isinstance(text, str):
+        raise f.error("mra.signed", 'must be "YYYY", "YYYY-MM", a date or "unknown"')
+    parts = text.split("-")
+    ok = 1 <= len(parts) <= 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4
+    if ok:
+        try:
+            date(
+                int(parts[0]),
+                int(parts[1]) if len(parts) > 1 else 1,
+                int(parts[2]) if len(parts) > 2 else 1,
+            )
+        except ValueError:
+            ok = False
+    if not ok:
+        raise f.error("mra.signed", f'{text!r} is not "YYYY", "YYYY-MM" or "YYYY-MM-DD"')
+    return text
+
+
+def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
+    f = _File(path)
+    data, text = f.load()
+    f.known_keys(data, "", _PARTNER_KEYS)
+    code = f.require(data, "code", str)
+    if path.stem != code:
+        raise f.error("code", f"the file name must be the partner code ({code}.toml)")
+    tiers = f.strings(data, "tiers")
+    recognised = f.strings(data, "recognised_tiers")
+    for i, tier in enumerate(recognised):
+        if tier not in tiers:
+            raise f.error(f"recognised_tiers[{i}]", f"{tier!r} is not among tiers {list(tiers)}")
+    mra = f.require(data, "mra", dict)
+    f.known_keys(mra, "mra", _PARTNER_KEYS)
+    direction = data.get("direction", "import")
+    if direction not in DIRECTIONS:
+        raise f.error("direction", f"{direction!r} is not one of {', '.join(DIRECTIONS)}")
+    key_infos: list[SigningKeyInfo] = []
+    key_files: list[PartnerKeyFile] = []
+    keys = f.tables(data, "signing_keys", "signing_keys")
+    if not keys:
+        raise f.error("signing_keys", "at least one [[signing_keys]] entry is required")
+    for i, entry in enumerate(keys):
+        field = f"signing_keys[{i}]"
+        f.known_keys(entry, "signing_keys", _PARTNER_KEYS)
+        key_id = f.require(entry, "key_id", str, f"{field}.key_id")
+        algorithm = f.require(entry, "algorithm", str, f"{field}.algorithm")
+        if algorithm not in ALGORITHMS:
+            raise f.error(f"{field}.algorithm", f"{algorithm!r} is not one of {ALGORITHMS}")
+        info = SigningKeyInfo(
+            key_id,
+            algorithm,
+            f.moment(entry.get("not_before"), f"{field}.not_before"),
+            f.moment(entry.get("not_after"), f"{field}.not_after"),
+        )
+        if info.not_before and info.not_after and info.not_after <= info.not_before:
+            raise f.error(f"{field}.not_after", "must be after not_before")
+        if any(k.key_id == key_id for k in key_infos):
+            raise f.error(f"{field}.key_id", f"duplicate key id {key_id!r}")
+        key_infos.append(info)
+        public = f.require(entry, "public_key", str, f"{field}.public_key")
+        key_files.append(PartnerKeyFile(key_id, algorithm, path.parent / public))
+    mapping = []
+    for i, m in enumerate(f.tables(data, "mapping", "mapping")):
+        f.known_keys(m, "mapping", _PARTNER_KEYS)
+        scheme = m.get("scheme")
+        if scheme is not None and not isinstance(scheme, str):
+            raise f.error(f"mapping[{i}].scheme", "must be a string")
+        mapping.append(
+            MappingRule(
+                tier=f.require(m, "tier", str, f"mapping[{i}].tier"),
+                grade=f.require(m, "grade", str, f"mapping[{i}].grade"),
+                scheme=scheme,
+                benefits=f.strings(m, "benefits", f"mapping[{i}].benefits")
+                if "benefits" in m
+                else None,
+            )
+        )
+    suspensions = []
+    for i, s in enumerate(f.tables(mra, "suspensions", "mra.suspensions")):
+        f.known_keys(s, "mra.suspensions", _PARTNER_KEYS)
+        start = f.day(s.get("start"), f"mra.suspensions[{i}].start")
+        end = f.day(s.get("end"), f"mra.suspensions[{i}].end")
+        if start is None:
+            raise f.error(f"mra.suspensions[{i}].start", "is required")
+        if end is not None and end <= start:
+            raise f.error(f"mra.suspensions[{i}].end", "must be after start")
+        suspensions.append(Period(start, end))
+    wire_formats = f.strings(data, "wire_formats", default=["native"])
+    if not wire_formats:
+        raise f.error("wire_formats", "at least one wire format is required")
+    identifiers, precedence = f.identifiers(data)
+    partner = Partner(
+        code=code,
+        name=f.require(data, "name", str),
+        programme=f.require(data, "programme", str),
+        tiers=tiers,
+        recognised_tiers=frozenset(recognised),
+        mra_signed=_signed(f, mra.get("signed")),
+        mra_in_force=f.day(mra.get("in_force"), "mra.in_force"),
+        directions=DIRECTIONS[direction],
+        identifiers=identifiers,
+        wire_formats=wire_formats,
+        signing_keys=tuple(key_infos),
+        mapping=tuple(mapping),
+        benefits=f.strings(data, "benefits", default=list(default_benefits)),
+        suspensions=tuple(suspensions),
+    )
+    trust = f.require(data, "trust", dict)
+    f.known_keys(trust, "trust", _PARTNER_KEYS)
+    ca = path.parent / f.require(trust, "ca", str, "trust.ca")
+    return PartnerEntry(partner, ca, tuple(key_files), precedence, path, text)
+
+
+def read_home(path: Path) -> HomeAdministration:
+    f = _File(path)
+    data, _ = f.load()
+    schemes = []
+    for i, s in enumerate(f.tables(data, "grade_schemes", "grade_schemes")):
+        field = f"grade_schemes[{i}]"
+        grades = f.strings(s, "grades", f"{field}.grades")
+        aeo = f.strings(s, "aeo_grades", f"{field}.aeo_grades")
+        regular = f.require(s, "regular", str, f"{field}.regular")
+        if not set(aeo) <= set(grades):
+            raise f.error(f"{field}.aeo_grades", "must be among grades")
+        if regular not in grades:
+            raise f.error(f"{field}.regular", "must be among grades")
+        in_force = f.day(s.get("in_force"), f"{field}.in_force")
+        if in_force is None:
+            raise f.error(f"{field}.in_force", "is required")
+        schemes.append(
+            GradeScheme(
+                f.require(s, "name", str, f"{field}.name"),
+                in_force,
+                grades,
+                frozenset(aeo),
+                regular,
+            )
+        )
+    identifiers, _ = f.identifiers(data)
+    return HomeAdministration(
+        code=f.require(data, "code", str),
+        name=f.require(data, "name", str),
+        identifiers=identifiers,
+        grade_schemes=tuple(schemes),
+        standard_benefits=f.strings(data, "standard_benefits"),
+    )
+
+
+def read_definitions(home_file: Path, partners_dir: Path) -> Definitions:
+    """The definitions as files say, without reading keys or certificates (the development
+    PKI is written from these before those files exist)."""
+    home = read_home(home_file)
+    if not partners_dir.is_dir():
+        raise DefinitionInvalid(
+            f"partners folder {partners_dir} does not exist", file=str(partners_dir), field=""
+        )
+    entries = [read_partner(p, home.standard_benefits) for p in sorted(partners_dir.glob("*.toml"))]
+    return Definitions(home, home_file, {e.partner.code: e for e in entries})
+
+
+class FileDirectory:
+    """The PartnerDirectory port over files, with loaded keys and trust anchors."""
+
+    def __init__(
+        self, home_file: Path, partners_dir: Path, formats: Collection[str], clock: Clock
+    ) -> None:
+        self._home_file = home_file
+        self._partners_dir = partners_dir
+        self._formats = tuple(formats)
+        self._clock = clock
+        self._version = 0
+        self._lock = threading.Lock()
+        self._current = self.load()
+        self.install(self._current)
+
+    def current(self) -> Directory:
+        return self._current
+
+    def install(self, snapshot: Directory) -> None:
+        self._current = snapshot  # one reference swap: readers see the old or the new, whole
+
+    def load(self) -> Directory:
+        with self._lock:
+            self._version += 1
+            version = self._version
+        d = read_definitions(self._home_file, self._partners_dir)
+        files = {code: e.source for code, e in d.partners.items()}
+        files[d.home.code] = d.home_source
+        precedence = {code: frozenset(e.takes_precedence_over) for code, e in d.partners.items()}
+        try:
+            for entry in d.partners.values():
+                check_partner(entry.partner, d.home, self._formats)
+            schemes = {d.home.code: d.home.identifiers}
+            schemes.update((code, e.partner.identifiers) for code, e in d.partners.items())
+            check_overlaps(schemes, precedence)
+        except DefinitionProblem as problem:
+            path = files.get(problem.administration, self._partners_dir)
+            raise _File(path).error(problem.field, problem.message) from problem
+        keys: dict[tuple[str, str], PartnerKey] = {}
+        anchors: dict[str, bytes] = {}
+        digests: dict[str, str] = {}
+        seen_cas: dict[bytes, str] = {}
+        for code, entry in d.partners.items():
+            f = _File(entry.source)
+            digest = hashlib.sha256(entry.text)
+            anchors[code] = _trust_anchor(f, entry.ca)
+            fingerprint = hashlib.sha256(anchors[code]).digest()
+            if fingerprint in seen_cas:
+                # One CA for two partners would let either speak for the other.
+                raise f.error("trust.ca", f"is the same CA as partner {seen_cas[fingerprint]}'s")
+            seen_cas[fingerprint] = code
+            digest.update(anchors[code])
+            for i, (info, file) in enumerate(
+                zip(entry.partner.signing_keys, entry.key_files, strict=True)
+            ):
+                field = f"signing_keys[{i}].public_key"
+                try:
+                    pem = file.public_key.read_bytes()
+                    key = load_public_key(file.public_key, info.algorithm)
+                except OSError as exc:
+                    raise f.error(
+                        field,
+                        f"{file.public_key}: {exc.strerror}; run `aeo-gateway "
+                        "certs init` for a development PKI",
+                    ) from exc
+                except (KeyMismatch, ValueError) as exc:
+                    raise f.error(field, str(exc)) from exc
+                digest.update(pem)
+                keys[(code, info.key_id)] = PartnerKey(info, verifier(key, info.algorithm), key)
+            digests[code] = digest.hexdigest()
+        return Directory(
+            version=version,
+            loaded_at=self._clock.now(),
+            home=d.home,
+            partners={code: e.partner for code, e in d.partners.items()},
+            keys=keys,
+            trust_anchors=anchors,
+            digests=digests,
+            precedence=precedence,
+        )
+
+
+def _trust_anchor(f: _File, path: Path) -> bytes:
+    try:
+        pem = path.read_bytes()
+        x509.load_pem_x509_certificate(pem)
+    except OSError as exc:
+        raise f.error(
+            "trust.ca",
+            f"{path}: {exc.strerror}; run `aeo-gateway certs init` for a development PKI",
+        ) from exc
+    except ValueError as exc:
+        raise f.error("trust.ca", f"{path} is not a PEM certificate: {exc}") from exc
+    return pem

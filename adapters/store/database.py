@@ -1,0 +1,75 @@
+"""One database: the reader pool, the single writer connection, and the translation of driver
+errors into the gateway's own, decided once per dialect (transient or final)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from adapters.store.dialects import Connection, Dialect
+from adapters.store.pool import Pool
+from gateway.domain.errors import GatewayError, StoreRejected, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    def __init__(self, dialect: Dialect, read_pool_size: int = 8) -> None:
+        self.dialect = dialect
+        self.sql = dialect.sql
+        self.readers = Pool(dialect.connect, read_pool_size)
+        self._writer: Connection | None = None
+
+    def translate(self, exc: BaseException) -> GatewayError:
+        """A driver error as the gateway's: transient ones are retried, final ones are not.
+        The driver's text goes to the log only, under a reference the caller is given."""
+        if self.dialect.is_transient(exc):
+            return StoreUnavailable(f"the {self.dialect.name} store is unavailable; retry later")
+        reference = uuid.uuid4().hex
+        log.error("store refused a write (reference %s): %r", reference, exc)
+        return StoreRejected(
+            f"the store refused this request; quote reference {reference} to the gateway's "
+            "operators",
+            correlation_id=reference,
+        )
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        try:
+            yield
+        except self.dialect.errors as exc:
+            raise self.translate(exc) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.translated(), self.readers.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction on the single writer connection (one thread uses it)."""
+        with self.translated():
+            if self._writer is None:
+                self._writer = self.dialect.connect()
+            cur = self._writer.cursor()
+            try:
+                cur.execute(self.dialect.begin)
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                try:
+                    cur.execute("ROLLBACK")
+                except self.dialect.errors:
+                    # The connection itself is broken: open a fresh one next time.
+                    self._writer.close()
+                    self._writer = None
+                raise
+
+    def close(self) -> None:
+        self.readers.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

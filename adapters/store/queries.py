@@ -1,0 +1,124 @@
+"""The read side: recognition's record lookups, freshness, and what admins and auditors ask.
+
+Reads go through the reader pool, never through the writer's transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+from adapters.store import tables
+from adapters.store.database import Database
+from gateway.app.audit import PartnerStats
+from gateway.domain.events import Change
+from gateway.domain.messages import SealedReceipt
+from gateway.domain.records import StoredRecord
+from gateway.times import from_us, to_us
+
+#: How long a partner's last-received time is reused: it says how fresh data is, to the second.
+FRESHNESS_TTL = 1.0
+
+
+class SqlReader:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        q = db.sql
+        # The hot query, built once.
+        self._as_of_sql = q(
+            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions "
+            "WHERE administration = ? AND identifier = ? AND effective_at <= ? "
+            "ORDER BY version DESC LIMIT 1"
+        )
+        self._received_sql = q("SELECT last_received_at FROM partner_sequences WHERE partner = ?")
+        self._received: dict[str, tuple[float, datetime | None]] = {}
+        self._received_lock = threading.Lock()
+
+    def record_as_of(
+        self, administration: str, identifier: str, at: datetime
+    ) -> StoredRecord | None:
+        with self._db.reading() as conn:
+            row = conn.execute(self._as_of_sql, (administration, identifier, to_us(at))).fetchone()
+        return tables.stored_record(administration, row) if row else None
+
+    def last_received(self, administration: str) -> datetime | None:
+        now = time.monotonic()
+        cached = self._received.get(administration)
+        if cached is not None and now - cached[0] < FRESHNESS_TTL:
+            return cached[1]
+        with self._db.reading() as conn:
+            row = conn.execute(self._received_sql, (administration,)).fetchone()
+        value = from_us(row[0]) if row and row[0] is not None else None
+        with self._received_lock:
+            self._received[administration] = (now, value)
+        return value
+
+    def history(self, administration: str, identifier: str) -> list[StoredRecord]:
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                self._db.sql(
+                    f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions "
+                    "WHERE administration = ? AND identifier = ? ORDER BY version"
+                ),
+                (administration, identifier),
+            )
+            rows = cur.fetchall()
+        return [tables.stored_record(administration, row) for row in rows]
+
+    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                self._db.sql(
+                    "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
+                    "FROM messages WHERE partner = ? AND digest = ?"
+                ),
+                (partner, digest),
+            ).fetchone()
+        if row is None:
+            return None
+        receipt, signature, key_id, algorithm = row
+        return SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
+
+    def partner_stats(self, partner: str) -> PartnerStats:
+        q = self._db.sql
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                q("SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"), (partner,)
+            )
+            row = cur.fetchone()
+            state = tables.sequence_state(*row) if row else tables.sequence_state(0, "[]")
+            cur.execute(
+                q("SELECT COUNT(*), MAX(received_at) FROM messages WHERE partner = ?"), (partner,)
+            )
+            messages, last = cur.fetchone()
+            cur.execute(
+                q(
+                    "SELECT COUNT(DISTINCT identifier) FROM record_versions "
+                    "WHERE administration = ?"
+                ),
+                (partner,),
+            )
+            (operators,) = cur.fetchone()
+        return PartnerStats(
+            state.last,
+            state.gaps,
+            int(messages),
+            int(operators),
+            from_us(last) if last is not None else None,
+        )
+
+    def changes_after(self, cursor: int, limit: int) -> list[Change]:
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                self._db.sql(
+                    f"SELECT cursor, {tables.columns(tables.CHANGE_COLUMNS)} FROM changes "
+                    "WHERE cursor > ? ORDER BY cursor LIMIT ?"
+                ),
+                (cursor, limit),
+            )
+            rows = cur.fetchall()
+        return [tables.change(row) for row in rows]

@@ -1,0 +1,221 @@
+"""Rows of the store's tables and their mapping to domain objects. Every statement names its
+columns, so none depends on the order a migration created them in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from gateway.app.unit_of_work import StoredMessage
+from gateway.domain.events import (
+    Change,
+    DefinitionChange,
+    DomainEvent,
+    PartnerDefinitionChanged,
+    RecordVersionApplied,
+)
+from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus, StatusEvent, StoredRecord
+from gateway.domain.sequences import SequenceState
+from gateway.times import from_us, to_us
+
+RECORD_COLUMNS = (
+    "identifier",
+    "version",
+    "effective_at",
+    "status",
+    "event",
+    "tier",
+    "name",
+    "address",
+    "authorised_from",
+    "valid_until",
+    "suspended_on",
+    "revoked_on",
+    "consent_withdrawn",
+    "message_id",
+    "sequence",
+    "received_at",
+    "key_id",
+    "algorithm",
+)
+MESSAGE_COLUMNS = (
+    "partner",
+    "digest",
+    "message_id",
+    "sequence",
+    "kind",
+    "issued_at",
+    "received_at",
+    "wire_format",
+    "key_id",
+    "algorithm",
+    "payload",
+    "signature",
+    "peer",
+    "receipt",
+    "receipt_signature",
+    "receipt_key_id",
+    "receipt_algorithm",
+)
+CHANGE_COLUMNS = ("recorded_at", "kind", "administration", "subject", "body")
+
+_STATUSES = {s.value: s for s in RecordStatus}
+_EVENTS = {e.value: e for e in StatusEvent}
+
+
+def columns(names: Sequence[str]) -> str:
+    return ", ".join(names)
+
+
+def insert(table: str, names: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({columns(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def record_row(administration: str, r: AeoRecord, meta: MessageMeta) -> tuple[Any, ...]:
+    """A row for ``administration`` + RECORD_COLUMNS."""
+    return (
+        administration,
+        r.identifier,
+        r.version,
+        to_us(r.effective_at),
+        r.status.value,
+        r.event.value,
+        r.tier,
+        r.name,
+        r.address,
+        _iso(r.authorised_from),
+        _iso(r.valid_until),
+        _iso(r.suspended_on),
+        _iso(r.revoked_on),
+        int(r.consent_withdrawn),
+        meta.message_id,
+        meta.sequence,
+        to_us(meta.received_at),
+        meta.key_id,
+        meta.algorithm,
+    )
+
+
+def stored_record(administration: str, row: Sequence[Any]) -> StoredRecord:
+    """From a row of RECORD_COLUMNS."""
+    (
+        identifier,
+        version,
+        effective_at,
+        status,
+        event,
+        tier,
+        name,
+        address,
+        authorised_from,
+        valid_until,
+        suspended_on,
+        revoked_on,
+        consent,
+        message_id,
+        sequence,
+        received_at,
+        key_id,
+        algorithm,
+    ) = row
+    record = AeoRecord(
+        identifier=identifier,
+        name=name,
+        address=address,
+        status=_STATUSES[status],
+        tier=tier,
+        version=version,
+        effective_at=from_us(effective_at),
+        event=_EVENTS[event],
+        authorised_from=_day(authorised_from),
+        valid_until=_day(valid_until),
+        suspended_on=_day(suspended_on),
+        revoked_on=_day(revoked_on),
+        consent_withdrawn=bool(consent),
+    )
+    meta = MessageMeta(message_id, sequence, from_us(received_at), key_id, algorithm)
+    return StoredRecord(administration, record, meta)
+
+
+def message_row(m: StoredMessage) -> tuple[Any, ...]:
+    """A row of MESSAGE_COLUMNS."""
+    return (
+        m.partner,
+        m.digest,
+        m.meta.message_id,
+        m.meta.sequence,
+        m.kind.value,
+        to_us(m.issued_at),
+        to_us(m.meta.received_at),
+        m.wire_format,
+        m.meta.key_id,
+        m.meta.algorithm,
+        m.payload,
+        m.signature,
+        m.peer,
+        m.receipt.receipt,
+        m.receipt.signature,
+        m.receipt.key_id,
+        m.receipt.algorithm,
+    )
+
+
+def gaps_text(state: SequenceState) -> str:
+    return json.dumps([list(g) for g in state.gaps])
+
+
+def sequence_state(last: int, gaps: str) -> SequenceState:
+    return SequenceState(int(last), tuple((int(a), int(b)) for a, b in json.loads(gaps)))
+
+
+def change_row(event: DomainEvent, recorded_at: int) -> tuple[Any, ...]:
+    """A row of CHANGE_COLUMNS."""
+    if isinstance(event, RecordVersionApplied):
+        body = {
+            "version": event.version,
+            "status": event.status.value,
+            "event": event.event.value,
+            "effective_at": to_us(event.effective_at),
+            "message_id": event.message_id,
+        }
+        return (
+            recorded_at,
+            "record_version_applied",
+            event.administration,
+            event.identifier,
+            (json.dumps(body)),
+        )
+    body = {"directory_version": event.directory_version, "change": event.change.value}
+    return recorded_at, "partner_definition_changed", event.partner, event.partner, json.dumps(body)
+
+
+def change(row: Sequence[Any]) -> Change:
+    """From a row of ("cursor", *CHANGE_COLUMNS)."""
+    cursor, recorded_at, kind, administration, subject, text = row
+    body = json.loads(text)
+    event: DomainEvent
+    if kind == "record_version_applied":
+        event = RecordVersionApplied(
+            administration,
+            subject,
+            int(body["version"]),
+            _STATUSES[body["status"]],
+            _EVENTS[body["event"]],
+            from_us(body["effective_at"]),
+            body["message_id"],
+        )
+    else:
+        event = PartnerDefinitionChanged(
+            subject, int(body["directory_version"]), DefinitionChange(body["change"])
+        )
+    return Change(int(cursor), from_us(recorded_at), event)

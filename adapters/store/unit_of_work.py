@@ -1,0 +1,263 @@
+"""The unit of work over one SQL transaction shared by a group of works (see group_commit).
+
+Writes are staged per work and written in bulk when the group commits: one statement per
+table for the whole group. Reads see the database plus the writes of the works before in the
+group and of the work itself; a work that fails has its staged writes dropped, as if it never
+ran. Database reads are cached for the group: nobody else writes while the transaction holds
+the partners it locked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from adapters.store import tables
+from adapters.store.dialects import Dialect
+from gateway.app.unit_of_work import StoredMessage
+from gateway.domain.events import DomainEvent
+from gateway.domain.messages import SealedReceipt
+from gateway.domain.records import AeoRecord, MessageMeta
+from gateway.domain.sequences import SequenceState
+from gateway.times import to_us
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: Rows per IN list: under every database's limit on bound parameters.
+_CHUNK = 500
+
+
+class _Stage(Generic[K, V]):
+    """Values written by the works of a group: the kept ones, and the running work's own."""
+
+    def __init__(self) -> None:
+        self.kept: dict[K, V] = {}
+        self.staged: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        value = self.staged.get(key)
+        return value if value is not None else self.kept.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self.staged[key] = value
+
+    def settle(self, keep: bool) -> None:
+        if keep:
+            self.kept.update(self.staged)
+        self.staged.clear()
+
+
+class _Rows:
+    """Rows to insert at commit, staged per work like _Stage."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[Any, ...]] = []
+        self.staged: list[tuple[Any, ...]] = []
+
+    def settle(self, keep: bool) -> None:
+        if keep:
+            self.kept.extend(self.staged)
+        self.staged.clear()
+
+
+class _Repository:
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self._cur = cur
+        self._q = dialect.sql
+        self._dialect = dialect
+        self._rows = _Rows()
+
+    def _select_in(self, sql: str, first: str, items: Collection[Any]) -> Iterator[Any]:
+        """Rows of ``sql`` with its ``{in}`` list bound to ``items``, chunked."""
+        ordered = list(items)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            self._cur.execute(
+                self._q(sql.format(**{"in": ", ".join("?" * len(chunk))})), (first, *chunk)
+            )
+            yield from self._cur.fetchall()
+
+    def settle(self, keep: bool) -> None:
+        self._rows.settle(keep)
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+
+class SqlMessages(_Repository):
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._receipts: _Stage[tuple[str, bytes], SealedReceipt] = _Stage()
+
+    def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
+        found = self._receipts.get((partner, digest))
+        if found is not None:
+            return found
+        for row in self._select_in(
+            "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
+            "FROM messages WHERE partner = ? AND digest IN ({in})",
+            partner,
+            (digest,),
+        ):
+            receipt, signature, key_id, algorithm = row
+            return SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
+        return None
+
+    def add(self, message: StoredMessage) -> None:
+        self._receipts.put((message.partner, message.digest), message.receipt)
+        self._rows.staged.append(tables.message_row(message))
+
+    def settle(self, keep: bool) -> None:
+        super().settle(keep)
+        self._receipts.settle(keep)
+
+    def flush(self) -> None:
+        if self._rows.kept:
+            sql = tables.insert("messages", tables.MESSAGE_COLUMNS)
+            self._cur.executemany(self._q(sql), self._rows.kept)
+
+
+class SqlRecords(_Repository):
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._latest: _Stage[tuple[str, str], int] = _Stage()
+        #: Highest stored versions read from the database; 0 where none is stored.
+        self._stored: dict[tuple[str, str], int] = {}
+
+    def latest_versions(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, int]:
+        unread = [i for i in identifiers if (administration, i) not in self._stored]
+        if unread:
+            for i in unread:
+                self._stored[(administration, i)] = 0
+            for identifier, version in self._select_in(
+                "SELECT identifier, MAX(version) FROM record_versions WHERE administration = ? "
+                "AND identifier IN ({in}) GROUP BY identifier",
+                administration,
+                unread,
+            ):
+                self._stored[(administration, identifier)] = int(version)
+        found = {}
+        for i in identifiers:
+            version = self._latest.get((administration, i)) or self._stored[(administration, i)]
+            if version:
+                found[i] = version
+        return found
+
+    def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
+        self._latest.put((administration, record.identifier), record.version)
+        self._rows.staged.append(tables.record_row(administration, record, basis))
+
+    def settle(self, keep: bool) -> None:
+        super().settle(keep)
+        self._latest.settle(keep)
+
+    def flush(self) -> None:
+        if self._rows.kept:
+            sql = tables.insert("record_versions", ("administration", *tables.RECORD_COLUMNS))
+            self._cur.executemany(self._q(sql), self._rows.kept)
+
+
+class SqlPartnerStates(_Repository):
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._stored: dict[str, SequenceState] = {}
+        self._saved: _Stage[str, tuple[SequenceState, datetime]] = _Stage()
+
+    def lock(self, partners: Collection[str]) -> None:
+        """Reads the partners' rows, locking them until commit where the database needs it,
+        in sorted order so that concurrent gateways lock alike and cannot deadlock."""
+        for partner in sorted(set(partners) - self._stored.keys()):
+            if self._dialect.row_lock:
+                self._cur.execute(
+                    self._q(
+                        "INSERT INTO partner_sequences (partner, last_sequence, gaps) "
+                        "VALUES (?, 0, '[]') ON CONFLICT (partner) DO NOTHING"
+                    ),
+                    (partner,),
+                )
+            self._cur.execute(
+                self._q(
+                    "SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"
+                    + self._dialect.row_lock
+                ),
+                (partner,),
+            )
+            row = self._cur.fetchone()
+            self._stored[partner] = tables.sequence_state(*row) if row else SequenceState()
+
+    def sequence(self, partner: str) -> SequenceState:
+        saved = self._saved.get(partner)
+        if saved is not None:
+            return saved[0]
+        self.lock((partner,))
+        return self._stored[partner]
+
+    def save(self, partner: str, state: SequenceState, received_at: datetime) -> None:
+        self._saved.put(partner, (state, received_at))
+
+    def settle(self, keep: bool) -> None:
+        self._saved.settle(keep)
+
+    def flush(self) -> None:
+        if self._saved.kept:
+            self._cur.executemany(
+                self._q(
+                    "INSERT INTO partner_sequences (partner, last_sequence, gaps, "
+                    "last_received_at) VALUES (?, ?, ?, ?) ON CONFLICT (partner) DO UPDATE SET "
+                    "last_sequence = excluded.last_sequence, gaps = excluded.gaps, "
+                    "last_received_at = excluded.last_received_at"
+                ),
+                [
+                    (partner, state.last, tables.gaps_text(state), to_us(at))
+                    for partner, (state, at) in sorted(self._saved.kept.items())
+                ],
+            )
+
+
+class SqlChangeLog(_Repository):
+    def append(self, event: DomainEvent) -> None:
+        self._rows.staged.append((event,))
+
+    def flush(self) -> None:
+        if not self._rows.kept:
+            return
+        if self._dialect.change_log_lock:
+            # Cursors come from a sequence: taking this lock first makes them follow commit
+            # order across every gateway sharing the database.
+            self._cur.execute(self._dialect.change_log_lock)
+        now = int(time.time() * 1_000_000)
+        self._cur.executemany(
+            self._q(tables.insert("changes", tables.CHANGE_COLUMNS)),
+            [tables.change_row(event, now) for (event,) in self._rows.kept],
+        )
+
+
+class GroupUnitOfWork:
+    """The UnitOfWork port for every work of one group commit."""
+
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self.messages = SqlMessages(cur, dialect)
+        self.records = SqlRecords(cur, dialect)
+        self.partner_states = SqlPartnerStates(cur, dialect)
+        self.changes = SqlChangeLog(cur, dialect)
+        self._parts: tuple[Callable[[bool], None], ...] = tuple(
+            part.settle for part in (self.messages, self.records, self.partner_states, self.changes)
+        )
+
+    def lock(self, partners: Collection[str]) -> None:
+        self.partner_states.lock(partners)
+
+    def end_work(self, keep: bool) -> None:
+        """Keeps the finished work's writes, or drops those of a work that failed."""
+        for settle in self._parts:
+            settle(keep)
+
+    def flush(self) -> None:
+        """Writes every kept row, one statement per table."""
+        for part in (self.partner_states, self.records, self.messages, self.changes):
+            part.flush()

@@ -1,0 +1,13 @@
+"""The wire formats this gateway speaks. A new format is a codec that passes the contract suite
+(tests/contract/codec_contract.py), added here; partners then name it in their files."""
+
+from __future__ import annotations
+
+from adapters.wire.native import NativeCodec
+from gateway.domain.ports import WireCodec
+
+
+def codecs(*extra: WireCodec) -> dict[str, WireCodec]:
+    found: dict[str, WireCodec] = {NativeCodec.name: NativeCodec()}
+    found.update((codec.name, codec) for codec in extra)
+    return found

@@ -1,0 +1,1 @@
+"""The application layer: one handler per use case, over ports the adapters implement."""

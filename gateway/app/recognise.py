@@ -1,0 +1,140 @@
+"""Use case: is the operator named on a declaration a recognised AEO, as of its time?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from gateway.domain.codes import normalise
+from gateway.domain.directory import Directory
+from gateway.domain.errors import InvalidQuery, TooManyCodes
+from gateway.domain.partners import TradeDirection
+from gateway.domain.ports import Clock
+from gateway.domain.recognition import Answer, Outcome, home_treatment, partner_treatment
+from gateway.domain.records import StoredRecord
+
+
+class RecordReader(Protocol):
+    def record_as_of(
+        self, administration: str, identifier: str, at: datetime
+    ) -> StoredRecord | None:
+        """The newest version of the operator's record effective at ``at``, or None."""
+        ...
+
+    def last_received(self, administration: str) -> datetime | None:
+        """When the gateway last received a message from the administration (may lag the
+        store by a second: it answers how fresh the data is, not what it is)."""
+        ...
+
+
+class Recognise:
+    def __init__(self, reader: RecordReader, clock: Clock, max_codes: int) -> None:
+        self._reader = reader
+        self._clock = clock
+        self._max_codes = max_codes
+
+    def one(
+        self,
+        directory: Directory,
+        declared_code: str,
+        direction: TradeDirection,
+        as_of: datetime | None = None,
+    ) -> Answer:
+        return self._answer(directory, declared_code, direction, self._as_of(as_of))
+
+    def many(
+        self,
+        directory: Directory,
+        declared_codes: Sequence[str],
+        direction: TradeDirection,
+        as_of: datetime | None = None,
+    ) -> list[Answer]:
+        if len(declared_codes) > self._max_codes:
+            raise TooManyCodes(
+                f"{len(declared_codes)} codes in one call; the limit is {self._max_codes}",
+                limit=str(self._max_codes),
+            )
+        at = self._as_of(as_of)
+        return [self._answer(directory, code, direction, at) for code in declared_codes]
+
+    def _as_of(self, as_of: datetime | None) -> datetime:
+        if as_of is None:
+            return self._clock.now()
+        if as_of.tzinfo is None:
+            raise InvalidQuery("as_of must carry a time zone")
+        return as_of
+
+    def _answer(
+        self, directory: Directory, declared: str, direction: TradeDirection, at: datetime
+    ) -> Answer:
+        if not declared.strip():
+            raise InvalidQuery("declared_code is empty")
+        candidates = directory.codebook.candidates(declared)
+        if not candidates:
+            return Answer(
+                declared,
+                normalise(declared),
+                Outcome.CODE_FORMAT_UNKNOWN,
+                "code.format_unknown",
+                at,
+                direction,
+            )
+        for match in candidates:
+            stored = self._reader.record_as_of(match.administration, match.code, at)
+            if stored is not None:
+                return self._decide(directory, declared, match.code, stored, direction, at)
+        first = candidates[0]
+        return Answer(
+            declared,
+            first.code,
+            Outcome.UNKNOWN_OPERATOR,
+            "operator.unknown",
+            at,
+            direction,
+            administration=first.administration,
+            programme=_programme(directory, first.administration),
+            data_received_at=self._freshness(directory, first.administration),
+        )
+
+    def _freshness(self, directory: Directory, administration: str) -> datetime | None:
+        if administration not in directory.partners:
+            return None
+        return self._reader.last_received(administration)
+
+    def _decide(
+        self,
+        directory: Directory,
+        declared: str,
+        code: str,
+        stored: StoredRecord,
+        direction: TradeDirection,
+        at: datetime,
+    ) -> Answer:
+        scheme = directory.home.scheme_at(at.date())
+        partner = directory.partners.get(stored.administration)
+        if partner is not None:
+            treatment = partner_treatment(partner, stored.record, scheme, at, direction)
+        else:
+            treatment = home_treatment(directory.home, stored.record, scheme, at)
+        return Answer(
+            declared_code=declared,
+            normalised_code=code,
+            outcome=Outcome.RECOGNISED if treatment.recognised else Outcome.NOT_RECOGNISED,
+            reason=treatment.reason,
+            as_of=at,
+            direction=direction,
+            administration=stored.administration,
+            programme=_programme(directory, stored.administration),
+            treatment=treatment.grade,
+            grade_scheme=scheme.name if scheme else "",
+            benefits=treatment.benefits,
+            record=stored.record,
+            basis=stored.basis,
+            data_received_at=self._freshness(directory, stored.administration),
+        )
+
+
+def _programme(directory: Directory, administration: str) -> str:
+    partner = directory.partners.get(administration)
+    return partner.programme if partner else ""

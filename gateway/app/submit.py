@@ -1,0 +1,103 @@
+"""Use case: a partner submits a signed status message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.app.unit_of_work import StoredMessage, Transactions, UnitOfWork
+from gateway.domain.directory import Directory
+from gateway.domain.errors import PayloadTooLarge, UnsupportedWireFormat
+from gateway.domain.events import RecordVersionApplied
+from gateway.domain.exchange import Limits, VerifiedMessage, accept, decide
+from gateway.domain.messages import InboundMessage, SealedReceipt
+from gateway.domain.ports import DecodeLimits, ReceiptSealer, WireCodec
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    receipt: SealedReceipt
+    duplicate: bool
+
+
+class SubmitStatusMessage:
+    def __init__(
+        self,
+        codecs: Mapping[str, WireCodec],
+        transactions: Transactions,
+        sealer: ReceiptSealer,
+        limits: Limits,
+    ) -> None:
+        self._codecs = codecs
+        self._transactions = transactions
+        self._sealer = sealer
+        self._limits = limits
+        self._decode_limits = DecodeLimits(limits.max_records)
+
+    def __call__(self, message: InboundMessage, directory: Directory) -> SubmitResult:
+        partner = directory.partner(message.partner)
+        if len(message.payload) > self._limits.max_payload_bytes:
+            raise PayloadTooLarge(
+                f"payload of {len(message.payload)} bytes exceeds {self._limits.max_payload_bytes}",
+                limit=str(self._limits.max_payload_bytes),
+            )
+        wire_format = message.wire_format or partner.wire_formats[0]
+        codec = self._codecs.get(wire_format)
+        if codec is None or wire_format not in partner.wire_formats:
+            raise UnsupportedWireFormat(
+                f"partner {partner.code} sends {', '.join(partner.wire_formats)}, "
+                f"not {wire_format!r}",
+                expected=",".join(partner.wire_formats),
+            )
+        keys = directory.keys_for(partner.code, message.received_at)
+        batch = codec.open(message, keys, self._decode_limits)
+        verified = accept(message, batch, partner, self._limits)
+        return self._transactions.run(
+            lambda uow: record_message(uow, verified, wire_format, self._sealer),
+            partners=(partner.code,),
+        )
+
+
+def record_message(
+    uow: UnitOfWork, message: VerifiedMessage, wire_format: str, sealer: ReceiptSealer
+) -> SubmitResult:
+    """Records an accepted message in ``uow``: its records, sequence, receipt and the changes.
+    Idempotent: the same bytes again return the stored receipt and write nothing."""
+    partner = message.partner
+    existing = uow.messages.receipt(partner, message.digest)
+    if existing is not None:
+        return SubmitResult(existing, duplicate=True)
+    latest = uow.records.latest_versions(partner, {r.identifier for r in message.records})
+    decision = decide(message, uow.partner_states.sequence(partner), latest)
+    sealed = sealer.seal(decision.receipt)
+    meta = message.meta
+    uow.partner_states.save(partner, decision.sequence, meta.received_at)
+    for record in decision.applied:
+        uow.records.add(partner, record, meta)
+        uow.changes.append(
+            RecordVersionApplied(
+                partner,
+                record.identifier,
+                record.version,
+                record.status,
+                record.event,
+                record.effective_at,
+                meta.message_id,
+            )
+        )
+    detached = message.inbound.detached
+    uow.messages.add(
+        StoredMessage(
+            partner=partner,
+            digest=message.digest,
+            meta=meta,
+            kind=message.kind,
+            issued_at=message.issued_at,
+            wire_format=wire_format,
+            payload=message.inbound.payload,
+            signature=detached.signature if detached else b"",
+            peer=message.inbound.peer,
+            receipt=sealed,
+        )
+    )
+    return SubmitResult(sealed, duplicate=False)

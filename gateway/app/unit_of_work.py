@@ -1,0 +1,97 @@
+"""The unit of work: every store a use case touches, committed together in one transaction.
+
+A handler reads and writes through the repositories and returns; the Transactions port runs
+it and commits. How commits are made fast (the SQL adapter groups the work of concurrent
+requests into one transaction, one fsync) is the adapter's business, not the handler's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from gateway.domain.events import DomainEvent
+from gateway.domain.messages import SealedReceipt
+from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
+from gateway.domain.sequences import SequenceState
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """Everything kept about a received message: the raw envelope and what we answered."""
+
+    partner: str
+    digest: bytes
+    meta: MessageMeta
+    kind: BatchKind
+    issued_at: datetime
+    wire_format: str
+    payload: bytes
+    signature: bytes
+    peer: str
+    receipt: SealedReceipt
+
+
+class MessageRepository(Protocol):
+    def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
+        """The receipt of the message with these bytes, if it was accepted before."""
+        ...
+
+    def add(self, message: StoredMessage) -> None: ...
+
+
+class RecordRepository(Protocol):
+    def latest_versions(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, int]:
+        """The highest stored version of each identifier that has one."""
+        ...
+
+    def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None: ...
+
+
+class PartnerStateRepository(Protocol):
+    def sequence(self, partner: str) -> SequenceState: ...
+
+    def save(self, partner: str, state: SequenceState, received_at: datetime) -> None: ...
+
+
+class ChangeLog(Protocol):
+    def append(self, event: DomainEvent) -> None:
+        """Recorded with the transaction; gets its cursor, in commit order, on commit."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def records(self) -> RecordRepository: ...
+
+    @property
+    def partner_states(self) -> PartnerStateRepository: ...
+
+    @property
+    def changes(self) -> ChangeLog: ...
+
+
+Work = Callable[[UnitOfWork], T]
+
+
+class Transactions(Protocol):
+    def run(self, work: Work[T], partners: Collection[str] = ()) -> T:
+        """Runs ``work`` in a unit of work and commits; returns once the commit is durable.
+
+        ``partners`` names the partners whose state the work reads or writes: a store that
+        serialises writers per partner locks them before the work starts, in one fixed order,
+        so concurrent gateways neither deadlock nor decide on stale state. The work may be run
+        again after a transient failure, so it has no effects outside the unit of work. A
+        GatewayError it raises undoes its writes and reaches the caller; other work committed
+        with it is unaffected.
+        """
+        ...

@@ -1,0 +1,93 @@
+"""What every wire format's output must satisfy: one set of rules, whatever the format.
+
+Codecs only read their format; these checks decide. They also keep values inside what every
+store can hold (64-bit signed integers, text without control characters), so a message that
+passes cannot be refused by the database later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.domain.errors import MalformedPayload
+from gateway.domain.messages import DecodedBatch, RecordDraft, Rejection
+from gateway.domain.records import AeoRecord
+
+#: Versions and sequence numbers are stored as signed 64-bit integers.
+MAX_NUMBER = 2**63 - 1
+
+#: C0 controls (NUL included), DEL and lone surrogates: never part of a name, an address or a
+#: code, and not storable as text everywhere.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class TextLimits:
+    identifier: int = 64
+    tier: int = 64
+    name: int = 512
+    address: int = 1024
+
+
+TEXT_LIMITS = TextLimits()
+
+
+def check_header(batch: DecodedBatch) -> None:
+    """Refuses the whole message when its header is unusable."""
+    if not batch.partner or _CONTROL.search(batch.partner):
+        raise MalformedPayload("the batch names no valid partner")
+    if not 1 <= batch.sequence <= MAX_NUMBER:
+        raise MalformedPayload(f"sequence must be between 1 and {MAX_NUMBER}")
+
+
+def _problem(draft: RecordDraft, limits: TextLimits) -> tuple[str, str] | None:
+    if draft.problem is not None:
+        return draft.problem
+    if not draft.identifier:
+        return "record.field_missing", "identifier is empty"
+    if draft.version == 0:
+        return "record.field_missing", "version is missing"
+    if not 1 <= draft.version <= MAX_NUMBER:
+        return "record.field_invalid", f"version must be between 1 and {MAX_NUMBER}"
+    if draft.effective_at is None:
+        return "record.field_missing", "effective_at is missing"
+    if draft.status is None:
+        return "record.field_missing", "status is missing"
+    for field, text, limit in (
+        ("identifier", draft.identifier, limits.identifier),
+        ("tier", draft.tier, limits.tier),
+        ("name", draft.name, limits.name),
+        ("address", draft.address, limits.address),
+    ):
+        if len(text) > limit:
+            return "record.field_invalid", f"{field} is longer than {limit} characters"
+        if _CONTROL.search(text):
+            return "record.field_invalid", f"{field} contains control characters"
+    return None
+
+
+def validate_record(draft: RecordDraft, limits: TextLimits = TEXT_LIMITS) -> AeoRecord | Rejection:
+    """The record, or the reason it cannot be applied."""
+    problem = _problem(draft, limits)
+    if problem is not None:
+        identifier = draft.identifier[: limits.identifier]
+        version = draft.version if 0 <= draft.version <= MAX_NUMBER else 0
+        return Rejection(identifier, version, *problem)
+    assert draft.effective_at is not None
+    assert draft.status is not None
+    return AeoRecord(
+        identifier=draft.identifier,
+        name=draft.name,
+        address=draft.address,
+        status=draft.status,
+        tier=draft.tier,
+        version=draft.version,
+        effective_at=draft.effective_at,
+        event=draft.event,
+        authorised_from=draft.authorised_from,
+        valid_until=draft.valid_until,
+        suspended_on=draft.suspended_on,
+        revoked_on=draft.revoked_on,
+        consent_withdrawn=draft.consent_withdrawn,
+    )

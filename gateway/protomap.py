@@ -1,0 +1,90 @@
+"""Domain values <-> aeo.gateway.v1 protobuf values, shared by the gRPC edge and the native
+wire format (which speaks the same messages). Conversions run per record and per answer, so
+timestamps are converted directly rather than through the pure-Python helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2
+
+from gateway.domain.partners import TradeDirection
+from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
+from gateway.pb import common_pb2 as pb
+from gateway.times import from_us, to_us
+
+STATUS = {
+    pb.RECORD_STATUS_VALID: RecordStatus.VALID,
+    pb.RECORD_STATUS_SUSPENDED: RecordStatus.SUSPENDED,
+    pb.RECORD_STATUS_REVOKED: RecordStatus.REVOKED,
+    pb.RECORD_STATUS_EXPIRED: RecordStatus.EXPIRED,
+}
+STATUS_TO_PB = {v: k for k, v in STATUS.items()}
+EVENT = {
+    pb.STATUS_EVENT_UNSPECIFIED: StatusEvent.UNSPECIFIED,
+    pb.STATUS_EVENT_GRANTED: StatusEvent.GRANTED,
+    pb.STATUS_EVENT_SUSPENDED: StatusEvent.SUSPENDED,
+    pb.STATUS_EVENT_REINSTATED: StatusEvent.REINSTATED,
+    pb.STATUS_EVENT_REVOKED: StatusEvent.REVOKED,
+    pb.STATUS_EVENT_EXPIRED: StatusEvent.EXPIRED,
+    pb.STATUS_EVENT_AMENDED: StatusEvent.AMENDED,
+    pb.STATUS_EVENT_CONSENT_WITHDRAWN: StatusEvent.CONSENT_WITHDRAWN,
+    pb.STATUS_EVENT_REVALIDATED: StatusEvent.REVALIDATED,
+    pb.STATUS_EVENT_TIER_CHANGED: StatusEvent.TIER_CHANGED,
+}
+EVENT_TO_PB = {v: k for k, v in EVENT.items()}
+KIND = {pb.BATCH_KIND_SNAPSHOT: BatchKind.SNAPSHOT, pb.BATCH_KIND_DELTA: BatchKind.DELTA}
+KIND_TO_PB = {v: k for k, v in KIND.items()}
+DIRECTION = {
+    pb.TRADE_DIRECTION_IMPORT: TradeDirection.IMPORT,
+    pb.TRADE_DIRECTION_EXPORT: TradeDirection.EXPORT,
+}
+DIRECTION_TO_PB = {v: k for k, v in DIRECTION.items()}
+
+
+def _name(enum_name: str, prefix: str) -> str:
+    """SIGNATURE_ALGORITHM_ECDSA_P256_SHA256 -> "ecdsa-p256-sha256"; WIRE_FORMAT_NATIVE ->
+    "native": the gateway's names for the members of closed sets."""
+    return enum_name.removeprefix(prefix).lower().replace("_", "-")
+
+
+ALGORITHM_TO_PB: dict[str, pb.SignatureAlgorithm.ValueType] = {
+    _name(name, "SIGNATURE_ALGORITHM_"): number
+    for name, number in pb.SignatureAlgorithm.items()
+    if number
+}
+ALGORITHM_NAME = {number: name for name, number in ALGORITHM_TO_PB.items()}
+FORMAT_TO_PB: dict[str, pb.WireFormat.ValueType] = {
+    _name(name, "WIRE_FORMAT_"): number for name, number in pb.WireFormat.items() if number
+}
+FORMAT_NAME = {number: name for name, number in FORMAT_TO_PB.items()}
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    us = to_us(moment)
+    return Timestamp(seconds=us // 1_000_000, nanos=us % 1_000_000 * 1000)
+
+
+def set_timestamp(target: Timestamp, moment: datetime) -> None:
+    us = to_us(moment)
+    target.seconds, target.nanos = us // 1_000_000, us % 1_000_000 * 1000
+
+
+def instant(ts: Timestamp) -> datetime:
+    """Raises ValueError when the timestamp is out of range."""
+    if not 0 <= ts.nanos < 1_000_000_000:
+        raise ValueError("timestamp nanos out of range")
+    try:
+        return from_us(ts.seconds * 1_000_000 + ts.nanos // 1000)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValueError("timestamp out of range") from exc
+
+
+def calendar_date(value: date_pb2.Date) -> date:
+    """Raises ValueError unless a full calendar date (year, month and day all set)."""
+    return date(value.year, value.month, value.day)
+
+
+def set_date(target: date_pb2.Date, day: date) -> None:
+    target.year, target.month, target.day = day.year, day.month, day.day

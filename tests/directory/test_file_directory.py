@@ -1,0 +1,153 @@
+"""The partner directory read from files: validation with the file and field named, snapshots,
+and reloads that either put a whole new snapshot in force or change nothing."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from adapters.directory.files import FileDirectory, read_definitions, read_partner
+from adapters.wire.registry import codecs
+from gateway.clock import SystemClock
+from gateway.domain.directory import definition_changes
+from gateway.domain.errors import DefinitionInvalid
+from gateway.domain.events import DefinitionChange
+from gateway.domain.partners import TradeDirection
+from tests.conftest import ROOT, Workspace
+
+
+def test_shipped_partner_files_load_with_their_mra_dates_and_keys() -> None:
+    """partners/ as shipped. Result: SG and KR, with in-force dates, directions and keys."""
+    definitions = read_definitions(ROOT / "home" / "CN.toml", ROOT / "partners")
+    assert set(definitions.partners) >= {"SG", "KR"}
+    sg = definitions.partners["SG"].partner
+    assert sg.mra_in_force == date(2013, 3, 15)
+    assert sg.recognised_tiers == {"STP-Plus"}
+    assert sg.directions == {TradeDirection.IMPORT, TradeDirection.EXPORT}
+    assert sg.signing_keys[0].algorithm == "ed25519"
+    assert definitions.partners["KR"].partner.signing_keys[0].algorithm == "ecdsa-p256-sha256"
+
+
+def test_home_file_has_dated_grade_schemes() -> None:
+    """home/CN.toml. Result: Decree 282 in force on 2026-11-27, Decree 251 on 2022-01-01."""
+    home = read_definitions(ROOT / "home" / "CN.toml", ROOT / "partners").home
+    assert home.scheme_at(date(2026, 11, 27)).name == "Decree 282"  # type: ignore[union-attr]
+    assert home.scheme_at(date(2022, 1, 1)).name == "Decree 251"  # type: ignore[union-attr]
+    assert home.scheme_at(date(2017, 1, 1)) is None
+
+
+@pytest.fixture
+def folder(tmp_path: Path, workspace: Workspace) -> Path:
+    """A copy of the workspace's definitions, whose key and CA paths still resolve."""
+    root = tmp_path / "defs"
+    shutil.copytree(workspace.root / "partners", root / "partners")
+    shutil.copytree(workspace.root / "home", root / "home")
+    for toml in (root / "partners").glob("*.toml"):
+        text = toml.read_text().replace("../certs/", f"{workspace.root}/certs/")
+        toml.write_text(text)
+    return root
+
+
+def directory(root: Path) -> FileDirectory:
+    return FileDirectory(root / "home" / "CN.toml", root / "partners", codecs(), SystemClock())
+
+
+def edit(root: Path, code: str, old: str, new: str) -> Path:
+    path = root / "partners" / f"{code}.toml"
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('tier = "STP-Plus"', 'tier = "STP-Pluss"', "mapping[0].tier"),
+        ('grade = "advanced certified"', 'grade = "advanced certifed"', "mapping[0].grade"),
+        ('direction = "import+export"', 'direction = "sideways"', "direction"),
+        (
+            'recognised_tiers = ["STP-Plus"]',
+            'recognised_tiers = ["STP-Gold"]',
+            "recognised_tiers[0]",
+        ),
+        ("recognised_tiers =", "recognized_tiers =", "recognized_tiers"),
+        ('patterns = ["SG[0-9]{12}"]', 'patterns = ["SG[0-9"]', "identifiers.patterns"),
+        ("in_force = 2013-03-15", 'in_force = "soon"', "mra.in_force"),
+        ('signed = "2012-06"', 'signed = "June 2012"', "mra.signed"),
+        ('wire_formats = ["native"]', 'wire_formats = ["xml-dsig"]', "wire_formats[0]"),
+        ('algorithm = "ed25519"', 'algorithm = "ed25519ph"', "signing_keys[0].algorithm"),
+        ('ca = "', 'ca = "missing/', "trust.ca"),
+        ('code = "SG"', 'code = "SX"', "code"),
+    ],
+)
+def test_a_definition_that_fails_validation_names_the_file_and_the_field(
+    folder: Path, old: str, new: str, field: str
+) -> None:
+    """One mistake in SG's file. Result: DefinitionInvalid with SG's file and the field."""
+    path = edit(folder, "SG", old, new)
+    with pytest.raises(DefinitionInvalid) as refused:
+        directory(folder)
+    assert refused.value.metadata["file"] == str(path)
+    assert refused.value.metadata["field"] == field
+    assert str(path) in refused.value.message
+
+
+def test_two_administrations_claiming_one_code_are_refused_unless_one_wins(folder: Path) -> None:
+    """KR's patterns also match SG's codes. Result: refused, naming an example code; once SG's
+    file says it takes precedence over KR, it loads and SG is asked first."""
+    edit(folder, "KR", 'patterns = ["KR[0-9]{10}"]', 'patterns = ["KR[0-9]{10}", "SG[0-9]+"]')
+    with pytest.raises(DefinitionInvalid, match=r"both match 'SG\d+'") as refused:
+        directory(folder)
+    assert refused.value.metadata["field"] == "identifiers.patterns"
+    edit(folder, "SG", 'prefix = "SG"', 'prefix = "SG"\ntakes_precedence_over = ["KR"]')
+    snapshot = directory(folder).current()
+    candidates = snapshot.codebook.candidates("SG123456789012")
+    assert [c.administration for c in candidates] == ["SG", "KR"]
+
+
+def test_an_invalid_reload_leaves_the_snapshot_in_force(folder: Path) -> None:
+    """A typo in SG's mapping, then a reload. Result: refused; the snapshot in force is the
+    same object, so every request keeps seeing the last valid definitions."""
+    d = directory(folder)
+    before = d.current()
+    edit(folder, "SG", 'tier = "STP-Plus"', 'tier = "STP-Pluss"')
+    with pytest.raises(DefinitionInvalid):
+        d.load()
+    assert d.current() is before
+
+
+def test_a_valid_reload_is_a_new_numbered_snapshot_with_its_changes(folder: Path) -> None:
+    """SG's in-force date changes, KR's file is removed. Result: version 2, SG changed, KR
+    removed, and the old snapshot unchanged."""
+    d = directory(folder)
+    before = d.current()
+    edit(folder, "SG", "in_force = 2013-03-15", "in_force = 2013-04-01")
+    (folder / "partners" / "KR.toml").unlink()
+    after = d.load()
+    d.install(after)
+    assert (before.version, after.version) == (1, 2)
+    assert d.current() is after
+    assert before.partners["SG"].mra_in_force == date(2013, 3, 15)
+    assert after.partners["SG"].mra_in_force == date(2013, 4, 1)
+    changes = {(e.partner, e.change) for e in definition_changes(before, after)}
+    assert changes == {("SG", DefinitionChange.CHANGED), ("KR", DefinitionChange.REMOVED)}
+
+
+def test_a_new_partner_is_a_file(tmp_path: Path) -> None:
+    """A partner file in the shape of the shipped ones, keys not yet made. Result: its
+    definition reads; no code needed."""
+    path = tmp_path / "XX.toml"
+    path.write_text(
+        (ROOT / "partners" / "SG.toml")
+        .read_text()
+        .replace('code = "SG"', 'code = "XX"')
+        .replace("SG[0-9]{12}", "XX[0-9]{5}")
+        .replace('prefix = "SG"', 'prefix = "XX"')
+    )
+    entry = read_partner(path, ())
+    assert entry.partner.code == "XX"
+    assert entry.partner.identifiers.canonical("12345") == "XX12345"
