@@ -9,7 +9,6 @@ role URI in its subjectAltName.
 from __future__ import annotations
 
 import contextvars
-import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -71,8 +70,9 @@ class Authenticator:
     def __init__(self, home_ca: x509.Certificate, insecure: bool = False) -> None:
         self._home_ca = home_ca
         self._insecure = insecure
-        self._identify = functools.lru_cache(maxsize=4096)(self._identify_uncached)
-        self._partner_cas = functools.lru_cache(maxsize=4)(_load_cas)
+        # Keyed by directory version: a reload that removes a partner's CA takes effect at once.
+        self._known: dict[tuple[bytes, int], Principal] = {}
+        self._cas: tuple[int, dict[str, x509.Certificate]] = (-1, {})
 
     def principal(self, context: grpc.ServicerContext, directory: Directory) -> Principal:
         pems = context.auth_context().get("x509_pem_cert")
@@ -80,14 +80,30 @@ class Authenticator:
             if self._insecure:
                 return Principal(Role.INSECURE_LOCAL, None, "", "")
             raise NoClientIdentity("a verified TLS client certificate is required")
-        return self._identify(pems[0], directory.version, directory)
+        key = (pems[0], directory.version)
+        found = self._known.get(key)
+        if found is None:
+            found = self._identify(pems[0], self._partner_cas(directory))
+            if len(self._known) >= 4096:
+                self._known.clear()
+            self._known[key] = found
+        return found
 
-    def _identify_uncached(self, pem: bytes, version: int, directory: Directory) -> Principal:
-        # ``version`` keys the cache: a reload that removes a partner's CA takes effect at once.
+    def _partner_cas(self, directory: Directory) -> dict[str, x509.Certificate]:
+        version, cas = self._cas
+        if version != directory.version:
+            cas = {
+                code: x509.load_pem_x509_certificate(pem)
+                for code, pem in directory.trust_anchors.items()
+            }
+            self._cas = (directory.version, cas)
+        return cas
+
+    def _identify(self, pem: bytes, partner_cas: Mapping[str, x509.Certificate]) -> Principal:
         cert = x509.load_pem_x509_certificate(pem)
         fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
         subject = cert.subject.rfc4514_string()
-        for code, ca in self._partner_cas(version, directory).items():
+        for code, ca in partner_cas.items():
             if _issued_by(cert, ca):
                 return Principal(Role.PARTNER, code, fingerprint, subject)
         if _issued_by(cert, self._home_ca):
@@ -96,12 +112,6 @@ class Authenticator:
                     return Principal(role, None, fingerprint, subject)
             raise RoleNotPermitted(f"certificate {subject} carries no gateway role")
         raise NoClientIdentity(f"certificate {subject} chains to no configured authority")
-
-
-def _load_cas(version: int, directory: Directory) -> dict[str, x509.Certificate]:
-    return {
-        code: x509.load_pem_x509_certificate(pem) for code, pem in directory.trust_anchors.items()
-    }
 
 
 def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:

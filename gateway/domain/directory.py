@@ -35,7 +35,7 @@ class PartnerKey:
     material: object = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: one snapshot is one object
 class Directory:
     version: int
     loaded_at: datetime
