@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 import grpc
 from cryptography import x509
@@ -80,10 +81,11 @@ class Authenticator:
             if self._insecure:
                 return Principal(Role.INSECURE_LOCAL, None, "", "")
             raise NoClientIdentity("a verified TLS client certificate is required")
-        key = (pems[0], directory.version)
+        pem = cast(bytes, pems[0])  # the stubs type the values as bytes; they are lists of them
+        key = (pem, directory.version)
         found = self._known.get(key)
         if found is None:
-            found = self._identify(pems[0], self._partner_cas(directory))
+            found = self._identify(pem, self._partner_cas(directory))
             if len(self._known) >= 4096:
                 self._known.clear()
             self._known[key] = found

@@ -42,7 +42,10 @@ def _draft(item: dict[str, Any]) -> RecordDraft:
         tier=str(item.get("tier", "")),
         event=StatusEvent(item.get("event", "unspecified")),
         consent_withdrawn=bool(item.get("consent_withdrawn", False)),
-        **{k: _day(item.get(k)) for k in _DAYS},
+        authorised_from=_day(item.get("authorised_from")),
+        valid_until=_day(item.get("valid_until")),
+        suspended_on=_day(item.get("suspended_on")),
+        revoked_on=_day(item.get("revoked_on")),
     )
 
 
