@@ -45,11 +45,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     gateway = build(settings)
-    print(
-        f"aeo-gateway listening on port {gateway.port}"
-        f"{' (PLAINTEXT, insecure)' if settings.insecure_plaintext else ' (mutual TLS)'}",
-        flush=True,
-    )
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -64,6 +59,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
+    # Only now: whoever waits for this line may signal at once.
+    print(
+        f"aeo-gateway listening on port {gateway.port}"
+        f"{' (PLAINTEXT, insecure)' if settings.insecure_plaintext else ' (mutual TLS)'}",
+        flush=True,
+    )
     gateway.wait()
     return 0
 

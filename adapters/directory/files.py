@@ -8,7 +8,6 @@ problem is reported with the file and the field, and the snapshot in force stays
 from __future__ import annotations
 
 import hashlib
-import threading
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -347,21 +346,19 @@ class FileDirectory:
         self._partners_dir = partners_dir
         self._formats = tuple(formats)
         self._clock = clock
-        self._version = 0
-        self._lock = threading.Lock()
+        self._current: Directory | None = None
         self._current = self.load()
-        self.install(self._current)
 
     def current(self) -> Directory:
+        assert self._current is not None
         return self._current
 
     def install(self, snapshot: Directory) -> None:
         self._current = snapshot  # one reference swap: readers see the old or the new, whole
 
     def load(self) -> Directory:
-        with self._lock:
-            self._version += 1
-            version = self._version
+        # Numbered after the snapshot in force; loads are serialised by ReloadPartners.
+        version = self._current.version + 1 if self._current else 1
         d = read_definitions(self._home_file, self._partners_dir)
         files = {code: e.source for code, e in d.partners.items()}
         files[d.home.code] = d.home_source

@@ -91,20 +91,21 @@ class SqlMessages(_Repository):
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         self._receipts: _Stage[tuple[str, bytes], SealedReceipt] = _Stage()
+        self._receipt_sql = self._q(
+            "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
+            "FROM messages WHERE partner = ? AND digest = ?"
+        )
 
     def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
         found = self._receipts.get((partner, digest))
         if found is not None:
             return found
-        for row in self._select_in(
-            "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
-            "FROM messages WHERE partner = ? AND digest IN ({in})",
-            partner,
-            (digest,),
-        ):
-            receipt, signature, key_id, algorithm = row
-            return SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
-        return None
+        self._cur.execute(self._receipt_sql, (partner, digest))
+        row = self._cur.fetchone()
+        if row is None:
+            return None
+        receipt, signature, key_id, algorithm = row
+        return SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
 
     def add(self, message: StoredMessage) -> None:
         self._receipts.put((message.partner, message.digest), message.receipt)
