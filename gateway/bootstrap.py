@@ -164,8 +164,11 @@ def build(
     try:
         store.migrate()
     except GatewayError as exc:
+        # The operator is the reader here: the driver's own first line says what is wrong.
+        cause = " ".join(str(exc.__cause__ or exc.message).split())
         raise ConfigurationError(
-            f"cannot prepare the database at {settings.database_url}: {exc.message}"
+            f"cannot open the database at {settings.database_url}: {cause}; check that it is "
+            "running and that database_url is right"
         ) from exc
     submit = SubmitStatusMessage(
         formats,
