@@ -161,6 +161,14 @@ def _as_of(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _algorithm(value: int) -> str:
+    """SIGNATURE_ALGORITHM_ED25519 -> "ed25519", as partner files name algorithms."""
+    from gateway.pb import common_pb2
+
+    name = common_pb2.SignatureAlgorithm.Name(value)  # type: ignore[arg-type]
+    return name.removeprefix("SIGNATURE_ALGORITHM_").lower().replace("_", "-")
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from google.protobuf.json_format import MessageToDict
 
@@ -203,7 +211,8 @@ def cmd_query(args: argparse.Namespace) -> int:
             b = a.basis
             print(
                 f"  basis message {b.message_id} received {b.received_at.ToJsonString()} "
-                f"signed by {b.key_id}; record version {b.record_version}"
+                f"signed by {b.key_id} ({_algorithm(b.algorithm)}); "
+                f"record version {b.record_version}"
             )
     return 0
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,16 @@ import pytest
 from tests.conftest import Workspace
 
 
-def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    config: Path, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -91,6 +95,22 @@ def test_bad_settings_exit_with_a_message(workspace: Workspace, tmp_path: Path) 
     assert "colour" in result.stderr
 
 
+def test_serve_with_an_unreachable_database_exits_2_with_one_line(config: Path) -> None:
+    """`serve` with AEO_GATEWAY_DATABASE_URL naming a PostgreSQL nobody listens on. Result:
+    exit 2 without listening; stderr is one line naming the database and what to check, and
+    no traceback."""
+    url = "postgresql://postgres@127.0.0.1:1/x?connect_timeout=1"
+    result = cli(config, "serve", env={"AEO_GATEWAY_DATABASE_URL": url})
+    assert result.returncode == 2, result.stderr
+    assert "listening" not in result.stdout
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("aeo-gateway:")]
+    assert len(errors) == 1, result.stderr
+    assert f"cannot open the database at {url}" in errors[0]
+    assert "check that it is running" in errors[0]
+    assert result.stderr.strip() == errors[0], result.stderr
+
+
 def test_help_lists_commands_and_settings() -> None:
     """--help. Result: the commands and the environment variables of every setting."""
     result = subprocess.run(
@@ -101,6 +121,7 @@ def test_help_lists_commands_and_settings() -> None:
         "certs",
         "query",
         "demo",
+        "partners",
         "AEO_GATEWAY_DATABASE_URL",
         "AEO_GATEWAY_INSECURE_PLAINTEXT",
     ):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import build
-from gateway.client import PartnerClient, RecognitionClient, connect
-from gateway.devkit import DevWorkspace
-from gateway.pb import recognition_pb2
+from gateway.client import EXPORT, PartnerClient, RecognitionClient, connect
+from gateway.devkit import DevWorkspace, pb_records
+from gateway.pb import common_pb2, recognition_pb2
 from tests.conftest import ROOT
 from tests.factories import record
 
@@ -56,7 +56,8 @@ def onboarded(tmp_path: Path) -> DevWorkspace:
 
 def test_partner_added_as_a_file_exchanges_with_rsa_pss(onboarded: DevWorkspace) -> None:
     """An admin adds partners/XT.toml (RSA-PSS key) and restarts; XT submits a Gold and a Bronze
-    operator. Result: the Gold one recognised with XT's mapping, the Bronze one not."""
+    operator. Result: the Gold one recognised with XT's mapping, the Bronze one not; XT's MRA
+    covers imports only, so the Gold one is not recognised on an export declaration."""
     gateway = build(
         onboarded.settings(
             listen="127.0.0.1:0", database_url=f"sqlite:///{onboarded.root / 'gw.db'}"
@@ -68,16 +69,21 @@ def test_partner_added_as_a_file_exchanges_with_rsa_pss(onboarded: DevWorkspace)
             connect(target, onboarded.identity("XT")), "XT", onboarded.signer("XT")
         )
         response = partner.submit(
-            1, [record("123456", tier="Gold"), record("XT654321", tier="Bronze")]
+            1, pb_records([record("123456", tier="Gold"), record("XT654321", tier="Bronze")])
         )
-        assert response.receipt.key_id == "CN-GW-1"
+        assert response.receipt.signature.key_id == "CN-GW-1"
         recognition = RecognitionClient(connect(target, onboarded.identity("domestic")))
         gold, bronze = recognition.recognise_many(["XT123456", "XT654321"])
         assert (gold.outcome, gold.treatment, gold.basis.algorithm) == (
-            recognition_pb2.OUTCOME_RECOGNISED,
+            recognition_pb2.RECOGNITION_OUTCOME_RECOGNISED,
             "advanced certified",
-            "rsa-pss-sha256",
+            common_pb2.SIGNATURE_ALGORITHM_RSA_PSS_SHA256,
         )
         assert bronze.reason == "tier.not_recognised"
+        export = recognition.recognise("XT123456", EXPORT)
+        assert (export.outcome, export.reason) == (
+            recognition_pb2.RECOGNITION_OUTCOME_NOT_RECOGNISED,
+            "mra.direction_not_covered",
+        )
     finally:
         gateway.stop(grace=0)

@@ -18,15 +18,28 @@ from gateway.client import AdminClient, PartnerClient, RecognitionClient, connec
 from gateway.pb import exchange_pb2, recognition_pb2
 from tests.conftest import Live
 from tests.factories import record
-from tests.integration.helpers import expect_error, partner_client
+from tests.integration.helpers import expect_error, partner_client, submit
 
 
 def test_health_reports_serving_for_each_service(live: Live) -> None:
-    """A domestic system checks health. Result: SERVING overall and for Recognition."""
+    """A domestic system checks health. Result: SERVING overall and for each gateway service."""
     stub = health_pb2_grpc.HealthStub(live.channel("domestic"))
-    for service in ("", "aeo.gateway.v1.Recognition", "aeo.gateway.v1.PartnerExchange"):
+    for service in (
+        "",
+        "aeo.gateway.v1.RecognitionService",
+        "aeo.gateway.v1.PartnerExchangeService",
+        "aeo.gateway.v1.AdminService",
+    ):
         response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_answers_a_partner_certificate_too(live: Live) -> None:
+    """SG's partner certificate checks health (not one of the gateway's own services, so no
+    role is required beyond a certificate TLS trusts). Result: SERVING."""
+    stub = health_pb2_grpc.HealthStub(live.channel("SG"))
+    response = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_reflection_lists_the_gateway_services(live: Live) -> None:
@@ -36,9 +49,9 @@ def test_reflection_lists_the_gateway_services(live: Live) -> None:
     response = next(iter(stub.ServerReflectionInfo(iter([request]), timeout=5)))
     names = {s.name for s in response.list_services_response.service}
     assert {
-        "aeo.gateway.v1.PartnerExchange",
-        "aeo.gateway.v1.Recognition",
-        "aeo.gateway.v1.Admin",
+        "aeo.gateway.v1.PartnerExchangeService",
+        "aeo.gateway.v1.RecognitionService",
+        "aeo.gateway.v1.AdminService",
     } <= names
 
 
@@ -56,8 +69,8 @@ def test_shutdown_lets_an_in_flight_submission_finish(start_gateway: Callable[..
     db = Path(live.settings.database_url.removeprefix("sqlite:///"))
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the gateway's writer now waits for this lock
-    result: dict[str, exchange_pb2.SubmitResponse] = {}
-    call = threading.Thread(target=lambda: result.setdefault("r", client.submit(1, [record()])))
+    result: dict[str, exchange_pb2.SubmitStatusMessageResponse] = {}
+    call = threading.Thread(target=lambda: result.setdefault("r", submit(client, 1, record())))
     call.start()
     time.sleep(0.3)  # let the call reach the writer: ordering only, nothing is timed
     stopper = threading.Thread(target=live.gateway.stop)
@@ -82,10 +95,10 @@ def test_insecure_plaintext_serves_queries_but_no_partner(
     live = start_gateway(insecure_plaintext=True)
     channel = connect(live.target, None)
     answer = RecognitionClient(channel).recognise("SG000000000001")
-    assert answer.outcome == recognition_pb2.OUTCOME_UNKNOWN_OPERATOR
+    assert answer.outcome == recognition_pb2.RECOGNITION_OUTCOME_UNKNOWN_OPERATOR
     client = PartnerClient(channel, "SG", live.workspace.signer("SG"))
     expect_error(
-        lambda: client.submit(1, [record()]),
+        lambda: submit(client, 1, record()),
         grpc.StatusCode.UNAUTHENTICATED,
         "auth.no_client_identity",
     )
