@@ -23,7 +23,7 @@ def test_the_change_log_pages_in_commit_order_and_resumes_from_its_token(live: L
         client.submit(2, pb_records([record(version=2)]))
     with live.channel("admin") as channel:
         admin = AdminClient(channel)
-        seen = []
+        seen: list[admin_pb2.Change] = []
         token = ""
         for _ in range(3):
             page = admin.changes(page_token=token, page_size=1)
