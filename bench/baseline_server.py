@@ -86,23 +86,24 @@ def verify_insert_handler(workspace: Path) -> grpc.GenericRpcHandler[Any, Any]:
     inserter = Inserter(workspace / "baseline.db")
 
     def submit(
-        request: exchange_pb2.SignedEnvelope, context: grpc.ServicerContext
-    ) -> exchange_pb2.SubmitResponse:
-        if not verify(request.payload, request.signature):
+        request: exchange_pb2.SubmitStatusMessageRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.SubmitStatusMessageResponse:
+        envelope = request.envelope
+        if not verify(envelope.payload, envelope.detached_signature.signature):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "bad signature")
-        batch = common_pb2.StatusBatch.FromString(request.payload)
+        batch = common_pb2.StatusBatch.FromString(envelope.payload)
         inserter.insert(
             [
                 (batch.partner, r.identifier, r.version, r.status, r.SerializeToString())
                 for r in batch.records
             ]
         )
-        return exchange_pb2.SubmitResponse()
+        return exchange_pb2.SubmitStatusMessageResponse()
 
     handler = grpc.unary_unary_rpc_method_handler(
         submit,
-        request_deserializer=exchange_pb2.SignedEnvelope.FromString,
-        response_serializer=exchange_pb2.SubmitResponse.SerializeToString,
+        request_deserializer=exchange_pb2.SubmitStatusMessageRequest.FromString,
+        response_serializer=exchange_pb2.SubmitStatusMessageResponse.SerializeToString,
     )
 
     class Generic(grpc.GenericRpcHandler):  # type: ignore[type-arg]

@@ -7,9 +7,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.store.dialects import from_url
-from adapters.store.sql_store import SqlStore
+from adapters.store import tables
+from adapters.store.sql import SqlStore
 from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus, StatusEvent
+from gateway.times import to_us
 
 
 def code(i: int) -> str:
@@ -19,27 +20,43 @@ def code(i: int) -> str:
 def preload(path: Path, count: int, chunk: int = 20_000) -> float:
     """Writes ``count`` SG operators (one version each) into a fresh SQLite file; seconds taken."""
     t0 = time.perf_counter()
-    store = SqlStore(from_url(f"sqlite:///{path}"))
+    store = SqlStore.open(f"sqlite:///{path}", 1)
     store.migrate()
+    db = store.database
     effective = datetime.now(UTC) - timedelta(days=30)
     meta = MessageMeta("SG-0-preload", 0, effective, "SG-2026-1", "ed25519")
+    sql = db.sql(tables.insert("record_versions", ("administration", *tables.RECORD_COLUMNS)))
     for start in range(0, count, chunk):
-        records = [
-            AeoRecord(
-                code(i),
-                f"Operator {i}",
-                f"{i} Harbour Road",
-                RecordStatus.VALID,
-                "STP-Plus" if i % 4 else "STP",
-                1,
-                effective,
-                StatusEvent.GRANTED,
+        rows = [
+            tables.record_row(
+                "SG",
+                AeoRecord(
+                    code(i),
+                    f"Operator {i}",
+                    f"{i} Harbour Road",
+                    RecordStatus.VALID,
+                    "STP-Plus" if i % 4 else "STP",
+                    1,
+                    effective,
+                    StatusEvent.GRANTED,
+                ),
+                meta,
             )
             for i in range(start, min(count, start + chunk))
         ]
-        with store.transaction() as tx:
-            tx.insert_versions("SG", records, meta)
-    store.close()
+        with db.transaction() as cur:
+            cur.executemany(sql, rows)
+    # The partner's sequence row, as a gateway that received the preload would hold it: the
+    # recognition answers' freshness reads it; ingest continues from sequence 1.
+    with db.transaction() as cur:
+        cur.execute(
+            db.sql(
+                "INSERT INTO partner_sequences (partner, last_sequence, gaps, last_received_at) "
+                "VALUES (?, 0, '[]', ?)"
+            ),
+            ("SG", to_us(effective)),
+        )
+    store.stop()
     return time.perf_counter() - t0
 
 

@@ -20,16 +20,17 @@ import grpc
 from adapters.crypto.signatures import Signer
 from bench.data import code, fresh_copy, preload
 from bench.harness import CLIENT_CPU, Result, measure, median_of, pin, ratio, raw, workspace
-from gateway.client import envelope
+from gateway.client import native_envelope
+from gateway.devkit import pb_records
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
-from gateway.pb import exchange_pb2, exchange_pb2_grpc
+from gateway.pb import common_pb2, exchange_pb2, exchange_pb2_grpc
 
-SUBMIT = "/aeo.gateway.v1.PartnerExchange/Submit"
+SUBMIT = "/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage"
 
 
 def envelopes(
     signer: Signer, messages: int, per_message: int, offset: int
-) -> list[exchange_pb2.SignedEnvelope]:
+) -> list[exchange_pb2.SubmitStatusMessageRequest]:
     now = datetime.now(UTC)
     out = []
     for seq in range(1, messages + 1):
@@ -46,13 +47,18 @@ def envelopes(
             )
             for j in range(per_message)
         ]
-        out.append(envelope(signer, "SG", seq, records, issued_at=now))
+        envelope = native_envelope(
+            signer, "SG", seq, pb_records(records), common_pb2.BATCH_KIND_DELTA, issued_at=now
+        )
+        out.append(exchange_pb2.SubmitStatusMessageRequest(envelope=envelope))
     return out
 
 
-def submit(ch: grpc.Channel) -> Callable[[exchange_pb2.SignedEnvelope], grpc.Future[Any]]:
-    stub = exchange_pb2_grpc.PartnerExchangeStub(ch)
-    return lambda envelope: stub.Submit.future(envelope, timeout=60)
+def submit(
+    ch: grpc.Channel,
+) -> Callable[[exchange_pb2.SubmitStatusMessageRequest], grpc.Future[Any]]:
+    stub = exchange_pb2_grpc.PartnerExchangeServiceStub(ch)
+    return lambda request: stub.SubmitStatusMessage.future(request, timeout=60)
 
 
 def main() -> int:

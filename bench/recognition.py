@@ -16,9 +16,9 @@ import grpc
 
 from bench.data import code, preload
 from bench.harness import CLIENT_CPU, measure, median_of, pin, ratio, raw, workspace
-from gateway.pb import recognition_pb2, recognition_pb2_grpc
+from gateway.pb import common_pb2, recognition_pb2, recognition_pb2_grpc
 
-METHOD = "/aeo.gateway.v1.Recognition/GetRecognition"
+METHOD = "/aeo.gateway.v1.RecognitionService/GetRecognition"
 
 
 class Ask:
@@ -28,19 +28,19 @@ class Ask:
         self.outcomes: list[int] = []
 
     def __call__(self, ch: grpc.Channel) -> Callable[[Any], grpc.Future[Any]]:
-        stub = recognition_pb2_grpc.RecognitionStub(ch)
+        stub = recognition_pb2_grpc.RecognitionServiceStub(ch)
 
-        def ask(request: recognition_pb2.RecognitionRequest) -> grpc.Future[Any]:
-            future = stub.GetRecognition.future(request, timeout=60)
-            future.add_done_callback(lambda f: self.outcomes.append(f.result().outcome))
+        def ask(request: recognition_pb2.GetRecognitionRequest) -> grpc.Future[Any]:
+            future: grpc.Future[Any] = stub.GetRecognition.future(request, timeout=60)
+            future.add_done_callback(lambda f: self.outcomes.append(f.result().recognition.outcome))
             return future
 
         return ask
 
 
 def ask_batch(ch: grpc.Channel) -> Callable[[Any], grpc.Future[Any]]:
-    stub = recognition_pb2_grpc.RecognitionStub(ch)
-    return lambda batch: stub.GetRecognitionBatch.future(batch, timeout=60)
+    stub = recognition_pb2_grpc.RecognitionServiceStub(ch)
+    return lambda batch: stub.BatchGetRecognitions.future(batch, timeout=60)
 
 
 def main() -> int:
@@ -63,12 +63,16 @@ def main() -> int:
             "gateway.toml", database_url=f"sqlite:///{db}", listen="127.0.0.1:0"
         )
         requests = [
-            recognition_pb2.RecognitionRequest(declared_code=code(rng.randrange(opts.records)))
+            recognition_pb2.GetRecognitionRequest(
+                declared_code=code(rng.randrange(opts.records)),
+                direction=common_pb2.TRADE_DIRECTION_IMPORT,
+            )
             for _ in range(opts.queries)
         ]
         batches = [
-            recognition_pb2.BatchRecognitionRequest(
-                declared_codes=[code(rng.randrange(opts.records)) for _ in range(100)]
+            recognition_pb2.BatchGetRecognitionsRequest(
+                declared_codes=[code(rng.randrange(opts.records)) for _ in range(100)],
+                direction=common_pb2.TRADE_DIRECTION_IMPORT,
             )
             for _ in range(opts.queries // 100)
         ]
@@ -81,7 +85,7 @@ def main() -> int:
             trivial_runs.append(result)
             ask = Ask()
             result, mb = measure(ws, gateway, "domestic", ask, requests, opts.in_flight)
-            recognised = ask.outcomes.count(recognition_pb2.OUTCOME_RECOGNISED)
+            recognised = ask.outcomes.count(recognition_pb2.RECOGNITION_OUTCOME_RECOGNISED)
             print(f"  gateway answered {len(ask.outcomes)}: {recognised} recognised", flush=True)
             gateway_runs.append(result)
             rss.append(mb)
@@ -96,7 +100,7 @@ def main() -> int:
     print(trivial_best.line("trivial servicer", "queries/s"))
     print(gateway_best.line("gateway GetRecognition", "queries/s"))
     print(f"{'  gateway / trivial servicer':<44} {ratio(gateway_best, trivial_best)}")
-    print(median_of(batch_runs).line("gateway GetRecognitionBatch (100 codes)", "codes/s", 100))
+    print(median_of(batch_runs).line("gateway BatchGetRecognitions (100 codes)", "codes/s", 100))
     print(f"gateway resident memory after the runs: max {max(rss):.0f} MB")
     return 0
 
