@@ -3,7 +3,7 @@ SQLite and PostgreSQL, and cheap to convert on the hot path."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -14,4 +14,4 @@ def to_us(moment: datetime) -> int:
 
 
 def from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
+    return _EPOCH + timedelta(microseconds=us)

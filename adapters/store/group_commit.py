@@ -18,14 +18,14 @@ import logging
 import queue
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from adapters.store.database import Database
 from adapters.store.unit_of_work import GroupUnitOfWork
-from gateway.app.unit_of_work import Work
+from gateway.app.unit_of_work import UnitOfWork, Work
 from gateway.domain.errors import GatewayError, InternalError, ShuttingDown, StoreRejected
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,17 @@ class _Pending:
     """One waiting handler: a pre-acquired lock the writer releases when the result is in.
     Lighter than a concurrent.futures.Future (no Condition), and there is one per request."""
 
-    __slots__ = ("done", "partners", "result", "work")
+    __slots__ = ("done", "partners", "prefetch", "result", "work")
 
-    def __init__(self, work: Work[Any], partners: Collection[str]) -> None:
+    def __init__(
+        self,
+        work: Work[Any],
+        partners: Collection[str],
+        prefetch: Callable[[UnitOfWork], None] | None,
+    ) -> None:
         self.work = work
         self.partners = partners
+        self.prefetch = prefetch
         self.done = threading.Lock()
         self.done.acquire()
         self.result: Any = None
@@ -91,8 +97,13 @@ class GroupCommitter:
         if self._thread.ident is not None:  # started
             self._thread.join()
 
-    def run(self, work: Work[Any], partners: Collection[str] = ()) -> Any:
-        pending = _Pending(work, partners)
+    def run(
+        self,
+        work: Work[Any],
+        partners: Collection[str] = (),
+        prefetch: Callable[[UnitOfWork], None] | None = None,
+    ) -> Any:
+        pending = _Pending(work, partners, prefetch)
         with self._gate:
             if self._stopping:
                 raise ShuttingDown("the gateway is shutting down; retry against another instance")
@@ -147,6 +158,9 @@ class GroupCommitter:
         with self._db.transaction() as cur:
             uow = GroupUnitOfWork(cur, self._db.dialect)
             uow.lock({p for pending in group for p in pending.partners})
+            for pending in group:
+                if pending.prefetch is not None:
+                    pending.prefetch(uow)
             for pending in group:
                 try:
                     results.append(pending.work(uow))

@@ -59,7 +59,18 @@ MESSAGE_COLUMNS = (
     "receipt_key_id",
     "receipt_algorithm",
 )
-CHANGE_COLUMNS = ("recorded_at", "kind", "administration", "subject", "body")
+CHANGE_COLUMNS = (
+    "recorded_at",
+    "kind",
+    "administration",
+    "subject",
+    "version",
+    "status",
+    "event",
+    "effective_at",
+    "message_id",
+    "body",
+)
 
 _STATUSES = {s.value: s for s in RecordStatus}
 _EVENTS = {e.value: e for e in StatusEvent}
@@ -181,40 +192,47 @@ def sequence_state(last: int, gaps: str) -> SequenceState:
 def change_row(event: DomainEvent, recorded_at: int) -> tuple[Any, ...]:
     """A row of CHANGE_COLUMNS."""
     if isinstance(event, RecordVersionApplied):
-        body = {
-            "version": event.version,
-            "status": event.status.value,
-            "event": event.event.value,
-            "effective_at": to_us(event.effective_at),
-            "message_id": event.message_id,
-        }
         return (
             recorded_at,
             "record_version_applied",
             event.administration,
             event.identifier,
-            (json.dumps(body)),
+            event.version,
+            event.status.value,
+            event.event.value,
+            to_us(event.effective_at),
+            event.message_id,
+            None,
         )
     body = {"directory_version": event.directory_version, "change": event.change.value}
-    return recorded_at, "partner_definition_changed", event.partner, event.partner, json.dumps(body)
+    return (
+        recorded_at,
+        "partner_definition_changed",
+        event.partner,
+        event.partner,
+        *(None,) * 5,
+        json.dumps(body),
+    )
 
 
 def change(row: Sequence[Any]) -> Change:
     """From a row of ("cursor", *CHANGE_COLUMNS)."""
-    cursor, recorded_at, kind, administration, subject, text = row
-    body = json.loads(text)
+    cursor, recorded_at, kind, administration, subject, version, status, event_, at, message = row[
+        :10
+    ]
     event: DomainEvent
     if kind == "record_version_applied":
         event = RecordVersionApplied(
             administration,
             subject,
-            int(body["version"]),
-            _STATUSES[body["status"]],
-            _EVENTS[body["event"]],
-            from_us(body["effective_at"]),
-            body["message_id"],
+            int(version),
+            _STATUSES[status],
+            _EVENTS[event_],
+            from_us(at),
+            message,
         )
     else:
+        body = json.loads(row[10])
         event = PartnerDefinitionChanged(
             subject, int(body["directory_version"]), DefinitionChange(body["change"])
         )

@@ -91,21 +91,31 @@ class SqlMessages(_Repository):
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         self._receipts: _Stage[tuple[str, bytes], SealedReceipt] = _Stage()
-        self._receipt_sql = self._q(
-            "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
-            "FROM messages WHERE partner = ? AND digest = ?"
-        )
+        #: Receipts read from the database (None: no such message), and those expected.
+        self._stored: dict[tuple[str, bytes], SealedReceipt | None] = {}
+        self._expected: dict[str, set[bytes]] = {}
+
+    def expect(self, partner: str, digest: bytes) -> None:
+        self._expected.setdefault(partner, set()).add(digest)
 
     def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
         found = self._receipts.get((partner, digest))
         if found is not None:
             return found
-        self._cur.execute(self._receipt_sql, (partner, digest))
-        row = self._cur.fetchone()
-        if row is None:
-            return None
-        receipt, signature, key_id, algorithm = row
-        return SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
+        if (partner, digest) not in self._stored:
+            digests = self._expected.pop(partner, set()) | {digest}
+            for d in digests:
+                self._stored.setdefault((partner, d), None)
+            for d, receipt, signature, key_id, algorithm in self._select_in(
+                "SELECT digest, receipt, receipt_signature, receipt_key_id, receipt_algorithm "
+                "FROM messages WHERE partner = ? AND digest IN ({in})",
+                partner,
+                digests,
+            ):
+                self._stored[(partner, bytes(d))] = SealedReceipt(
+                    bytes(receipt), bytes(signature), key_id, algorithm
+                )
+        return self._stored[(partner, digest)]
 
     def add(self, message: StoredMessage) -> None:
         self._receipts.put((message.partner, message.digest), message.receipt)
@@ -127,11 +137,16 @@ class SqlRecords(_Repository):
         self._latest: _Stage[tuple[str, str], int] = _Stage()
         #: Highest stored versions read from the database; 0 where none is stored.
         self._stored: dict[tuple[str, str], int] = {}
+        self._expected: dict[str, set[str]] = {}
+
+    def expect(self, administration: str, identifiers: Collection[str]) -> None:
+        self._expected.setdefault(administration, set()).update(identifiers)
 
     def latest_versions(
         self, administration: str, identifiers: Collection[str]
     ) -> Mapping[str, int]:
-        unread = [i for i in identifiers if (administration, i) not in self._stored]
+        wanted = self._expected.pop(administration, set()).union(identifiers)
+        unread = [i for i in wanted if (administration, i) not in self._stored]
         if unread:
             for i in unread:
                 self._stored[(administration, i)] = 0

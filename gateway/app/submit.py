@@ -55,7 +55,14 @@ class SubmitStatusMessage:
         return self._transactions.run(
             lambda uow: record_message(uow, verified, wire_format, self._sealer),
             partners=(partner.code,),
+            prefetch=lambda uow: expect_reads(uow, verified),
         )
+
+
+def expect_reads(uow: UnitOfWork, message: VerifiedMessage) -> None:
+    """What record_message will read, announced so that a group of messages reads it at once."""
+    uow.messages.expect(message.partner, message.digest)
+    uow.records.expect(message.partner, [r.identifier for r in message.records])
 
 
 def record_message(

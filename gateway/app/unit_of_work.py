@@ -37,6 +37,10 @@ class StoredMessage:
 
 
 class MessageRepository(Protocol):
+    def expect(self, partner: str, digest: bytes) -> None:
+        """A work will ask for this receipt: a store may read it with others' in one go."""
+        ...
+
     def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
         """The receipt of the message with these bytes, if it was accepted before."""
         ...
@@ -45,6 +49,10 @@ class MessageRepository(Protocol):
 
 
 class RecordRepository(Protocol):
+    def expect(self, administration: str, identifiers: Collection[str]) -> None:
+        """A work will ask for these identifiers' versions: a store may read them in one go."""
+        ...
+
     def latest_versions(
         self, administration: str, identifiers: Collection[str]
     ) -> Mapping[str, int]:
@@ -84,12 +92,19 @@ Work = Callable[[UnitOfWork], T]
 
 
 class Transactions(Protocol):
-    def run(self, work: Work[T], partners: Collection[str] = ()) -> T:
+    def run(
+        self,
+        work: Work[T],
+        partners: Collection[str] = (),
+        prefetch: Callable[[UnitOfWork], None] | None = None,
+    ) -> T:
         """Runs ``work`` in a unit of work and commits; returns once the commit is durable.
 
         ``partners`` names the partners whose state the work reads or writes: a store that
         serialises writers per partner locks them before the work starts, in one fixed order,
-        so concurrent gateways neither deadlock nor decide on stale state. The work may be run
+        so concurrent gateways neither deadlock nor decide on stale state. ``prefetch`` says
+        (with the repositories' ``expect``) what the work will read; a store that batches runs
+        every prefetch of a batch first and reads what they expect together. The work may be run
         again after a transient failure, so it has no effects outside the unit of work. A
         GatewayError it raises undoes its writes and reaches the caller; other work committed
         with it is unaffected.

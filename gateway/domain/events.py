@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 from gateway.domain.records import RecordStatus, StatusEvent
 
 
-@dataclass(frozen=True, slots=True)
-class RecordVersionApplied:
-    """A new version of an operator's record was stored."""
+class RecordVersionApplied(NamedTuple):
+    """A new version of an operator's record was stored. A tuple, not a frozen dataclass: one
+    is made per applied record, on the ingest hot path, at a third of the cost."""
 
     administration: str
     identifier: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
 
@@ -33,9 +34,9 @@ class InboundMessage:
     peer: str  # fingerprint of the client certificate, for the audit log
 
 
-@dataclass(frozen=True, slots=True)
-class RecordDraft:
-    """One record as a wire format read it, before the core's validation.
+class RecordDraft(NamedTuple):
+    """One record as a wire format read it, before the core's validation (a tuple: one is made
+    per record on the ingest hot path).
 
     A codec fills what its format carries and converts types it owns (its timestamps, its
     dates); ``problem`` holds a (reason, detail) when it could not read a field. Whether the

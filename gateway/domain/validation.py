@@ -8,7 +8,7 @@ passes cannot be refused by the database later.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gateway.domain.errors import MalformedPayload
 from gateway.domain.messages import DecodedBatch, RecordDraft, Rejection
@@ -22,8 +22,12 @@ MAX_NUMBER = 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
-@dataclass(frozen=True, slots=True)
-class TextLimits:
+_TEXT_FIELDS = ("identifier", "tier", "name", "address")
+
+
+class TextLimits(NamedTuple):
+    """Longest accepted text, per field, in the order of _TEXT_FIELDS."""
+
     identifier: int = 64
     tier: int = 64
     name: int = 512
@@ -54,12 +58,12 @@ def _problem(draft: RecordDraft, limits: TextLimits) -> tuple[str, str] | None:
         return "record.field_missing", "effective_at is missing"
     if draft.status is None:
         return "record.field_missing", "status is missing"
-    for field, text, limit in (
-        ("identifier", draft.identifier, limits.identifier),
-        ("tier", draft.tier, limits.tier),
-        ("name", draft.name, limits.name),
-        ("address", draft.address, limits.address),
+    texts = (draft.identifier, draft.tier, draft.name, draft.address)
+    if not _CONTROL.search("".join(texts)) and all(
+        len(t) <= n for t, n in zip(texts, limits, strict=True)
     ):
+        return None  # the common case, checked in one pass
+    for field, text, limit in zip(_TEXT_FIELDS, texts, limits, strict=True):
         if len(text) > limit:
             return "record.field_invalid", f"{field} is longer than {limit} characters"
         if _CONTROL.search(text):

@@ -16,7 +16,7 @@ from adapters.crypto.signatures import Signer
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.checkpoints import checkpoint
 from adapters.store.sql import SqlStore
-from gateway.app.submit import SubmitResult, record_message
+from gateway.app.submit import SubmitResult, expect_reads, record_message
 from gateway.domain.errors import SequenceReused, StoreUnavailable
 from gateway.domain.exchange import VerifiedMessage
 from gateway.domain.messages import DetachedSignature, InboundMessage
@@ -64,7 +64,9 @@ def message(sequence: int, *records: AeoRecord, partner: str = "SG") -> Verified
 def commit(store: SqlStore, msg: VerifiedMessage) -> SubmitResult:
     """What the SubmitStatusMessage handler does once a message is accepted."""
     result: SubmitResult = store.transactions.run(
-        lambda uow: record_message(uow, msg, "native", SEALER), partners=(msg.partner,)
+        lambda uow: record_message(uow, msg, "native", SEALER),
+        partners=(msg.partner,),
+        prefetch=lambda uow: expect_reads(uow, msg),
     )
     return result
 

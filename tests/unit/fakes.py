@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,10 @@ class MemoryUnitOfWork:
         self.records = self
         self.partner_states = self
         self.changes = self
+
+    # MessageRepository and RecordRepository: nothing to gain from announced reads in memory
+    def expect(self, *keys: Any) -> None:
+        pass
 
     # MessageRepository
     def receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
@@ -99,9 +103,16 @@ class InlineTransactions:
         self.store = store
         self.locked: list[Collection[str]] = []
 
-    def run(self, work: Work[Any], partners: Collection[str] = ()) -> Any:
+    def run(
+        self,
+        work: Work[Any],
+        partners: Collection[str] = (),
+        prefetch: Callable[[Any], None] | None = None,
+    ) -> Any:
         self.locked.append(partners)
         uow = MemoryUnitOfWork(self.store)
+        if prefetch is not None:
+            prefetch(uow)
         result = work(uow)
         uow.commit()
         return result
