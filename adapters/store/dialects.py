@@ -43,7 +43,9 @@ class Dialect:
     #: serialises writers, as in SQLite).
     row_lock: str = ""
     #: Column definition of an ever-increasing integer primary key (the change log's cursor).
-    serial_key: str = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    #: On SQLite a rowid alias: the change log is never deleted from, so each new row is above
+    #: every earlier one, without AUTOINCREMENT's extra write per row.
+    serial_key: str = "INTEGER PRIMARY KEY"
     #: Statement taken before appending to the change log, so cursors follow commit order
     #: across concurrent writers (None where BEGIN IMMEDIATE already serialises them).
     change_log_lock: str | None = None

@@ -3,6 +3,7 @@ over its exact bytes."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from google.protobuf.message import DecodeError
@@ -18,16 +19,33 @@ from gateway.domain.messages import (
     SealedEnvelope,
 )
 from gateway.domain.ports import DecodeLimits, KeyResolver, Signer
-from gateway.domain.records import AeoRecord
+from gateway.domain.records import AeoRecord, StatusEvent
 from gateway.pb import common_pb2 as pb
 
 NAME = "native"
-_DATES: tuple[Literal["authorised_from", "valid_until", "suspended_on", "revoked_on"], ...] = (
+_STATUS = protomap.STATUS
+_EVENT = protomap.EVENT
+_DateField = Literal["authorised_from", "valid_until", "suspended_on", "revoked_on"]
+#: In RecordDraft's order.
+_DATES: tuple[_DateField, ...] = (
     "authorised_from",
     "valid_until",
     "suspended_on",
     "revoked_on",
 )
+
+
+def _day(msg: pb.AeoRecord, field: _DateField) -> date | None:
+    """The calendar date in ``field``, None when unset; ValueError when not a real date."""
+    return protomap.calendar_date(getattr(msg, field)) if msg.HasField(field) else None
+
+
+def _is_date(msg: pb.AeoRecord, field: _DateField) -> bool:
+    try:
+        _day(msg, field)
+    except ValueError:
+        return False
+    return True
 
 
 def _draft(msg: pb.AeoRecord) -> RecordDraft:
@@ -38,25 +56,29 @@ def _draft(msg: pb.AeoRecord) -> RecordDraft:
             effective_at = protomap.instant(msg.effective_at)
         except ValueError as exc:
             problem = ("record.field_invalid", f"effective_at: {exc}")
-    days = {}
-    for field in _DATES:
-        if msg.HasField(field):
-            try:
-                days[field] = protomap.calendar_date(getattr(msg, field))
-            except ValueError:
-                problem = problem or ("record.field_invalid", f"{field} is not a calendar date")
+    try:
+        days = (
+            _day(msg, "authorised_from"),
+            _day(msg, "valid_until"),
+            _day(msg, "suspended_on"),
+            _day(msg, "revoked_on"),
+        )
+    except ValueError:
+        days = (None, None, None, None)
+        bad = next(f for f in _DATES if msg.HasField(f) and not _is_date(msg, f))
+        problem = problem or ("record.field_invalid", f"{bad} is not a calendar date")
     return RecordDraft(
-        identifier=msg.identifier,
-        version=msg.version,
-        effective_at=effective_at,
-        status=protomap.STATUS.get(msg.status),
-        name=msg.name,
-        address=msg.address,
-        tier=msg.tier,
-        event=protomap.EVENT.get(msg.event, protomap.EVENT[pb.STATUS_EVENT_UNSPECIFIED]),
-        consent_withdrawn=msg.consent_withdrawn,
-        problem=problem,
-        **days,
+        msg.identifier,
+        msg.version,
+        effective_at,
+        _STATUS.get(msg.status),
+        msg.name,
+        msg.address,
+        msg.tier,
+        _EVENT.get(msg.event, StatusEvent.UNSPECIFIED),
+        *days,
+        msg.consent_withdrawn,
+        problem,
     )
 
 
