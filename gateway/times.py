@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def to_us(moment: datetime) -> int:
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (moment - _EPOCH) // _ONE_US
 
 
 def from_us(us: int) -> datetime:

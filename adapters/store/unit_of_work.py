@@ -165,7 +165,7 @@ class SqlRecords(_Repository):
         return found
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
-        self._latest.put((administration, record.identifier), record.version)
+        self._latest.staged[(administration, record.identifier)] = record.version
         self._rows.staged.append(tables.record_row(administration, record, basis))
 
     def settle(self, keep: bool) -> None:
