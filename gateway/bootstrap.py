@@ -150,11 +150,13 @@ def build(
     """Builds and starts the gateway described by ``settings``."""
     clock = clock or SystemClock()
     formats = codecs(*extra_codecs)
+    home_ca_pem = _read(settings.home_ca, "home CA")
     try:
-        directory = FileDirectory(settings.home_file, settings.partners_dir, formats, clock)
+        directory = FileDirectory(
+            settings.home_file, settings.partners_dir, formats, clock, home_ca_pem
+        )
     except DefinitionInvalid as exc:
         raise ConfigurationError(str(exc)) from exc
-    home_ca_pem = _read(settings.home_ca, "home CA")
     _read(settings.signing_key, "gateway signing key")
     signer = Signer.from_file(
         settings.signing_key, settings.signing_key_id, settings.signing_algorithm

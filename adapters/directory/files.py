@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapters.crypto.signatures import ALGORITHMS, KeyMismatch, load_public_key, verifier
 from gateway.domain.codes import Alias, IdentifierScheme
@@ -340,8 +342,19 @@ class FileDirectory:
     """The PartnerDirectory port over files, with loaded keys and trust anchors."""
 
     def __init__(
-        self, home_file: Path, partners_dir: Path, formats: Collection[str], clock: Clock
+        self,
+        home_file: Path,
+        partners_dir: Path,
+        formats: Collection[str],
+        clock: Clock,
+        home_ca: bytes | None = None,
     ) -> None:
+        #: CAs no partner may name: the home CA issues domestic and admin certificates.
+        self._reserved_cas = (
+            [c.fingerprint(hashes.SHA256()) for c in x509.load_pem_x509_certificates(home_ca)]
+            if home_ca
+            else []
+        )
         self._home_file = home_file
         self._partners_dir = partners_dir
         self._formats = tuple(formats)
@@ -375,16 +388,18 @@ class FileDirectory:
         keys: dict[tuple[str, str], PartnerKey] = {}
         anchors: dict[str, bytes] = {}
         digests: dict[str, str] = {}
-        seen_cas: dict[bytes, str] = {}
+        # One CA for two parties would let either speak for the other: compared as certificates
+        # (DER), so a reformatted copy of the same CA is the same CA.
+        seen_cas: dict[bytes, str] = dict.fromkeys(self._reserved_cas, "the home administration")
         for code, entry in d.partners.items():
             f = _File(entry.source)
             digest = hashlib.sha256(entry.text)
-            anchors[code] = _trust_anchor(f, entry.ca)
-            fingerprint = hashlib.sha256(anchors[code]).digest()
+            ca = _trust_anchor(f, entry.ca)
+            fingerprint = ca.fingerprint(hashes.SHA256())
             if fingerprint in seen_cas:
-                # One CA for two partners would let either speak for the other.
-                raise f.error("trust.ca", f"is the same CA as partner {seen_cas[fingerprint]}'s")
-            seen_cas[fingerprint] = code
+                raise f.error("trust.ca", f"is the same CA as {seen_cas[fingerprint]}'s")
+            seen_cas[fingerprint] = f"partner {code}"
+            anchors[code] = ca.public_bytes(Encoding.PEM)
             digest.update(anchors[code])
             for i, (info, file) in enumerate(
                 zip(entry.partner.signing_keys, entry.key_files, strict=True)
@@ -416,10 +431,11 @@ class FileDirectory:
         )
 
 
-def _trust_anchor(f: _File, path: Path) -> bytes:
+def _trust_anchor(f: _File, path: Path) -> x509.Certificate:
+    """The one CA certificate in ``path``: a bundle would be trusted whole by TLS while the
+    caller's identity is matched against one certificate of it."""
     try:
-        pem = path.read_bytes()
-        x509.load_pem_x509_certificate(pem)
+        certs = x509.load_pem_x509_certificates(path.read_bytes())
     except OSError as exc:
         raise f.error(
             "trust.ca",
@@ -427,4 +443,6 @@ def _trust_anchor(f: _File, path: Path) -> bytes:
         ) from exc
     except ValueError as exc:
         raise f.error("trust.ca", f"{path} is not a PEM certificate: {exc}") from exc
-    return pem
+    if len(certs) != 1:
+        raise f.error("trust.ca", f"{path} holds {len(certs)} certificates; give exactly one CA")
+    return certs[0]

@@ -8,7 +8,7 @@ is shared by the whole group.
 
 Failures stay with the work that caused them: a GatewayError a work raises undoes only its
 writes; when the database refuses the group's writes for a reason retrying cannot change, each
-work is committed again on its own, so only the one the database refuses fails. Transient
+group is split in halves and committed again, so only the one the database refuses fails. Transient
 failures (a lost connection, a lock timeout) retry the whole group.
 """
 
@@ -24,9 +24,15 @@ from typing import Any
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from adapters.store.database import Database
-from adapters.store.unit_of_work import GroupUnitOfWork
+from adapters.store.unit_of_work import GroupUnitOfWork, TranslatingCursor
 from gateway.app.unit_of_work import UnitOfWork, Work
-from gateway.domain.errors import GatewayError, InternalError, ShuttingDown, StoreRejected
+from gateway.domain.errors import (
+    GatewayError,
+    InternalError,
+    ShuttingDown,
+    StoreRejected,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,10 @@ class GroupCommitter:
         if self._thread.ident is not None:  # started
             self._thread.join()
 
+    def queued(self) -> int:
+        """Works waiting for the writer (approximate: for monitoring and tests)."""
+        return self._queue.qsize()
+
     def run(
         self,
         work: Work[Any],
@@ -135,8 +145,11 @@ class GroupCommitter:
             results = self._attempt(group)
         except StoreRejected as refused:
             if len(group) > 1:
-                for pending in group:  # find the one the database refuses: it fails alone
-                    self._commit([pending])
+                # Find the work the database refuses by halving: it fails alone, the others
+                # commit, in a number of commits that grows with the log of the group.
+                half = len(group) // 2
+                self._commit(group[:half])
+                self._commit(group[half:])
                 return
             results = [refused]
         except GatewayError as error:  # transient, and still failing after the retries
@@ -154,9 +167,10 @@ class GroupCommitter:
     )
     def _attempt(self, group: list[_Pending]) -> list[Any]:
         results: list[Any] = []
-        errors = self._db.dialect.errors
-        with self._db.transaction() as cur:
-            uow = GroupUnitOfWork(cur, self._db.dialect)
+        dialect = self._db.dialect
+        with self._db.transaction() as raw:
+            cur = TranslatingCursor(raw, dialect.errors, self._db.translate)
+            uow = GroupUnitOfWork(cur, dialect)
             uow.lock({p for pending in group for p in pending.partners})
             for pending in group:
                 if pending.prefetch is not None:
@@ -165,8 +179,8 @@ class GroupCommitter:
                 try:
                     results.append(pending.work(uow))
                     uow.end_work(keep=True)
-                except errors:
-                    raise  # the database's, not the work's: translated for the whole group
+                except (StoreRejected, StoreUnavailable):
+                    raise  # the database's, not the work's: the transaction is lost for all
                 except GatewayError as refusal:
                     if refusal.transient:
                         raise  # retry the whole group

@@ -63,6 +63,41 @@ class _Rows:
         self.staged.clear()
 
 
+class TranslatingCursor:
+    """A cursor whose driver errors arrive already translated (store.unavailable or
+    store.rejected): what the database said is then never confused with an error of a work's
+    own code, even of the same Python type (OverflowError, UnicodeEncodeError)."""
+
+    def __init__(self, cur: Any, errors: tuple[type[BaseException], ...], translate: Any) -> None:
+        self._cur = cur
+        self._errors = errors
+        self._translate = translate
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        try:
+            return self._cur.execute(sql, params)
+        except self._errors as exc:
+            raise self._translate(exc) from exc
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        try:
+            return self._cur.executemany(sql, rows)
+        except self._errors as exc:
+            raise self._translate(exc) from exc
+
+    def fetchone(self) -> Any:
+        try:
+            return self._cur.fetchone()
+        except self._errors as exc:
+            raise self._translate(exc) from exc
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return list(self._cur.fetchall())
+        except self._errors as exc:
+            raise self._translate(exc) from exc
+
+
 class _Repository:
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self._cur = cur

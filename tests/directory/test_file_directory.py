@@ -151,3 +151,48 @@ def test_a_new_partner_is_a_file(tmp_path: Path) -> None:
     entry = read_partner(path, ())
     assert entry.partner.code == "XX"
     assert entry.partner.identifiers.canonical("12345") == "XX12345"
+
+
+def ca_path(root: Path, code: str) -> Path:
+    text = (root / "partners" / f"{code}.toml").read_text()
+    return Path(text.split('ca = "', 1)[1].split('"', 1)[0])
+
+
+def test_two_partners_naming_one_ca_are_refused_however_the_file_is_written(
+    folder: Path, tmp_path: Path
+) -> None:
+    """KR's file points at a copy of SG's CA with a comment and blank lines added. Result:
+    refused: it is the same certificate, and either partner could speak for the other."""
+    copy = tmp_path / "sg-ca-copy.pem"
+    copy.write_text("# SG's CA, reformatted\n\n" + ca_path(folder, "SG").read_text() + "\n\n")
+    edit(folder, "KR", str(ca_path(folder, "KR")), str(copy))
+    with pytest.raises(DefinitionInvalid, match="same CA as partner (SG|KR)") as refused:
+        directory(folder)
+    assert refused.value.metadata["field"] == "trust.ca"
+
+
+def test_a_partner_naming_the_home_ca_is_refused(folder: Path, workspace: Workspace) -> None:
+    """SG's file points at the home CA. Result: refused: every domestic and admin certificate
+    would otherwise count as SG's."""
+    home_ca = workspace.root / "certs" / "dev" / "ca.pem"
+    edit(folder, "SG", str(ca_path(folder, "SG")), str(home_ca))
+    with pytest.raises(DefinitionInvalid, match="home administration"):
+        FileDirectory(
+            folder / "home" / "CN.toml",
+            folder / "partners",
+            codecs(),
+            SystemClock(),
+            home_ca.read_bytes(),
+        )
+
+
+def test_a_trust_anchor_file_with_several_certificates_is_refused(
+    folder: Path, tmp_path: Path
+) -> None:
+    """SG's CA file also holds KR's CA. Result: refused: TLS would trust the whole bundle while
+    identity is matched against one certificate."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(ca_path(folder, "SG").read_text() + ca_path(folder, "KR").read_text())
+    edit(folder, "SG", str(ca_path(folder, "SG")), str(bundle))
+    with pytest.raises(DefinitionInvalid, match="holds 2 certificates"):
+        directory(folder)

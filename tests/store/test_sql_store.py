@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,26 +95,40 @@ def test_committed_message_is_durable_with_its_receipt_and_raw_envelope(store: S
     assert store.reader.partner_stats("SG").messages == 1
 
 
-def test_a_final_driver_error_is_not_retried_and_names_no_internals(store: SqlStore) -> None:
-    """A work meets an integrity error from the driver. Result: one attempt, INTERNAL
-    store.rejected with a reference and none of the driver's text."""
+def test_a_final_driver_error_is_not_retried_and_names_no_internals(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver answers a work's read with an integrity error. Result: one attempt,
+    INTERNAL store.rejected with a reference and none of the driver's text."""
     from gateway.domain.errors import StoreRejected
 
-    attempts: list[int] = []
     integrity = (
         sqlite3.IntegrityError("UNIQUE constraint failed: secret_table.column")
         if store.database.dialect.name == "sqlite"
         else psycopg.errors.UniqueViolation("duplicate key value violates secret_table")
     )
-
-    def failing(uow: object) -> None:
-        attempts.append(1)
-        raise integrity
-
+    faults = inject_driver_errors(store, monkeypatch, integrity, times=99)
+    msg = message(1, record())
     with pytest.raises(StoreRejected) as refused:
-        store.transactions.run(failing)
-    assert len(attempts) == 1  # final: never retried
+        commit(store, msg)
+    assert faults == [integrity]  # final: never retried
     assert "secret_table" not in refused.value.message
+
+
+def test_an_error_of_the_works_own_code_is_not_taken_for_the_databases(
+    store: SqlStore,
+) -> None:
+    """A work raises OverflowError, a type the drivers also raise, from its own code, while
+    another work commits. Result: INTERNAL for that work only, not store.rejected."""
+    from gateway.app.unit_of_work import UnitOfWork
+    from gateway.domain.errors import InternalError
+
+    def overflowing(uow: UnitOfWork) -> None:
+        raise OverflowError("a bug in the work, not the database")
+
+    with pytest.raises(InternalError):
+        store.transactions.run(overflowing)
+    assert not commit(store, message(1, record())).duplicate
 
 
 def test_history_is_kept_and_any_past_state_answered(store: SqlStore) -> None:
@@ -149,7 +167,6 @@ def test_refused_message_in_a_group_does_not_undo_the_others(store: SqlStore) ->
 
 def test_many_concurrent_messages_all_commit(store: SqlStore) -> None:
     """Forty messages from eight threads at once. Result: forty receipts, forty operators."""
-    from concurrent.futures import ThreadPoolExecutor
 
     msgs = [message(i + 1, record(f"SG{i:012d}")) for i in range(40)]
     with ThreadPoolExecutor(8) as pool:
@@ -188,7 +205,6 @@ def test_two_gateways_on_one_postgresql_keep_a_partners_sequence_consistent(
     """Two gateway instances share one PostgreSQL; SG's messages 1-40 arrive alternately at
     both, concurrently, and message 1 again at both at once. Result: every message stored
     once, last sequence 40, no false gaps, and the repeat is a duplicate at both."""
-    from concurrent.futures import ThreadPoolExecutor
 
     stores = [SqlStore.open(postgres_url, read_pool_size=2) for _ in range(2)]
     stores[0].migrate()
@@ -248,7 +264,6 @@ def test_a_message_the_database_refuses_fails_alone_while_its_group_commits(
     """Twenty messages committed concurrently, one of them carrying a record the database
     refuses. Result: that one fails with INTERNAL store.rejected and a reference, nothing of
     it is stored; the nineteen others are committed."""
-    from concurrent.futures import ThreadPoolExecutor
 
     from gateway.domain.errors import StoreRejected
 
@@ -262,8 +277,20 @@ def test_a_message_the_database_refuses_fails_alone_while_its_group_commits(
         except StoreRejected as refused:
             return refused
 
+    # Hold the writer in a group of its own until all twenty are queued: they then form one
+    # group, so the test does not depend on how requests happen to be grouped.
+    release = threading.Event()
+    blocker = threading.Thread(target=store.transactions.run, args=(lambda uow: release.wait(),))
+    blocker.start()
     with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(attempt, msgs))
+        futures = [pool.submit(attempt, m) for m in msgs]
+        deadline = time.monotonic() + 10
+        while store.transactions.queued() < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.transactions.queued() == 20
+        release.set()
+        results = [f.result() for f in futures]
+    blocker.join()
     refused = [r for r in results if isinstance(r, StoreRejected)]
     assert len(refused) == 1
     assert results[7] is refused[0]
@@ -316,6 +343,49 @@ def test_applied_versions_are_in_the_change_log_in_commit_order(store: SqlStore)
     assert [c.cursor for c in store.reader.changes_after(cursors[0], 100)] == cursors[1:]
 
 
+class FaultyCursor:
+    """The writer's real cursor, except that its first ``times`` statements after the
+    transaction began raise ``error``, as the driver would."""
+
+    def __init__(self, cur: object, error: Exception, faults: list[Exception], times: int) -> None:
+        self._cur = cur
+        self._error = error
+        self._faults = faults
+        self._times = times
+
+    def _fault(self) -> None:
+        if len(self._faults) < self._times:
+            self._faults.append(self._error)
+            raise self._error
+
+    def execute(self, *args: object) -> object:
+        self._fault()
+        return self._cur.execute(*args)  # type: ignore[attr-defined]
+
+    def executemany(self, *args: object) -> object:
+        self._fault()
+        return self._cur.executemany(*args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._cur, name)
+
+
+def inject_driver_errors(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, error: Exception, times: int
+) -> list[Exception]:
+    """Makes the store's write transactions meet ``error`` from the driver ``times`` times."""
+    faults: list[Exception] = []
+    real = store.database.transaction
+
+    @contextmanager
+    def faulty() -> Iterator[object]:
+        with real() as cur:
+            yield FaultyCursor(cur, error, faults, times)
+
+    monkeypatch.setattr(store.database, "transaction", faulty)
+    return faults
+
+
 def transient_driver_error(store: SqlStore) -> Exception:
     """What the driver raises when the database is busy or the transaction lost a race."""
     if store.database.dialect.name == "sqlite":
@@ -325,19 +395,14 @@ def transient_driver_error(store: SqlStore) -> Exception:
     return psycopg.errors.SerializationFailure("could not serialize access")
 
 
-def test_a_transient_driver_error_is_retried_and_then_commits(store: SqlStore) -> None:
+def test_a_transient_driver_error_is_retried_and_then_commits(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The first attempt meets a busy database (SQLite) or a serialization failure
-    (PostgreSQL). Result: the group is retried and the work commits once."""
-    attempts: list[int] = []
-    msg = message(1, record())
-
-    def flaky(uow: object) -> SubmitResult:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise transient_driver_error(store)
-        return record_message(uow, msg, "native", SEALER)  # type: ignore[arg-type]
-
-    result = store.transactions.run(flaky, partners=("SG",))
+    (PostgreSQL) at the driver. Result: the group is retried and the message commits once."""
+    error = transient_driver_error(store)
+    faults = inject_driver_errors(store, monkeypatch, error, times=1)
+    result = commit(store, message(1, record()))
     assert not result.duplicate
-    assert len(attempts) == 2
+    assert faults == [error]
     assert store.reader.partner_stats("SG").messages == 1
