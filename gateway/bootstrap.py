@@ -136,12 +136,12 @@ class _TrustAnchors:
         return grpc.ssl_server_certificate_configuration([self._pair], root_certificates=roots)
 
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
-        snapshot = self._directory.current()
-        with self._lock:
-            if snapshot.version == self._version:
+        with self._lock:  # only ever forward: two handshakes racing a reload agree
+            snapshot = self._directory.current()
+            if snapshot.version <= self._version:
                 return None
             self._version = snapshot.version
-        return self.configuration(snapshot)
+            return self.configuration(snapshot)
 
 
 def build(

@@ -55,6 +55,12 @@ _PARTNER_KEYS = {
     "signing_keys": {"key_id", "algorithm", "public_key", "not_before", "not_after"},
     "mapping": {"tier", "grade", "scheme", "benefits"},
 }  # fmt: skip
+_HOME_KEYS = {
+    "": {"code", "name", "standard_benefits", "identifiers", "grade_schemes"},
+    "identifiers": {"prefix", "patterns", "aliases"},
+    "identifiers.aliases": {"pattern", "template"},
+    "grade_schemes": {"name", "in_force", "grades", "aeo_grades", "regular"},
+}
 
 
 @dataclass(frozen=True)
@@ -145,12 +151,14 @@ class _File:
             return value
         raise self.error(field, "must be a date (YYYY-MM-DD, unquoted)")
 
-    def identifiers(self, data: dict[str, Any]) -> tuple[IdentifierScheme, tuple[str, ...]]:
+    def identifiers(
+        self, data: dict[str, Any], allowed: Mapping[str, set[str]] = _PARTNER_KEYS
+    ) -> tuple[IdentifierScheme, tuple[str, ...]]:
         section = self.require(data, "identifiers", dict)
-        self.known_keys(section, "identifiers", _PARTNER_KEYS)
+        self.known_keys(section, "identifiers", allowed)
         aliases = []
         for i, a in enumerate(self.tables(section, "aliases", "identifiers.aliases")):
-            self.known_keys(a, "identifiers.aliases", _PARTNER_KEYS)
+            self.known_keys(a, "identifiers.aliases", allowed)
             field = f"identifiers.aliases[{i}]"
             aliases.append(
                 Alias(
@@ -294,9 +302,11 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
 def read_home(path: Path) -> HomeAdministration:
     f = _File(path)
     data, _ = f.load()
+    f.known_keys(data, "", _HOME_KEYS)
     schemes = []
     for i, s in enumerate(f.tables(data, "grade_schemes", "grade_schemes")):
         field = f"grade_schemes[{i}]"
+        f.known_keys(s, "grade_schemes", _HOME_KEYS)
         grades = f.strings(s, "grades", f"{field}.grades")
         aeo = f.strings(s, "aeo_grades", f"{field}.aeo_grades")
         regular = f.require(s, "regular", str, f"{field}.regular")
@@ -316,7 +326,9 @@ def read_home(path: Path) -> HomeAdministration:
                 regular,
             )
         )
-    identifiers, _ = f.identifiers(data)
+    if not schemes:
+        raise f.error("grade_schemes", "at least one [[grade_schemes]] entry is required")
+    identifiers, _ = f.identifiers(data, _HOME_KEYS)
     return HomeAdministration(
         code=f.require(data, "code", str),
         name=f.require(data, "name", str),
@@ -376,6 +388,15 @@ class FileDirectory:
         files = {code: e.source for code, e in d.partners.items()}
         files[d.home.code] = d.home_source
         precedence = {code: frozenset(e.takes_precedence_over) for code, e in d.partners.items()}
+        for code, entry in d.partners.items():
+            f = _File(entry.source)
+            if code == d.home.code:
+                raise f.error("code", f"{code} is the home administration's code")
+            for other in entry.takes_precedence_over:
+                known = other in d.partners or other == d.home.code
+                if not known or code in precedence.get(other, ()):
+                    why = "is not a known administration" if not known else "says it wins too"
+                    raise f.error("identifiers.takes_precedence_over", f"{other} {why}")
         try:
             for entry in d.partners.values():
                 check_partner(entry.partner, d.home, self._formats)

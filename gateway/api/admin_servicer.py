@@ -10,7 +10,7 @@ from gateway.api.auth import current
 from gateway.api.convert import PARTNER_PREFIX, gaps, partner_code, partner_to_pb
 from gateway.app.audit import ExchangeAudit
 from gateway.app.directory import ReloadPartners
-from gateway.domain.errors import InvalidPageToken, PartnerNotFound
+from gateway.domain.errors import PartnerNotFound
 from gateway.domain.events import Change, DefinitionChange, RecordVersionApplied
 from gateway.pb import admin_pb2, admin_pb2_grpc
 
@@ -86,11 +86,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.ListChangesRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ListChangesResponse:
         size = pages.page_size(request.page_size)
-        after = pages.position("changes", request.page_token) or "0"
-        if not after.isdigit():
-            raise InvalidPageToken("page_token is not one this gateway issued")
-        changes = self._audit.changes_after(int(after), size)
-        last = changes[-1].cursor if changes else int(after)
+        after = pages.cursor("changes", request.page_token)
+        changes = self._audit.changes_after(after, size)
+        last = changes[-1].cursor if changes else after
         return admin_pb2.ListChangesResponse(
             changes=[_change_to_pb(c) for c in changes],
             next_page_token=pages.token("changes", str(last)),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from gateway.domain.errors import InvalidPageToken
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def page_size(requested: int) -> int:
@@ -35,3 +37,12 @@ def position(kind: str, page_token: str) -> str | None:
     if tag != kind:
         raise InvalidPageToken("page_token belongs to another list")
     return value
+
+
+def cursor(kind: str, page_token: str) -> int:
+    """The integer position a token names (0 for the first page), within a signed 64-bit
+    range: anything else is a token this gateway did not issue."""
+    value = position(kind, page_token) or "0"
+    if not _DIGITS.fullmatch(value) or int(value) > 2**63 - 1:
+        raise InvalidPageToken("page_token is not one this gateway issued")
+    return int(value)

@@ -26,12 +26,20 @@ class DefinitionProblem(Exception):
 
 
 def declared_patterns(scheme: IdentifierScheme) -> tuple[str, ...]:
-    """Every form of code the administration claims on a declaration."""
-    return scheme.patterns + tuple(a.pattern for a in scheme.aliases)
+    """Every form of code the administration claims on a declaration: its patterns, its
+    aliases, and the national form without the prefix (CodeBook accepts "123456789012" for
+    SG when "SG123456789012" is SG's), for patterns that begin with the prefix literally."""
+    bare = tuple(
+        p.removeprefix(literal)
+        for p in scheme.patterns
+        for literal in {scheme.prefix, re.escape(scheme.prefix)}
+        if scheme.prefix and p.startswith(literal) and len(p) > len(literal)
+    )
+    return scheme.patterns + tuple(a.pattern for a in scheme.aliases) + bare
 
 
 def check_scheme(administration: str, scheme: IdentifierScheme) -> None:
-    for i, pattern in enumerate(declared_patterns(scheme)):
+    for i, pattern in enumerate(scheme.patterns + tuple(a.pattern for a in scheme.aliases)):
         field = (
             f"identifiers.patterns[{i}]"
             if i < len(scheme.patterns)

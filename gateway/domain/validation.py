@@ -43,6 +43,8 @@ def check_header(batch: DecodedBatch) -> None:
         raise MalformedPayload("the batch names no valid partner")
     if not 1 <= batch.sequence <= MAX_NUMBER:
         raise MalformedPayload(f"sequence must be between 1 and {MAX_NUMBER}")
+    if batch.issued_at.utcoffset() is None:
+        raise MalformedPayload("issued_at must carry a time zone")
 
 
 def _problem(draft: RecordDraft, limits: TextLimits) -> tuple[str, str] | None:
@@ -56,6 +58,8 @@ def _problem(draft: RecordDraft, limits: TextLimits) -> tuple[str, str] | None:
         return "record.field_invalid", f"version must be between 1 and {MAX_NUMBER}"
     if draft.effective_at is None:
         return "record.field_missing", "effective_at is missing"
+    if draft.effective_at.utcoffset() is None:
+        return "record.field_invalid", "effective_at must carry a time zone"
     if draft.status is None:
         return "record.field_missing", "status is missing"
     texts = (draft.identifier, draft.tier, draft.name, draft.address)
@@ -75,7 +79,8 @@ def validate_record(draft: RecordDraft, limits: TextLimits = TEXT_LIMITS) -> Aeo
     """The record, or the reason it cannot be applied."""
     problem = _problem(draft, limits)
     if problem is not None:
-        identifier = draft.identifier[: limits.identifier]
+        # The receipt names the record: never with characters a receipt cannot carry.
+        identifier = _CONTROL.sub("\ufffd", draft.identifier[: limits.identifier])
         version = draft.version if 0 <= draft.version <= MAX_NUMBER else 0
         return Rejection(identifier, version, *problem)
     assert draft.effective_at is not None

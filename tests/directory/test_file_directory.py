@@ -166,7 +166,7 @@ def test_two_partners_naming_one_ca_are_refused_however_the_file_is_written(
     copy = tmp_path / "sg-ca-copy.pem"
     copy.write_text("# SG's CA, reformatted\n\n" + ca_path(folder, "SG").read_text() + "\n\n")
     edit(folder, "KR", str(ca_path(folder, "KR")), str(copy))
-    with pytest.raises(DefinitionInvalid, match="same CA as partner (SG|KR)") as refused:
+    with pytest.raises(DefinitionInvalid, match=r"same CA as partner (SG|KR)") as refused:
         directory(folder)
     assert refused.value.metadata["field"] == "trust.ca"
 
@@ -195,4 +195,50 @@ def test_a_trust_anchor_file_with_several_certificates_is_refused(
     bundle.write_text(ca_path(folder, "SG").read_text() + ca_path(folder, "KR").read_text())
     edit(folder, "SG", str(ca_path(folder, "SG")), str(bundle))
     with pytest.raises(DefinitionInvalid, match="holds 2 certificates"):
+        directory(folder)
+
+
+def test_a_national_form_without_prefix_counts_as_a_claimed_code(folder: Path) -> None:
+    """KR's file claims bare 12-digit numbers, which SG also accepts as its national form
+    ("123456789012" is SG123456789012). Result: refused as an overlap."""
+    edit(folder, "KR", 'patterns = ["KR[0-9]{10}"]', 'patterns = ["KR[0-9]{10}", "[0-9]{12}"]')
+    with pytest.raises(DefinitionInvalid, match=r"both match '\d{12}'"):
+        directory(folder)
+
+
+def test_a_misspelt_key_in_the_home_file_is_refused(folder: Path) -> None:
+    """home/CN.toml says `nmae`. Result: refused with the home file and the key named."""
+    home = folder / "home" / "CN.toml"
+    home.write_text(home.read_text().replace('name = "General', 'nmae = "General', 1))
+    with pytest.raises(DefinitionInvalid) as refused:
+        directory(folder)
+    assert refused.value.metadata["file"] == str(home)
+    assert refused.value.metadata["field"] == "nmae"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            'prefix = "SG"',
+            'prefix = "SG"\ntakes_precedence_over = ["ZZ"]',
+            "identifiers.takes_precedence_over",
+        ),
+    ],
+)
+def test_precedence_must_name_a_known_administration(
+    folder: Path, old: str, new: str, field: str
+) -> None:
+    """SG says it wins over ZZ, which no file defines. Result: refused, field named."""
+    edit(folder, "SG", old, new)
+    with pytest.raises(DefinitionInvalid, match="ZZ is not a known administration") as refused:
+        directory(folder)
+    assert refused.value.metadata["field"] == field
+
+
+def test_two_files_that_each_claim_to_win_are_refused(folder: Path) -> None:
+    """SG says it wins over KR and KR says it wins over SG. Result: refused."""
+    edit(folder, "SG", 'prefix = "SG"', 'prefix = "SG"\ntakes_precedence_over = ["KR"]')
+    edit(folder, "KR", 'prefix = "KR"', 'prefix = "KR"\ntakes_precedence_over = ["SG"]')
+    with pytest.raises(DefinitionInvalid, match="says it wins too"):
         directory(folder)

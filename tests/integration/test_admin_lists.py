@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from gateway.api import pages
 from gateway.api.errors import error_info
 from gateway.client import AdminClient, PartnerClient
 from gateway.devkit import pb_records
@@ -43,10 +44,18 @@ def test_the_change_log_pages_in_commit_order_and_resumes_from_its_token(live: L
     "request_",
     [
         admin_pb2.ListChangesRequest(page_token="not a token"),
+        admin_pb2.ListChangesRequest(page_token=pages.token("changes", "²")),
+        admin_pb2.ListChangesRequest(page_token=pages.token("changes", "9" * 23)),
         admin_pb2.ListChangesRequest(page_size=-1),
         admin_pb2.ListPartnersRequest(page_token="not a token"),
     ],
-    ids=["garbage token", "negative page size", "garbage partners token"],
+    ids=[
+        "garbage token",
+        "a digit that is not a number",
+        "a cursor beyond 64 bits",
+        "negative page size",
+        "garbage partners token",
+    ],
 )
 def test_a_token_the_gateway_did_not_issue_is_refused(live: Live, request_: object) -> None:
     """A forged page token or a negative page size. Result: INVALID_ARGUMENT

@@ -50,12 +50,14 @@ class Harness:
         payload: bytes | None = None,
         wire_format: str = "native",
         received_late_by: timedelta = timedelta(0),
+        naive_issued_at: bool = False,
     ) -> SubmitResult:
         payload = payload or f"{claimed}-{sequence}-{records!r}".encode()
+        issued_at = NOW + issued_at_offset
         self.codec.batches[payload] = DecodedBatch(
             claimed,
             sequence,
-            NOW + issued_at_offset,
+            issued_at.replace(tzinfo=None) if naive_issued_at else issued_at,
             BatchKind.DELTA,
             tuple(draft(r) for r in records),
             "SG-2026-1",
@@ -235,3 +237,25 @@ def test_a_sequence_beyond_64_bits_is_malformed() -> None:
     with pytest.raises(MalformedPayload):
         h.send(2**63, record())
     assert h.store.messages == {}
+
+
+def test_times_without_a_time_zone_are_refused_by_the_core() -> None:
+    """A format that yields an effective time without a zone, then an issue time without one.
+    Result: the record is ignored with record.field_invalid; the message is malformed."""
+    h = Harness()
+    h.send(1, record(effective_at=NOW.replace(tzinfo=None)), record("SG000000000002"), payload=b"a")
+    assert [(i.identifier, i.reason) for i in h.sealer.sealed[-1].ignored] == [
+        ("SG000000000001", "record.field_invalid")
+    ]
+    with pytest.raises(MalformedPayload):
+        h.send(2, record(), issued_at_offset=timedelta(0), payload=b"b", naive_issued_at=True)
+
+
+def test_a_rejected_identifier_is_named_without_unprintable_characters() -> None:
+    """A record whose identifier holds a NUL and a lone surrogate. Result: ignored, and the
+    receipt names it with replacement characters, so the receipt itself can be encoded."""
+    h = Harness()
+    h.send(1, record("SG\x00\ud800"), payload=b"c")
+    (ignored,) = h.sealer.sealed[-1].ignored
+    assert ignored.identifier == "SG\ufffd\ufffd"
+    ignored.identifier.encode()
