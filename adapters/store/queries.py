@@ -13,7 +13,6 @@ from adapters.store import tables
 from adapters.store.database import Database
 from gateway.app.audit import PartnerStats
 from gateway.domain.events import Change
-from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import StoredRecord
 from gateway.times import from_us, to_us
 
@@ -66,20 +65,6 @@ class SqlReader:
             )
             rows = cur.fetchall()
         return [tables.stored_record(administration, row) for row in rows]
-
-    def find_receipt(self, partner: str, digest: bytes) -> SealedReceipt | None:
-        with self._db.reading() as conn:
-            row = conn.execute(
-                self._db.sql(
-                    "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm "
-                    "FROM messages WHERE partner = ? AND digest = ?"
-                ),
-                (partner, digest),
-            ).fetchone()
-        if row is None:
-            return None
-        receipt, signature, key_id, algorithm = row
-        return SealedReceipt(bytes(receipt), bytes(signature), key_id, algorithm)
 
     def partner_stats(self, partner: str) -> PartnerStats:
         q = self._db.sql

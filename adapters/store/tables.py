@@ -189,11 +189,10 @@ def sequence_state(last: int, gaps: str) -> SequenceState:
     return SequenceState(int(last), tuple((int(a), int(b)) for a, b in json.loads(gaps)))
 
 
-def change_row(event: DomainEvent, recorded_at: int) -> tuple[Any, ...]:
-    """A row of CHANGE_COLUMNS."""
+def change_row(event: DomainEvent) -> tuple[Any, ...]:
+    """A row of CHANGE_COLUMNS without its first, recorded_at (known at commit)."""
     if isinstance(event, RecordVersionApplied):
         return (
-            recorded_at,
             "record_version_applied",
             event.administration,
             event.identifier,
@@ -206,7 +205,6 @@ def change_row(event: DomainEvent, recorded_at: int) -> tuple[Any, ...]:
         )
     body = {"directory_version": event.directory_version, "change": event.change.value}
     return (
-        recorded_at,
         "partner_definition_changed",
         event.partner,
         event.partner,

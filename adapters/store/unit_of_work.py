@@ -272,7 +272,8 @@ class SqlPartnerStates(_Repository):
 
 class SqlChangeLog(_Repository):
     def append(self, event: DomainEvent) -> None:
-        self._rows.staged.append((event,))
+        # Built now, not at commit: an event that cannot be written fails its own work only.
+        self._rows.staged.append(tables.change_row(event))
 
     def flush(self) -> None:
         if not self._rows.kept:
@@ -284,7 +285,7 @@ class SqlChangeLog(_Repository):
         now = int(time.time() * 1_000_000)
         self._cur.executemany(
             self._q(tables.insert("changes", tables.CHANGE_COLUMNS)),
-            [tables.change_row(event, now) for (event,) in self._rows.kept],
+            [(now, *row) for row in self._rows.kept],
         )
 
 

@@ -84,7 +84,9 @@ def test_committed_message_is_durable_with_its_receipt_and_raw_envelope(store: S
     """A message with one record is committed. Result: receipt findable, record readable."""
     msg = message(1, record())
     outcome = commit(store, msg)
-    assert store.reader.find_receipt("SG", msg.digest) == outcome.receipt
+    again = commit(store, msg)
+    assert again.duplicate
+    assert again.receipt == outcome.receipt
     receipt = exchange_pb2.Receipt()
     receipt.ParseFromString(outcome.receipt.receipt)
     assert receipt.records_applied == 1
@@ -279,17 +281,26 @@ def test_a_message_the_database_refuses_fails_alone_while_its_group_commits(
 
     # Hold the writer in a group of its own until all twenty are queued: they then form one
     # group, so the test does not depend on how requests happen to be grouped.
-    release = threading.Event()
-    blocker = threading.Thread(target=store.transactions.run, args=(lambda uow: release.wait(),))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(uow: object) -> None:
+        holding.set()
+        release.wait(timeout=30)
+
+    blocker = threading.Thread(target=store.transactions.run, args=(hold,))
     blocker.start()
-    with ThreadPoolExecutor(20) as pool:
-        futures = [pool.submit(attempt, m) for m in msgs]
-        deadline = time.monotonic() + 10
-        while store.transactions.queued() < 20 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert store.transactions.queued() == 20
+    assert holding.wait(timeout=10)
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            futures = [pool.submit(attempt, m) for m in msgs]
+            deadline = time.monotonic() + 10
+            while store.transactions.queued() < 20 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert store.transactions.queued() == 20
+            release.set()
+            results = [f.result() for f in futures]
+    finally:
         release.set()
-        results = [f.result() for f in futures]
     blocker.join()
     refused = [r for r in results if isinstance(r, StoreRejected)]
     assert len(refused) == 1
