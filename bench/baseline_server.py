@@ -82,7 +82,7 @@ class Inserter:
 def verify_insert_handler(workspace: Path) -> grpc.GenericRpcHandler[Any, Any]:
     pub = workspace / "certs/dev/partners/SG/signing-SG-2026-1.pub.pem"
     # The same signature primitive as the gateway: the comparison is of everything else.
-    verify = verifier(load_public_key(pub, "ed25519"), "ed25519")
+    verify = verifier(load_public_key(pub.read_bytes(), "ed25519"), "ed25519")
     inserter = Inserter(workspace / "baseline.db")
 
     def submit(

@@ -49,10 +49,11 @@ def _check_algorithm(key: PublicKey, algorithm: str) -> None:
         raise KeyMismatch(f"key is not a {algorithm} key")
 
 
-def load_public_key(path: Path, algorithm: str) -> PublicKey:
-    key = serialization.load_pem_public_key(path.read_bytes())
+def load_public_key(pem: bytes, algorithm: str) -> PublicKey:
+    """A PEM public key, which must be a key of the pinned ``algorithm``."""
+    key = serialization.load_pem_public_key(pem)
     if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
-        raise KeyMismatch(f"{path}: unsupported key type")
+        raise KeyMismatch("unsupported key type")
     _check_algorithm(key, algorithm)
     return key
 

@@ -214,9 +214,6 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         raise f.error("code", f"the file name must be the partner code ({code}.toml)")
     tiers = f.strings(data, "tiers")
     recognised = f.strings(data, "recognised_tiers")
-    for i, tier in enumerate(recognised):
-        if tier not in tiers:
-            raise f.error(f"recognised_tiers[{i}]", f"{tier!r} is not among tiers {list(tiers)}")
     mra = f.require(data, "mra", dict)
     f.known_keys(mra, "mra", _PARTNER_KEYS)
     direction = data.get("direction", "import")
@@ -428,7 +425,7 @@ class FileDirectory:
                 field = f"signing_keys[{i}].public_key"
                 try:
                     pem = file.public_key.read_bytes()
-                    key = load_public_key(file.public_key, info.algorithm)
+                    key = load_public_key(pem, info.algorithm)
                 except OSError as exc:
                     raise f.error(
                         field,

@@ -4,7 +4,6 @@ errors into the gateway's own, decided once per dialect (transient or final)."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,13 +27,9 @@ class Database:
         The driver's text goes to the log only, under a reference the caller is given."""
         if self.dialect.is_transient(exc):
             return StoreUnavailable(f"the {self.dialect.name} store is unavailable; retry later")
-        reference = uuid.uuid4().hex
-        log.error("store refused a write (reference %s): %r", reference, exc)
-        return StoreRejected(
-            f"the store refused this request; quote reference {reference} to the gateway's "
-            "operators",
-            correlation_id=reference,
-        )
+        refused = StoreRejected.referenced("the store refused this request")
+        log.error("store refused a request (reference %s): %r", refused.reference, exc)
+        return refused
 
     @contextmanager
     def translated(self) -> Iterator[None]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import uuid
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -72,13 +71,10 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, GatewayError) and exc.transient
 
 
-def _internal(what: str) -> InternalError:
-    reference = uuid.uuid4().hex
-    log.exception("%s (reference %s)", what, reference)
-    return InternalError(
-        f"internal error; quote reference {reference} to the gateway's operators",
-        correlation_id=reference,
-    )
+def _internal(what: str) -> GatewayError:
+    error = InternalError.referenced("internal error")
+    log.exception("%s (reference %s)", what, error.reference)
+    return error
 
 
 class GroupCommitter:

@@ -10,7 +10,6 @@ trusted CA, and they reveal nothing a verified caller may not see.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -89,14 +88,8 @@ class GatewayInterceptor(_Interceptor):
             except Exception:
                 if context.code() is not None:  # type: ignore[attr-defined]  # the servicer aborted
                     raise
-                reference = uuid.uuid4().hex
-                log.exception("unexpected error in %s (reference %s)", method, reference)
-                abort(
-                    context,
-                    InternalError(
-                        f"internal error; quote reference {reference} to the gateway's operators",
-                        correlation_id=reference,
-                    ),
-                )
+                internal = InternalError.referenced("internal error")
+                log.exception("unexpected error in %s (reference %s)", method, internal.reference)
+                abort(context, internal)
 
         return guarded

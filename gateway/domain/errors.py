@@ -7,6 +7,7 @@ to gRPC in one place, and a test fails when a class is left unmapped.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from enum import Enum
 
@@ -164,7 +165,23 @@ class StoreUnavailable(GatewayError):
     transient = True
 
 
-class StoreRejected(GatewayError):
+class _Referenced(GatewayError):
+    """An error whose details stay in the log: the caller gets a reference to quote."""
+
+    @classmethod
+    def referenced(cls, what: str) -> _Referenced:
+        reference = uuid.uuid4().hex
+        return cls(
+            f"{what}; quote reference {reference} to the gateway's operators",
+            correlation_id=reference,
+        )
+
+    @property
+    def reference(self) -> str:
+        return self.metadata["correlation_id"]
+
+
+class StoreRejected(_Referenced):
     """The database refused this message's writes for a reason retrying cannot change (an
     integrity or data error). The message fails alone; the rest of its group commits."""
 
@@ -172,7 +189,7 @@ class StoreRejected(GatewayError):
     reason = "store.rejected"
 
 
-class InternalError(GatewayError):
+class InternalError(_Referenced):
     """Anything unexpected. The caller gets the correlation id; the log has the rest."""
 
     status = Status.INTERNAL
@@ -189,6 +206,8 @@ def all_error_classes() -> list[type[GatewayError]]:
     """Every concrete error class (the base excluded), for the mapping test and the docs."""
     found: list[type[GatewayError]] = []
     pending: list[type[GatewayError]] = list(GatewayError.__subclasses__())
+    pending.remove(_Referenced)
+    pending.extend(_Referenced.__subclasses__())
     while pending:
         cls = pending.pop()
         found.append(cls)

@@ -72,7 +72,7 @@ def edit(root: Path, code: str, old: str, new: str) -> Path:
         (
             'recognised_tiers = ["STP-Plus"]',
             'recognised_tiers = ["STP-Gold"]',
-            "recognised_tiers[0]",
+            "recognised_tiers",
         ),
         ("recognised_tiers =", "recognized_tiers =", "recognized_tiers"),
         ('patterns = ["SG[0-9]{12}"]', 'patterns = ["SG[0-9"]', "identifiers.patterns"),

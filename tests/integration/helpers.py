@@ -60,7 +60,9 @@ def receipt_of(
 ) -> exchange_pb2.Receipt:
     """The receipt's content, after checking the gateway's signature on it."""
     key = load_public_key(
-        live.workspace.pki / "gateway" / f"signing-{live.settings.signing_key_id}.pub.pem",
+        (
+            live.workspace.pki / "gateway" / f"signing-{live.settings.signing_key_id}.pub.pem"
+        ).read_bytes(),
         "ed25519",
     )
     assert response.receipt.signature.key_id == live.settings.signing_key_id

@@ -25,6 +25,6 @@ def test_key_of_another_algorithm_is_refused_at_load(tmp_path: Path) -> None:
     path = tmp_path / "k.pub.pem"
     path.write_bytes(pki.public_pem(pki.signing_key("ed25519")))
     with pytest.raises(KeyMismatch):
-        load_public_key(path, "ecdsa-p256-sha256")
+        load_public_key(path.read_bytes(), "ecdsa-p256-sha256")
     with pytest.raises(ValueError, match="unsupported"):
         pki.signing_key("rsa-pkcs1-sha1")
