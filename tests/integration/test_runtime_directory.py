@@ -143,10 +143,11 @@ def test_a_partner_changed_at_runtime_under_load_fails_no_call(
     failures: list[BaseException] = []
     calls = [0, 0]
     sequences = itertools.count(1)
+    signer = workspace.signer("SG")  # before the admin starts editing SG's file
 
     def submit() -> None:
         with connect(target, workspace.identity("SG")) as channel:
-            client = PartnerClient(channel, "SG", workspace.signer("SG"))
+            client = PartnerClient(channel, "SG", signer)
             while not stop.is_set():
                 sequence = next(sequences)
                 try:
