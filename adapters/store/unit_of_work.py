@@ -73,29 +73,23 @@ class TranslatingCursor:
         self._errors = errors
         self._translate = translate
 
-    def execute(self, sql: str, params: Any = ()) -> Any:
+    def _call(self, method: Any, *args: Any) -> Any:
         try:
-            return self._cur.execute(sql, params)
+            return method(*args)
         except self._errors as exc:
             raise self._translate(exc) from exc
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self._call(self._cur.execute, sql, params)
 
     def executemany(self, sql: str, rows: Any) -> Any:
-        try:
-            return self._cur.executemany(sql, rows)
-        except self._errors as exc:
-            raise self._translate(exc) from exc
+        return self._call(self._cur.executemany, sql, rows)
 
     def fetchone(self) -> Any:
-        try:
-            return self._cur.fetchone()
-        except self._errors as exc:
-            raise self._translate(exc) from exc
+        return self._call(self._cur.fetchone)
 
     def fetchall(self) -> list[Any]:
-        try:
-            return list(self._cur.fetchall())
-        except self._errors as exc:
-            raise self._translate(exc) from exc
+        return list(self._call(self._cur.fetchall))
 
 
 class _Repository:
