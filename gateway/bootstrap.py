@@ -26,6 +26,7 @@ from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs
 from gateway.api.admin_servicer import AdminServicer
+from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
 from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.interceptor import GatewayInterceptor
@@ -174,7 +175,7 @@ def build(
         ) from exc
     submit = SubmitStatusMessage(
         formats,
-        store.transactions,
+        YieldingTransactions(store.transactions),
         ProtobufReceiptSealer(signer),
         Limits(
             max_payload_bytes=settings.max_payload_bytes,
@@ -185,17 +186,26 @@ def build(
     recognise = Recognise(store.reader, clock, settings.max_codes_per_query)
     reload_partners = ReloadPartners(directory, store.transactions)
 
+    admission = Admission(
+        AdmissionLimits(
+            max_calls=settings.max_calls_per_client,
+            max_active=settings.max_active_per_client,
+            body_timeout=settings.request_body_timeout_seconds,
+        )
+    )
     authenticator = Authenticator(
         x509.load_pem_x509_certificate(home_ca_pem), insecure=settings.insecure_plaintext
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
-        interceptors=[GatewayInterceptor(authenticator, directory)],
+        interceptors=[GatewayInterceptor(authenticator, directory, admission)],
         options=[
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
+            ("grpc.max_concurrent_streams", settings.max_calls_per_client),
             ("grpc.so_reuseport", 0),
         ],
-        maximum_concurrent_rpcs=max(1024, settings.workers * 4),
+        # No server-wide cap on calls: one client reaching it would fail everyone's. Limits
+        # are per client (admission) and per connection (streams).
     )
     exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
         PartnerExchangeServicer(submit, clock), server

@@ -46,8 +46,16 @@ class Settings:
     max_records_per_message: int = 10_000
     max_codes_per_query: int = 1_000
     #: Handler threads; ingest handlers wait for the group commit, so keep it above the
-    #: expected number of calls in flight.
-    workers: int = 128
+    #: expected number of calls in flight (several clients' max_calls_per_client).
+    workers: int = 256
+    #: Calls one client (a partner, or one home certificate) may have in flight, and streams
+    #: per connection; more are refused with RESOURCE_EXHAUSTED client.too_many_calls.
+    max_calls_per_client: int = 64
+    #: Calls of one client doing work at the same time; the rest wait their turn, so a
+    #: client's share of the server does not grow with the calls it opens.
+    max_active_per_client: int = 4
+    #: Seconds a call may wait for its request body before it is cancelled.
+    request_body_timeout_seconds: float = 10.0
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
@@ -62,6 +70,9 @@ _MINIMUMS = {
     "max_records_per_message": 1,
     "max_codes_per_query": 1,
     "workers": 2,
+    "max_calls_per_client": 1,
+    "max_active_per_client": 1,
+    "request_body_timeout_seconds": 0.1,
     "read_pool_size": 1,
     "grace_seconds": 0,
 }

@@ -24,9 +24,13 @@ class Database:
 
     def translate(self, exc: BaseException) -> GatewayError:
         """A driver error as the gateway's: transient ones are retried, final ones are not.
-        The driver's text goes to the log only, under a reference the caller is given."""
+        The driver's text goes to the log only, under a reference the caller is given: at once
+        for a refusal; for an outage where it reaches a caller (see ``report``), since a
+        transient error may yet be retried away."""
         if self.dialect.is_transient(exc):
-            return StoreUnavailable(f"the {self.dialect.name} store is unavailable; retry later")
+            return StoreUnavailable.referenced(
+                f"the {self.dialect.name} store is unavailable; retry later"
+            )
         refused = StoreRejected.referenced("the store refused this request")
         log.error("store refused a request (reference %s): %r", refused.reference, exc)
         return refused
@@ -39,9 +43,16 @@ class Database:
             raise self.translate(exc) from exc
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        with self.translated(), self.readers.connection() as conn:
-            yield conn
+    def reading(self, report_outage: bool = True) -> Iterator[Connection]:
+        """A reader connection. An outage is logged unless the caller reports it itself (the
+        operator running a migration is shown it)."""
+        try:
+            with self.translated(), self.readers.connection() as conn:
+                yield conn
+        except StoreUnavailable as error:
+            if report_outage:
+                report(error)
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -68,3 +79,8 @@ class Database:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def report(error: StoreUnavailable) -> None:
+    """Logs an outage that reaches callers, once, with the reference they are given."""
+    log.warning("store unavailable (reference %s): %r", error.reference, error.__cause__)

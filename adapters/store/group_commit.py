@@ -22,7 +22,7 @@ from typing import Any
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from adapters.store.database import Database
+from adapters.store.database import Database, report
 from adapters.store.unit_of_work import GroupUnitOfWork, TranslatingCursor
 from gateway.app.unit_of_work import UnitOfWork, Work
 from gateway.domain.errors import (
@@ -149,6 +149,8 @@ class GroupCommitter:
                 return
             results = [refused]
         except GatewayError as error:  # transient, and still failing after the retries
+            if isinstance(error, StoreUnavailable):
+                report(error)  # once for the group, which shares the reference
             results = [error] * len(group)
         except Exception:
             results = [_internal("group commit failed")] * len(group)

@@ -14,7 +14,7 @@ def migrate(db: Database) -> list[int]:
     """Applies pending migrations in order; returns the versions applied."""
     applied: list[int] = []
     dialect = db.dialect
-    with db.reading() as conn:
+    with db.reading(report_outage=False) as conn:  # the operator running it is shown it
         cur = conn.cursor()
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "

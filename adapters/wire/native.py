@@ -8,8 +8,9 @@ from typing import Literal
 
 from google.protobuf.message import DecodeError
 
+from adapters.wire.protowire import count_field
 from gateway import protomap
-from gateway.domain.errors import MalformedPayload, SignatureInvalid, TooManyRecords
+from gateway.domain.errors import MalformedPayload, SignatureInvalid, TooManyRecords, shown
 from gateway.domain.messages import (
     DecodedBatch,
     DetachedSignature,
@@ -82,7 +83,21 @@ def _draft(msg: pb.AeoRecord) -> RecordDraft:
     )
 
 
+_RECORDS = pb.StatusBatch.RECORDS_FIELD_NUMBER
+
+
 def decode(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
+    # Counted on the wire before parsing: a message of millions of tiny records is refused at
+    # the cost of reading the limit's worth of them, not of materialising them all.
+    try:
+        count = count_field(payload, _RECORDS, stop_after=limits.max_records)
+    except ValueError as exc:
+        raise MalformedPayload(f"payload is not a StatusBatch: {exc}") from exc
+    if count > limits.max_records:
+        raise TooManyRecords(
+            f"more than {limits.max_records} records in one message",
+            limit=str(limits.max_records),
+        )
     batch = pb.StatusBatch()
     try:
         batch.ParseFromString(payload)
@@ -95,12 +110,6 @@ def decode(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) ->
         issued_at = protomap.instant(batch.issued_at)
     except ValueError as exc:
         raise MalformedPayload(f"issued_at: {exc}") from exc
-    if len(batch.records) > limits.max_records:
-        # Before converting a single record: the count is known once parsed.
-        raise TooManyRecords(
-            f"{len(batch.records)} records in one message; the limit is {limits.max_records}",
-            limit=str(limits.max_records),
-        )
     return DecodedBatch(
         partner=batch.partner,
         sequence=batch.sequence,
@@ -155,7 +164,8 @@ class NativeCodec:
         # Signature first: nothing from an unverified payload is parsed, let alone trusted.
         if not detached.signature or not key.verify(message.payload, detached.signature):
             raise SignatureInvalid(
-                f"signature does not verify with key {detached.key_id!r}", key_id=detached.key_id
+                f"signature does not verify with key {shown(detached.key_id)}",
+                key_id=detached.key_id,
             )
         return decode(message.payload, limits, detached.key_id, detached.algorithm)
 

@@ -10,7 +10,7 @@ from gateway.api.auth import current
 from gateway.api.convert import PARTNER_PREFIX, gaps, partner_code, partner_to_pb
 from gateway.app.audit import ExchangeAudit
 from gateway.app.directory import ReloadPartners
-from gateway.domain.errors import PartnerNotFound
+from gateway.domain.errors import PartnerNotFound, shown
 from gateway.domain.events import Change, DefinitionChange, RecordVersionApplied
 from gateway.pb import admin_pb2, admin_pb2_grpc
 
@@ -48,7 +48,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         code = partner_code(request.name)
         partner = directory.partners.get(code)
         if partner is None:
-            raise PartnerNotFound(f"no partner {request.name!r} is registered")
+            raise PartnerNotFound(f"no partner {shown(request.name)} is registered")
         return admin_pb2.GetPartnerResponse(partner=partner_to_pb(partner, directory.version))
 
     def GetPartnerState(

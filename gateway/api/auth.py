@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.domain.directory import Directory
-from gateway.domain.errors import NoClientIdentity, RoleNotPermitted
+from gateway.domain.errors import NoClientIdentity
 
 ROLE_URI_PREFIX = "urn:aeo-gateway:role:"
 SERVICE_PREFIX = "aeo.gateway.v1."
@@ -33,6 +33,8 @@ class Role(Enum):
     ADMIN = "admin"
     #: Plaintext development mode: no certificate, so no partner identity.
     INSECURE_LOCAL = "insecure-local"
+    #: A home certificate without a gateway role: health and reflection only.
+    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class Authenticator:
             for role in (Role.DOMESTIC, Role.ADMIN):
                 if ROLE_URI_PREFIX + role.value in _uris(cert):
                     return Principal(role, None, fingerprint, subject)
-            raise RoleNotPermitted(f"certificate {subject} carries no gateway role")
+            return Principal(Role.NONE, None, fingerprint, subject)
         raise NoClientIdentity(f"certificate {subject} chains to no configured authority")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gateway import protomap
-from gateway.domain.errors import InvalidQuery
+from gateway.domain.errors import InvalidQuery, shown
 from gateway.domain.partners import Partner, TradeDirection
 from gateway.domain.recognition import Answer, Outcome
 from gateway.pb import admin_pb2, common_pb2, recognition_pb2
@@ -40,7 +40,9 @@ def partner_code(name: str, suffix: str = "") -> str:
     """ "partners/SG" (or "partners/SG/state" with suffix "/state") -> "SG"."""
     code = name.removeprefix(PARTNER_PREFIX).removesuffix(suffix)
     if not name.startswith(PARTNER_PREFIX) or not name.endswith(suffix) or not code or "/" in code:
-        raise InvalidQuery(f"{name!r} is not a resource name of the form partners/CODE{suffix}")
+        raise InvalidQuery(
+            f"{shown(name)} is not a resource name of the form partners/CODE{suffix}"
+        )
     return code
 
 

@@ -1,95 +1,225 @@
-"""Every call to the gateway's own services passes here: the request takes one directory
-snapshot, the caller is identified and authorised against it, and gateway errors become
-precise statuses. Anything unexpected answers INTERNAL with a correlation id that is in the
-log; no internal text reaches a caller.
+"""Every call passes here before it costs the gateway anything: the caller is identified and,
+for the gateway's own services, authorised against one directory snapshot; the call is admitted
+under its client's limits (gateway.api.admission); only then is its request body awaited and
+parsed. Gateway errors become precise statuses; a request that does not parse answers
+INVALID_ARGUMENT request.malformed; anything unexpected answers INTERNAL with a correlation id
+that is in the log. No internal text reaches a caller.
 
-Health checking and reflection are not wrapped: TLS has already required a certificate from a
-trusted CA, and they reveal nothing a verified caller may not see.
+Health checking and reflection pass here too, so that their calls count against their client's
+limits; any certificate the TLS layer verified may call them, role or not.
+
+To identify a caller before its body arrives, every handler is served in its client-streaming
+form (the same bytes on the wire) with raw bytes in, and the request is parsed here.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from gateway.api.auth import SERVICE_ROLES, Authenticator, RequestContext, Role, _current
+from gateway.api.admission import Admission
+from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, RequestContext, Role, _current
 from gateway.api.errors import abort
 from gateway.app.directory import PartnerDirectory
-from gateway.domain.errors import GatewayError, InternalError, NoClientIdentity, RoleNotPermitted
+from gateway.domain.errors import (
+    GatewayError,
+    InternalError,
+    MalformedRequest,
+    NoClientIdentity,
+    RoleNotPermitted,
+    shown,
+)
 
 log = logging.getLogger(__name__)
 
-Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Parse = Callable[[bytes], Any]
 
-
-if TYPE_CHECKING:  # the stubs make ServerInterceptor generic; the runtime class is not
+if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not
+    Handler = grpc.RpcMethodHandler[Any, Any]
     _Interceptor = grpc.ServerInterceptor[Any, Any]
 else:
+    Handler = grpc.RpcMethodHandler
     _Interceptor = grpc.ServerInterceptor
 
 
 class GatewayInterceptor(_Interceptor):
-    def __init__(self, authenticator: Authenticator, directory: PartnerDirectory) -> None:
+    def __init__(
+        self, authenticator: Authenticator, directory: PartnerDirectory, admission: Admission
+    ) -> None:
         self._auth = authenticator
         self._directory = directory
+        self._admission = admission
         # Wrapped handlers per method: built once, not on every call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+        self._wrapped: dict[str, Handler] = {}
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+    ) -> Handler | None:
         wrapped = self._wrapped.get(details.method)
-        if wrapped is not None:
-            return wrapped
-        handler = continuation(details)
-        service = details.method.split("/")[1] if details.method.count("/") == 2 else ""
-        allowed = SERVICE_ROLES.get(service)
-        if handler is None or allowed is None:
-            return handler  # not the gateway's (health, reflection) or unknown: left to gRPC
-        # Every RPC of the gateway's services is unary.
-        assert handler.unary_unary is not None
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            self._guard(handler.unary_unary, allowed, details.method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-        self._wrapped[details.method] = wrapped
+        if wrapped is None:
+            handler = continuation(details)
+            if handler is None:
+                return None  # unknown method: gRPC answers UNIMPLEMENTED
+            wrapped = self._wrap(handler, details.method)
+            self._wrapped[details.method] = wrapped
         return wrapped
 
-    def _context(
-        self, context: grpc.ServicerContext, allowed: frozenset[Role], method: str
+    def _wrap(self, handler: Handler, method: str) -> Handler:
+        service = method.split("/")[1] if method.count("/") == 2 else ""
+        # None: not one of the gateway's services (health, reflection): any verified caller.
+        allowed = SERVICE_ROLES.get(service)
+        call = _Call(self, method, allowed, handler.request_deserializer or bytes)
+        serialize = handler.response_serializer
+        if handler.unary_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                call.unary(handler.unary_unary), response_serializer=serialize
+            )
+        if handler.unary_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                call.unary_stream(handler.unary_stream), response_serializer=serialize
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                call.client_streaming(handler.stream_unary), response_serializer=serialize
+            )
+        assert handler.stream_stream is not None
+        return grpc.stream_stream_rpc_method_handler(
+            call.bidi_streaming(handler.stream_stream), response_serializer=serialize
+        )
+
+    def authorise(
+        self, context: grpc.ServicerContext, allowed: frozenset[Role] | None, method: str
     ) -> RequestContext:
         directory = self._directory.current()
         principal = self._auth.principal(context, directory)
-        if principal.role not in allowed:
+        if allowed is not None and principal.role not in allowed:
             if principal.role is Role.INSECURE_LOCAL:
                 raise NoClientIdentity(f"{method} needs a verified client certificate")
+            if principal.role is Role.NONE:
+                raise RoleNotPermitted(
+                    f"certificate {principal.subject} carries no gateway role", role="none"
+                )
             raise RoleNotPermitted(
                 f"a {principal.role.value} certificate may not call {method}",
                 role=principal.role.value,
             )
         return RequestContext(principal, directory)
 
-    def _guard(self, behavior: Behavior, allowed: frozenset[Role], method: str) -> Behavior:
-        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-            try:
-                token = _current.set(self._context(context, allowed, method))
-                try:
-                    return behavior(request, context)
-                finally:
-                    _current.reset(token)
-            except GatewayError as error:
-                abort(context, error)
-            except Exception:
-                if context.code() is not None:  # type: ignore[attr-defined]  # the servicer aborted
-                    raise
-                internal = InternalError.referenced("internal error")
-                log.exception("unexpected error in %s (reference %s)", method, internal.reference)
-                abort(context, internal)
 
-        return guarded
+def _client(principal: Principal) -> str:
+    """Whose limits a call counts against: a partner as a whole (its CA may issue many
+    certificates), otherwise the one home certificate."""
+    if principal.partner is not None:
+        return f"partner:{principal.partner}"
+    return f"certificate:{principal.fingerprint}"
+
+
+class _Call:
+    """The wrapped behaviours of one method."""
+
+    def __init__(
+        self,
+        interceptor: GatewayInterceptor,
+        method: str,
+        allowed: frozenset[Role] | None,
+        parse: Parse,
+    ) -> None:
+        self._interceptor = interceptor
+        self._admission = interceptor._admission
+        self._method = method
+        self._allowed = allowed
+        self._parse = parse
+
+    def unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Any:
+        def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+            try:
+                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                with self._admission.call(_client(request_context.principal)):
+                    request = self._body(requests, context)
+                    if self._allowed is not None:
+                        self._admission.take_turn()
+                    token = _current.set(request_context)
+                    try:
+                        return behavior(request, context)
+                    finally:
+                        _current.reset(token)
+            except Exception as exc:  # answered precisely below
+                self._fail(exc, context)
+
+        return served
+
+    def unary_stream(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Any:
+        def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
+            try:
+                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                with self._admission.call(_client(request_context.principal)):
+                    yield from behavior(self._body(requests, context), context)
+            except Exception as exc:
+                self._fail(exc, context)
+
+        return served
+
+    def client_streaming(
+        self, behavior: Callable[[Iterator[Any], grpc.ServicerContext], Any]
+    ) -> Any:
+        def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+            try:
+                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                with self._admission.call(_client(request_context.principal)):
+                    return behavior(map(self._parsed, requests), context)
+            except Exception as exc:
+                self._fail(exc, context)
+
+        return served
+
+    def bidi_streaming(
+        self, behavior: Callable[[Iterator[Any], grpc.ServicerContext], Iterator[Any]]
+    ) -> Any:
+        def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
+            try:
+                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                with self._admission.call(_client(request_context.principal)):
+                    yield from behavior(map(self._parsed, requests), context)
+            except Exception as exc:
+                self._fail(exc, context)
+
+        return served
+
+    def _body(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        """The one request message, awaited no longer than the body timeout, then parsed."""
+        raw = self._admission.body(lambda: next(requests, None), context.cancel)
+        if raw is None:
+            raise MalformedRequest(f"{self._method} expects exactly one request message")
+        return self._parsed(raw)
+
+    def _parsed(self, raw: bytes) -> Any:
+        try:
+            return self._parse(raw)
+        except Exception as exc:  # whatever the parser raises: the caller's fault
+            raise MalformedRequest(f"the request is not a valid {self._method} request") from exc
+
+    def _fail(self, exc: Exception, context: grpc.ServicerContext) -> None:
+        if isinstance(exc, grpc.RpcError):
+            raise exc  # the call was cancelled (by its client or the body timeout): no answer
+        if isinstance(exc, MalformedRequest):
+            # One line, no traceback: a client's mistake, not the gateway's.
+            log.warning(
+                "malformed request to %s from %s: %s",
+                self._method,
+                shown(context.peer()),
+                shown(str(exc.__cause__ or exc), 200),
+            )
+        if isinstance(exc, GatewayError):
+            abort(context, exc)
+        if context.code() is not None:  # type: ignore[attr-defined]  # the servicer aborted
+            raise exc
+        internal = InternalError.referenced("internal error")
+        log.error(
+            "unexpected error in %s (reference %s)", self._method, internal.reference, exc_info=exc
+        )
+        abort(context, internal)

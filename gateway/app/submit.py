@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gateway.app.unit_of_work import StoredMessage, Transactions, UnitOfWork
 from gateway.domain.directory import Directory
-from gateway.domain.errors import PayloadTooLarge, UnsupportedWireFormat
+from gateway.domain.errors import PayloadTooLarge, UnsupportedWireFormat, shown
 from gateway.domain.events import RecordVersionApplied
 from gateway.domain.exchange import Limits, VerifiedMessage, accept, decide
 from gateway.domain.messages import InboundMessage, SealedReceipt
@@ -46,7 +46,7 @@ class SubmitStatusMessage:
         if codec is None or wire_format not in partner.wire_formats:
             raise UnsupportedWireFormat(
                 f"partner {partner.code} sends {', '.join(partner.wire_formats)}, "
-                f"not {wire_format!r}",
+                f"not {shown(wire_format)}",
                 expected=",".join(partner.wire_formats),
             )
         keys = directory.keys_for(partner.code, message.received_at)

@@ -17,6 +17,7 @@ from gateway.domain.errors import (
     PartnerNotRegistered,
     SigningKeyNotValid,
     UnknownSigningKey,
+    shown,
 )
 from gateway.domain.events import DefinitionChange, PartnerDefinitionChanged
 from gateway.domain.partners import HomeAdministration, Partner, SigningKeyInfo
@@ -89,17 +90,18 @@ class PartnerKeys:
         key = self._directory.keys.get((self._partner, key_id))
         if key is None:
             raise UnknownSigningKey(
-                f"key {key_id!r} is not registered for partner {self._partner}", key_id=key_id
+                f"key {shown(key_id)} is not registered for partner {self._partner}", key_id=key_id
             )
         if algorithm != key.info.algorithm:
             raise AlgorithmNotPinned(
-                f"key {key_id!r} is pinned to {key.info.algorithm}, message says {algorithm!r}",
+                f"key {shown(key_id)} is pinned to {key.info.algorithm}, "
+                f"message says {shown(algorithm)}",
                 key_id=key_id,
                 pinned=key.info.algorithm,
             )
         if not key.info.valid_at(self._at):
             raise SigningKeyNotValid(
-                f"key {key_id!r} is not valid at {self._at.isoformat()}", key_id=key_id
+                f"key {shown(key_id)} is not valid at {self._at.isoformat()}", key_id=key_id
             )
         return key
 

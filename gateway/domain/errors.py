@@ -35,9 +35,30 @@ class GatewayError(Exception):
     transient: bool = False
 
     def __init__(self, message: str, **metadata: str) -> None:
+        # Bounded whatever a caller sent, so an error always fits in a gRPC status.
+        message = _clip(message, MAX_MESSAGE)
         super().__init__(message)
         self.message = message
-        self.metadata: Mapping[str, str] = metadata
+        self.metadata: Mapping[str, str] = {k: _clip(v, MAX_VALUE) for k, v in metadata.items()}
+
+
+#: Longest error message and ErrorInfo metadata value sent to a caller, in characters.
+MAX_MESSAGE = 1024
+MAX_VALUE = 128
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 24]}… ({len(text)} characters)"
+
+
+def shown(value: object, limit: int = 64) -> str:
+    """A caller-supplied value as echoed in an error: quoted, and cut to ``limit`` characters
+    so that a huge or odd value cannot crowd out the reason."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str | bytes) else ""
+    return f"{text[:limit]}…{size}"
 
 
 # --- caller identity and authorisation ---------------------------------------------------------
@@ -63,6 +84,22 @@ class PartnerImpersonation(GatewayError):
 class PartnerNotRegistered(GatewayError):
     status = Status.PERMISSION_DENIED
     reason = "partner.not_registered"
+
+
+class TooManyCalls(GatewayError):
+    """The client already has as many calls in flight as one client may (see docs/operations.md);
+    retry when some have finished."""
+
+    status = Status.RESOURCE_EXHAUSTED
+    reason = "client.too_many_calls"
+    transient = True
+
+
+class MalformedRequest(GatewayError):
+    """The request is not a well-formed message of the method's request type."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "request.malformed"
 
 
 # --- message authenticity ----------------------------------------------------------------------
@@ -159,12 +196,6 @@ class DefinitionInvalid(GatewayError):
 # --- infrastructure ----------------------------------------------------------------------------
 
 
-class StoreUnavailable(GatewayError):
-    status = Status.UNAVAILABLE
-    reason = "store.unavailable"
-    transient = True
-
-
 class _Referenced(GatewayError):
     """An error whose details stay in the log: the caller gets a reference to quote."""
 
@@ -179,6 +210,14 @@ class _Referenced(GatewayError):
     @property
     def reference(self) -> str:
         return self.metadata["correlation_id"]
+
+
+class StoreUnavailable(_Referenced):
+    """The database cannot be reached or is busy; retrying later may succeed."""
+
+    status = Status.UNAVAILABLE
+    reason = "store.unavailable"
+    transient = True
 
 
 class StoreRejected(_Referenced):

@@ -17,6 +17,7 @@ from gateway.domain.errors import (
     IssuedAtOutsideWindow,
     PartnerImpersonation,
     TooManyRecords,
+    shown,
 )
 from gateway.domain.messages import DecodedBatch, InboundMessage, Receipt, Rejection
 from gateway.domain.partners import Partner
@@ -68,7 +69,7 @@ def accept(
     check_header(batch)
     if batch.partner != message.partner:
         raise PartnerImpersonation(
-            f"partner {message.partner} may not submit for {batch.partner!r}",
+            f"partner {message.partner} may not submit for {shown(batch.partner)}",
             claimed=batch.partner,
         )
     if len(batch.drafts) > limits.max_records:

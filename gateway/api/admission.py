@@ -1,0 +1,191 @@
+"""Fair admission: what one client's calls may hold of the server, so that no client can hurt
+another.
+
+The server is synchronous: a call holds a worker thread from the moment its headers arrive,
+including while it waits for a request body that a hostile client never sends. So every call
+is admitted per client (a partner, or one home certificate) before it waits for anything:
+
+- at most ``max_calls`` of a client's calls are in flight (waiting for a body, waiting their
+  turn, working or streaming); the next is refused at once with RESOURCE_EXHAUSTED, so a
+  client's stalled or excess streams hold at most that many threads;
+- a request body that has not arrived ``body_timeout`` after the call started cancels the call;
+- at most ``max_active`` of a client's calls do the gateway's work at the same time; the others
+  wait their turn without using the CPU, so a client's share of the server does not grow with
+  the number of calls it opens. A call gives its turn back while it only waits (for the group
+  commit), so a partner's concurrent messages still share one commit.
+
+Why not an asyncio server, whose waiting calls hold no thread: the per-client limits are needed
+anyway to share the CPU fairly, and with them the threads a client can hold are bounded; the
+synchronous server stays the faster of the two for the ingest path.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from gateway.app.unit_of_work import Transactions, UnitOfWork, Work
+from gateway.domain.errors import TooManyCalls
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionLimits:
+    max_calls: int
+    max_active: int
+    body_timeout: float
+
+
+class _Client:
+    __slots__ = ("in_flight", "turns")
+
+    def __init__(self, max_active: int) -> None:
+        self.in_flight = 0
+        self.turns = threading.BoundedSemaphore(max_active)
+
+
+class _Turn:
+    """A call's right to work; given back once, whichever comes first: a wait or the end."""
+
+    __slots__ = ("_held", "_semaphore")
+
+    def __init__(self, semaphore: threading.BoundedSemaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    def take(self) -> None:
+        self._semaphore.acquire()
+        self._held = True
+
+    def give_back(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
+_turn: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("turn", default=None)
+
+
+def waiting() -> None:
+    """Called by code about to block on I/O it does not drive: the caller's turn goes to the
+    client's next call. Does nothing outside an admitted call."""
+    turn = _turn.get()
+    if turn is not None:
+        turn.give_back()
+
+
+class Admission:
+    def __init__(self, limits: AdmissionLimits) -> None:
+        self.limits = limits
+        self._clients: dict[str, _Client] = {}
+        self._lock = threading.Lock()
+        self._watchdog = _BodyWatchdog()
+
+    @contextmanager
+    def call(self, client: str) -> Iterator[None]:
+        """One admitted call of ``client`` for as long as the block runs; TooManyCalls when the
+        client already has its limit in flight."""
+        with self._lock:
+            state = self._clients.get(client)
+            if state is None:
+                state = self._clients[client] = _Client(self.limits.max_active)
+            if state.in_flight >= self.limits.max_calls:
+                raise TooManyCalls(
+                    f"{state.in_flight} calls of this client are in flight; the limit is "
+                    f"{self.limits.max_calls}",
+                    limit=str(self.limits.max_calls),
+                )
+            state.in_flight += 1
+        token = _turn.set(_Turn(state.turns))
+        try:
+            yield
+        finally:
+            turn = _turn.get()
+            assert turn is not None
+            turn.give_back()
+            _turn.reset(token)
+            with self._lock:
+                state.in_flight -= 1
+                if state.in_flight == 0:
+                    del self._clients[client]  # idle clients cost nothing
+
+    @staticmethod
+    def take_turn() -> None:
+        """Waits for the current call's turn to work (inside ``call``)."""
+        turn = _turn.get()
+        assert turn is not None, "take_turn outside an admitted call"
+        turn.take()
+
+    def body(self, receive: Callable[[], T], cancel: Callable[[], object]) -> T:
+        """``receive()``, with the call cancelled if the body is not there in time."""
+        with self._watchdog.watch(time.monotonic() + self.limits.body_timeout, cancel):
+            return receive()
+
+
+class _BodyWatchdog:
+    """One thread that cancels calls still waiting for their request body past a deadline.
+
+    Bodies nearly always arrive with the headers, so the watched set is small; a scan twice a
+    second is cheaper than a timer per call.
+    """
+
+    _PERIOD = 0.5
+
+    def __init__(self) -> None:
+        self._watched: dict[int, tuple[float, Callable[[], object]]] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    @contextmanager
+    def watch(self, deadline: float, cancel: Callable[[], object]) -> Iterator[None]:
+        if self._thread is None:
+            self._start_thread()
+        key = next(self._ids)
+        self._watched[key] = (deadline, cancel)  # single dict operations: atomic, no lock
+        try:
+            yield
+        finally:
+            self._watched.pop(key, None)
+
+    def _start_thread(self) -> None:
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="body-watchdog", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._PERIOD)
+            now = time.monotonic()
+            for key, (deadline, cancel) in list(self._watched.items()):
+                if deadline <= now and self._watched.pop(key, None) is not None:
+                    log.warning("cancelled a call whose request body did not arrive in time")
+                    cancel()
+
+
+class YieldingTransactions:
+    """The Transactions port with the caller's turn given back while it waits for the commit:
+    the wait costs no CPU, and a partner's other calls can join the same group commit."""
+
+    def __init__(self, inner: Transactions) -> None:
+        self._inner = inner
+
+    def run(
+        self,
+        work: Work[T],
+        partners: Collection[str] = (),
+        prefetch: Callable[[UnitOfWork], None] | None = None,
+    ) -> T:
+        waiting()
+        return self._inner.run(work, partners, prefetch)
