@@ -1,0 +1,292 @@
+"""One misbehaving client cannot hurt the others (issue 6): each finding reproduced through a
+real server over real mutual TLS, raw HTTP/2 frames where a gRPC library would not misbehave."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from adapters import pki
+from gateway.api.errors import error_info
+from gateway.client import RecognitionClient, TlsIdentity, algorithm_enum, connect
+from gateway.pb import common_pb2, exchange_pb2
+from tests.conftest import Live
+from tests.factories import record
+from tests.integration.helpers import (
+    envelope,
+    expect_error,
+    partner_client,
+    recognition_client,
+    store_view,
+    submit,
+)
+from tests.integration.raw_h2 import RawConnection
+
+SUBMIT = "/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage"
+LIST_PARTNERS = "/aeo.gateway.v1.AdminService/ListPartners"
+GET_RECOGNITION = "/aeo.gateway.v1.RecognitionService/GetRecognition"
+OK, CANCELLED, INVALID, EXHAUSTED, DENIED = 0, 1, 3, 8, 7
+REFUSED_STREAM, CANCEL = 0x7, 0x8
+
+
+def raw(live: Live, who: str) -> RawConnection:
+    return RawConnection("localhost", live.gateway.port, live.workspace.identity(who))
+
+
+def test_stalled_streams_cost_only_the_client_that_opened_them(
+    start_gateway: Callable[..., Live],
+) -> None:
+    """SG's certificate opens 150 streams over three connections that send request headers
+    with grpc-timeout 3600S and never a body: 120 to Submit, 30 to Admin (not its role). While
+    they stall, KR submits and a domestic system queries. Result: every KR and domestic call
+    succeeds; the Admin streams are refused PERMISSION_DENIED at once (the role is checked
+    before the body is awaited); of the Submit streams at most max_calls_per_client are
+    admitted, and those are cancelled at the body timeout; the rest are refused (RESOURCE_EXHAUSTED
+    client.too_many_calls, or REFUSED_STREAM past the per-connection limit). No stream lives on."""
+    live = start_gateway(max_calls_per_client=8, request_body_timeout_seconds=2.0, workers=32)
+    submit(partner_client(live), 1, record())
+    connections = [raw(live, "SG") for _ in range(3)]
+    submits: list[tuple[RawConnection, int]] = []
+    admins: list[tuple[RawConnection, int]] = []
+    try:
+        for i in range(150):
+            conn = connections[i % 3]
+            if i % 5 == 4:
+                admins.append((conn, conn.open(LIST_PARTNERS)))
+            else:
+                submits.append((conn, conn.open(SUBMIT)))
+        time.sleep(0.5)  # the streams reach the server and take what they can
+
+        kr = partner_client(live, "KR")
+        for sequence in range(1, 21):
+            submit(kr, sequence, record(f"KR{sequence:010d}", tier="AA"))
+        domestic = recognition_client(live)
+        for _ in range(30):
+            assert domestic.recognise("SG000000000001").operator_name
+
+        for conn, sid in admins:
+            assert conn.wait([sid], 10)
+            outcome = conn.outcomes[sid]
+            assert outcome.reset == REFUSED_STREAM or (
+                outcome.status == DENIED and outcome.reason == "auth.role_not_permitted"
+            ), outcome
+        for conn, sid in submits:
+            assert conn.wait([sid], 15), "a stalled stream outlived the body timeout"
+        outcomes = [conn.outcomes[sid] for conn, sid in submits]
+        cancelled = [o for o in outcomes if o.reset == CANCEL or o.status == CANCELLED]
+        limited = [o for o in outcomes if o.status == EXHAUSTED]
+        refused = [o for o in outcomes if o.reset == REFUSED_STREAM]
+        assert 1 <= len(cancelled) <= 8
+        assert limited
+        assert all(o.reason == "client.too_many_calls" for o in limited)
+        assert len(cancelled) + len(limited) + len(refused) == len(outcomes)
+    finally:
+        for conn in connections:
+            conn.close()
+    # SG itself is whole again once its stalled streams are gone.
+    submit(partner_client(live), 2, record(version=2))
+
+
+def test_excess_calls_of_one_client_are_refused_while_others_proceed(
+    start_gateway: Callable[..., Live],
+) -> None:
+    """SG holds four stalled streams against a limit of four calls per client, then calls
+    Submit properly. Result: that call is refused RESOURCE_EXHAUSTED client.too_many_calls
+    (transient, with the limit), while KR's call succeeds."""
+    live = start_gateway(max_calls_per_client=4, request_body_timeout_seconds=30.0)
+    conns = [raw(live, "SG") for _ in range(2)]
+    try:
+        streams = [(c, c.open(SUBMIT)) for c in conns for _ in range(2)]
+        time.sleep(0.5)
+        assert not any(c.outcomes[s].done for c, s in streams)
+        err = expect_error(
+            lambda: submit(partner_client(live), 1, record()),
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "client.too_many_calls",
+        )
+        info = error_info(err)
+        assert info is not None
+        assert info.metadata["limit"] == "4"
+        assert submit(partner_client(live, "KR"), 1, record("KR0000000001", tier="AA"))
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_unparsable_request_is_invalid_argument_in_one_warning_line(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A domestic system sends bytes that are no GetRecognitionRequest. Result: INVALID_ARGUMENT
+    request.malformed (not INTERNAL), and one WARNING line without a traceback; nothing at
+    ERROR."""
+    call = live.channel("domestic").unary_unary(GET_RECOGNITION)
+    with caplog.at_level(logging.WARNING):
+        expect_error(
+            lambda: call(b"\xff\xff\xff\xff", timeout=5),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "request.malformed",
+        )
+    lines = [r for r in caplog.records if r.name.startswith("gateway")]
+    assert [r.levelname for r in lines] == ["WARNING"]
+    assert lines[0].exc_info is None
+    assert "malformed request" in lines[0].getMessage()
+
+
+def test_unparsable_request_to_a_service_not_of_the_callers_role_is_denied_first(
+    live: Live,
+) -> None:
+    """A partner certificate sends junk to Admin. Result: PERMISSION_DENIED: the role is checked
+    before the request is read."""
+    call = live.channel("SG").unary_unary(LIST_PARTNERS)
+    expect_error(
+        lambda: call(b"\xff\xff\xff", timeout=5),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "auth.role_not_permitted",
+    )
+
+
+def test_unary_call_without_a_message_is_malformed(live: Live) -> None:
+    """A raw stream to GetRecognition that half-closes with no message. Result: INVALID_ARGUMENT
+    request.malformed."""
+    conn = raw(live, "domestic")
+    try:
+        sid = conn.open(GET_RECOGNITION, body=None, end_stream=True)
+        assert conn.wait([sid], 10)
+        assert (conn.outcomes[sid].status, conn.outcomes[sid].reason) == (
+            INVALID,
+            "request.malformed",
+        )
+    finally:
+        conn.close()
+
+
+def test_oversized_key_id_is_echoed_cut_short(live: Live) -> None:
+    """SG signs with a key id of 16 KB. Result: UNAUTHENTICATED signature.unknown_key (not a
+    transport error about oversized metadata); the message and the metadata are short."""
+    signer = live.workspace.signer("SG")
+    key_id = "K" * 16384
+    env = envelope(signer, "SG", 1, record())
+    env.detached_signature.key_id = key_id
+    err = expect_error(
+        lambda: partner_client(live).submit_envelope(env),
+        grpc.StatusCode.UNAUTHENTICATED,
+        "signature.unknown_key",
+    )
+    assert len(err.details()) <= 1024
+    assert "16384 characters" in err.details()
+    info = error_info(err)
+    assert info is not None
+    assert len(info.metadata["key_id"]) <= 128
+
+
+def test_many_tiny_records_are_refused_without_materialising_them(
+    start_gateway: Callable[..., Live],
+) -> None:
+    """SG signs a 2 MB batch of one million empty records against a limit of 10,000. Result:
+    INVALID_ARGUMENT batch.too_many_records, and nothing stored."""
+    live = start_gateway()
+    submit(partner_client(live), 1, record())
+    before = store_view(live)
+    header = common_pb2.StatusBatch(partner="SG", sequence=2, kind=common_pb2.BATCH_KIND_DELTA)
+    header.issued_at.GetCurrentTime()
+    payload = header.SerializeToString() + b"\x2a\x00" * 1_000_000
+    signer = live.workspace.signer("SG")
+    env = exchange_pb2.SignedEnvelope(
+        format=common_pb2.WIRE_FORMAT_NATIVE,
+        payload=payload,
+        detached_signature=common_pb2.DetachedSignature(
+            key_id=signer.key_id,
+            algorithm=algorithm_enum(signer.algorithm),
+            signature=signer.sign(payload),
+        ),
+    )
+    expect_error(
+        lambda: partner_client(live).submit_envelope(env),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "batch.too_many_records",
+    )
+    assert store_view(live) == before
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_poison_messages_fail_alone_while_another_partner_submits(
+    request: pytest.FixtureRequest, start_gateway: Callable[..., Live], store: str
+) -> None:
+    """SG sends, from four threads, validly signed messages carrying versions of 2^63 and NUL
+    bytes in names and tiers, and batches numbered 2^63; at the same time KR submits 30
+    messages. Result: every KR message is applied; every SG message gets a final, precise
+    answer (never UNAVAILABLE)."""
+    overrides = {}
+    if store == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    live = start_gateway(**overrides)
+    stop = threading.Event()
+    sg_codes: list[str] = []
+    signer = live.workspace.signer("SG")
+    poison = [
+        record(version=2**63),
+        record(name="Lion City\x00Logistics"),
+        record(tier="STP-Plus\x00"),
+    ]
+
+    def flood(first: int) -> None:
+        client = partner_client(live)
+        sequence = first
+        while not stop.is_set():
+            for hostile in poison:
+                sequence += 4
+                try:
+                    submit(client, sequence, hostile)
+                    sg_codes.append("OK")
+                except grpc.RpcError as exc:
+                    sg_codes.append(exc.code().name)
+            try:
+                client.submit_envelope(envelope(signer, "SG", 2**63, record()))
+            except grpc.RpcError as exc:
+                sg_codes.append(exc.code().name)
+
+    threads = [threading.Thread(target=flood, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        kr = partner_client(live, "KR")
+        for sequence in range(1, 31):
+            receipt = submit(kr, sequence, record(f"KR{sequence:010d}", tier="AA"))
+            assert not receipt.duplicate
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert live.gateway.store.reader.partner_stats("KR").operators == 30
+    assert sg_codes
+    assert set(sg_codes) <= {"OK", "INVALID_ARGUMENT"}, set(sg_codes)
+
+
+def _identity(tmp_path: Path, live: Live, issued: pki.Issued) -> TlsIdentity:
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key.pem"
+    cert.write_bytes(pki.cert_pem(issued.cert))
+    key.write_bytes(pki.key_pem(issued.key))
+    return TlsIdentity(live.workspace.pki / "ca.pem", cert, key)
+
+
+def test_home_certificate_without_a_role_may_check_health_only(live: Live, tmp_path: Path) -> None:
+    """A home-CA certificate that names no gateway role (a monitoring probe). Result: Health
+    answers SERVING, as docs/operations.md says of any verified certificate; Recognition is
+    PERMISSION_DENIED auth.role_not_permitted."""
+    home = pki.load(live.workspace.pki / "ca.pem", live.workspace.pki / "ca.key.pem")
+    channel = connect(live.target, _identity(tmp_path, live, pki.issue(home, "probe", "CN")))
+    health = health_pb2_grpc.HealthStub(channel)
+    answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    expect_error(
+        lambda: RecognitionClient(channel).recognise("SG000000000001"),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "auth.role_not_permitted",
+    )
