@@ -49,6 +49,9 @@ class Dialect:
     #: Statement taken before appending to the change log, so cursors follow commit order
     #: across concurrent writers (None where BEGIN IMMEDIATE already serialises them).
     change_log_lock: str | None = None
+    #: Statement taken first in the migration transaction, so instances starting together
+    #: migrate one after another (None where BEGIN IMMEDIATE already serialises them).
+    migration_lock: str | None = None
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -103,9 +106,18 @@ def _postgres_transient(exc: BaseException) -> bool:
     return state is None or state[:2] in _PG_TRANSIENT_CLASSES or state in _PG_TRANSIENT_STATES
 
 
+# Keys of the transaction-scoped advisory locks the gateway takes on PostgreSQL: arbitrary
+# constants, one per purpose, in the one key space every session of the database shares. An
+# operator seeing them in pg_locks (classid 0, objid the key) knows who holds what.
+CHANGE_LOG_LOCK_KEY = 4242001
+MIGRATION_LOCK_KEY = 4242002
+
+
 def _sqlite_connect(path: Path) -> Callable[[], Connection]:
     def connect() -> Connection:
-        # Autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT.
+        # Autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT. timeout is the
+        # busy timeout: a writer that finds another (a thread, or another process on the same
+        # file, such as a second instance migrating) waits up to 30 s instead of failing.
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before the receipt goes out (acknowledged means durable).
@@ -159,7 +171,9 @@ def from_url(url: str) -> Dialect:
             _transient=_postgres_transient,
             row_lock=" FOR UPDATE",
             serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-            # An arbitrary constant naming the change log's lock; held until commit.
-            change_log_lock="SELECT pg_advisory_xact_lock(4242001)",
+            change_log_lock=f"SELECT pg_advisory_xact_lock({CHANGE_LOG_LOCK_KEY})",
+            # Without it, two instances creating schema_migrations at once collide in the
+            # catalog (UniqueViolation on pg_type), or both apply the same migration.
+            migration_lock=f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})",
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")
