@@ -182,7 +182,13 @@ def cmd_query(args: argparse.Namespace) -> int:
     assert identity is None or isinstance(identity, TlsIdentity)
     with connect(_target(args, settings), identity) as channel:
         try:
-            answers = RecognitionClient(channel).recognise_many(args.codes, direction, as_of)
+            client = RecognitionClient(channel)
+            # One code is one GetRecognition (a blank one is refused); several are one batch,
+            # in which every code gets its own answer.
+            if len(args.codes) == 1:
+                answers = [client.recognise(args.codes[0], direction, as_of)]
+            else:
+                answers = client.recognise_many(args.codes, direction, as_of)
         except grpc.RpcError as err:
             return _rpc_error(err)
     if args.format == "json":

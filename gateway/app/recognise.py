@@ -41,6 +41,9 @@ class Recognise:
         direction: TradeDirection,
         as_of: datetime | None = None,
     ) -> Answer:
+        """One code. A blank one is a request without its subject: InvalidQuery."""
+        if normalise(declared_code) == "":
+            raise InvalidQuery("declared_code is empty")
         return self._answer(directory, declared_code, direction, self._as_of(as_of))
 
     def many(
@@ -50,6 +53,8 @@ class Recognise:
         direction: TradeDirection,
         as_of: datetime | None = None,
     ) -> list[Answer]:
+        """Every code answered in order, a blank or unreadable one too: one empty column on
+        one declaration never costs the others their answers."""
         if len(declared_codes) > self._max_codes:
             raise TooManyCodes(
                 f"{len(declared_codes)} codes in one call; the limit is {self._max_codes}",
@@ -68,17 +73,15 @@ class Recognise:
     def _answer(
         self, directory: Directory, declared: str, direction: TradeDirection, at: datetime
     ) -> Answer:
-        if not declared.strip():
-            raise InvalidQuery("declared_code is empty")
-        candidates = directory.codebook.candidates(declared)
+        code = normalise(declared)
+        if not code:
+            # Unreadable (None: a character outside the normalisation rule) or blank ("").
+            reason = "code.format_unknown" if code is None else "code.empty"
+            return Answer(declared, "", Outcome.CODE_FORMAT_UNKNOWN, reason, at, direction)
+        candidates = directory.codebook.matches(code)
         if not candidates:
             return Answer(
-                declared,
-                normalise(declared),
-                Outcome.CODE_FORMAT_UNKNOWN,
-                "code.format_unknown",
-                at,
-                direction,
+                declared, code, Outcome.CODE_FORMAT_UNKNOWN, "code.format_unknown", at, direction
             )
         for match in candidates:
             stored = self._reader.record_as_of(match.administration, match.code, at)

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 # Before November 2018 a foreign AEO code went in the remarks column as AEO<SG...>.
 _LEGACY_WRAPPER = re.compile(r"AEO<([A-Z0-9]+)>")
+
+#: What a person types between the characters of a code, removed wherever it stands.
+#: Spaces: the ASCII space and the ideographic space U+3000 (a CJK keyboard's space bar).
+#: Dashes: the ASCII hyphen-minus, the full-width one U+FF0D (an IME in full-width mode), and
+#: the dashes word processors and IMEs put in its place: U+2010 hyphen, U+2011 non-breaking
+#: hyphen, U+2012 figure dash, U+2013 en dash, U+2014 em dash, U+2212 minus sign.
+#: Dots: the ASCII full stop, the full-width one U+FF0E and the ideographic full stop U+3002
+#: (the "." key of a Chinese or Japanese IME).
+#: Nothing else: tab, CR, LF and every other control character, the no-break and other
+#: typographic spaces (U+00A0, U+2000-U+200A, U+202F), zero-width characters, the soft hyphen
+#: and every other non-ASCII character are not typed between characters; they arrive hidden in
+#: copied text or are put there on purpose, and a code holding one is not normalised at all.
+SEPARATORS = frozenset(" \u3000-\uff0d\u2010\u2011\u2012\u2013\u2014\u2212.\uff0e\u3002")
+
+#: NFKC, but only where it turns a full-width form into its ASCII character: the full-width
+#: ASCII variants U+FF01-U+FF5E (what an IME in full-width mode types: U+FF33 for S). NFKC as a
+#: whole also folds what no person means as a code character (U+017F long s to "s", U+212A
+#: Kelvin sign to "K", superscripts, circled digits, Roman numerals, ligatures), so it is never
+#: applied to anything else: those characters are refused instead.
+_FULL_WIDTH = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFF01, 0xFF5F)}
+
+_TRANSLATION = {**_FULL_WIDTH, **dict.fromkeys(map(ord, SEPARATORS))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +80,21 @@ class IdentifierScheme:
         return None
 
 
-def normalise(raw: str) -> str:
-    """Upper case, no white space, legacy AEO<...> wrapper removed."""
-    code = "".join(raw.split()).upper()
+def normalise(raw: str) -> str | None:
+    """The code as the administrations' patterns are written, or None when it cannot be read.
+
+    Full-width forms become their ASCII characters, SEPARATORS are removed wherever they
+    stand, ASCII letters are upper-cased and the legacy AEO<...> wrapper is removed. Any
+    other character outside printable ASCII makes the code unreadable (None): it is never
+    dropped or folded into a letter, so no unusual spelling can match a real operator's code.
+    An empty result means the code was blank. Declared codes and the identifiers partners
+    send go through this one function, so both sides of a match are read the same way.
+    """
+    code = raw.translate(_TRANSLATION)
+    # Only printable ASCII is left in a readable code, so upper() touches only a-z.
+    if not (code.isascii() and code.isprintable()):
+        return None
+    code = code.upper()
     match = _LEGACY_WRAPPER.fullmatch(code)
     return match.group(1) if match else code
 
@@ -86,7 +121,12 @@ class CodeBook:
         self._schemes = _winners_first(tuple(schemes), precedence or {})
 
     def candidates(self, raw: str) -> list[CodeMatch]:
+        """The administrations a declared code may belong to; none when it cannot be read."""
         code = normalise(raw)
+        return self.matches(code) if code else []
+
+    def matches(self, code: str) -> list[CodeMatch]:
+        """As ``candidates``, for a code already normalised."""
         found = []
         for administration, scheme in self._schemes:
             canonical = scheme.canonical(code)

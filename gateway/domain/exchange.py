@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from gateway.domain.codes import normalise
 from gateway.domain.errors import (
     GatewayError,
     IssuedAtOutsideWindow,
@@ -91,7 +92,10 @@ def accept(
         if isinstance(checked, Rejection):
             rejected.append(checked)
             continue
-        canonical = partner.identifiers.canonical(checked.identifier.strip().upper())
+        # The rule that reads declared codes reads partners' identifiers too: an identifier
+        # is stored only in a form a declaration can name without any lossy fold.
+        code = normalise(checked.identifier)
+        canonical = partner.identifiers.canonical(code) if code else None
         if canonical is None:
             rejected.append(
                 Rejection(

@@ -40,7 +40,9 @@ class _RecognitionOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Re
     for it effective at as_of.
     """
     RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN: _RecognitionOutcome.ValueType  # 4
-    """The code matches no administration's declared-code format."""
+    """The code matches no administration's declared-code format ("code.format_unknown"; also
+    when it holds a character normalisation does not accept), or is blank ("code.empty").
+    """
 
 class RecognitionOutcome(_RecognitionOutcome, metaclass=_RecognitionOutcomeEnumTypeWrapper):
     """The kind of answer about a declared operator code."""
@@ -58,7 +60,9 @@ RECOGNITION_OUTCOME_UNKNOWN_OPERATOR: RecognitionOutcome.ValueType  # 3
 for it effective at as_of.
 """
 RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN: RecognitionOutcome.ValueType  # 4
-"""The code matches no administration's declared-code format."""
+"""The code matches no administration's declared-code format ("code.format_unknown"; also
+when it holds a character normalisation does not accept), or is blank ("code.empty").
+"""
 Global___RecognitionOutcome: _TypeAlias = RecognitionOutcome  # noqa: Y015
 
 @_typing.final
@@ -72,7 +76,8 @@ class GetRecognitionRequest(_message.Message):
     DIRECTION_FIELD_NUMBER: _builtins.int
     declared_code: _builtins.str
     """The operator code as written on the declaration: "SG123456789012", "AEOCN0123456789",
-    "AEO<SG123456789012>".
+    "AEO<SG123456789012>", "sg 1234-5678.9012". A blank code (empty, or only spaces, dashes
+    and dots) is refused with INVALID_ARGUMENT.
     """
     direction: _common_pb2.TradeDirection.ValueType
     """Required: whether the declaration is an import or an export. The answer honours the
@@ -136,7 +141,9 @@ class BatchGetRecognitionsRequest(_message.Message):
     """
     @_builtins.property
     def declared_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The operator codes as written on declarations; each is answered on its own."""
+        """The operator codes as written on declarations; each is answered on its own, a blank one
+        with RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN and reason "code.empty".
+        """
 
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp:
@@ -206,7 +213,10 @@ class Recognition(_message.Message):
     declared_code: _builtins.str
     """The code exactly as it was asked about."""
     normalised_code: _builtins.str
-    """The code after normalisation (upper case, spaces and legacy wrapper removed)."""
+    """The code after normalisation: full-width forms as ASCII, ASCII letters upper case, the
+    spaces, dashes and dots typed between characters and the legacy AEO<...> wrapper removed.
+    Empty when the code is blank or holds any other control or non-ASCII character.
+    """
     outcome: Global___RecognitionOutcome.ValueType
     """The kind of answer."""
     reason: _builtins.str

@@ -200,10 +200,12 @@ def test_batch_answers_in_request_order_and_limits_its_size() -> None:
 
 
 def test_empty_code_and_naive_time_are_invalid_queries() -> None:
-    """An empty code, a time without zone. Result: InvalidQuery."""
+    """A blank code asked on its own (empty, spaces, only separators), a time without zone.
+    Result: InvalidQuery."""
     svc = service(FakeReader())
-    with pytest.raises(InvalidQuery):
-        svc.recognise("  ")
+    for blank in ("", "  ", "\u3000", " - . "):
+        with pytest.raises(InvalidQuery):
+            svc.recognise(blank)
     with pytest.raises(InvalidQuery):
         svc.recognise("SG000000000001", datetime(2026, 1, 1))
 
@@ -229,3 +231,42 @@ def test_an_answer_says_how_fresh_the_partner_data_is() -> None:
     assert s.recognise("SG000000000001").data_received_at == fresh
     assert s.recognise("SG999999999999").data_received_at == fresh
     assert s.recognise("AEOCN0123456789").data_received_at is None
+
+
+def test_a_batch_answers_a_blank_code_in_its_place() -> None:
+    """A batch of a recognised code, an empty one, one of separators only. Result: three
+    answers in order; the blank ones CODE_FORMAT_UNKNOWN with code.empty."""
+    svc = service(FakeReader(("SG", record())))
+    answers = svc.recognise_many(["SG000000000001", "", " - "])
+    assert [(a.declared_code, a.normalised_code, a.outcome, a.reason) for a in answers] == [
+        ("SG000000000001", "SG000000000001", Outcome.RECOGNISED, "recognised"),
+        ("", "", Outcome.CODE_FORMAT_UNKNOWN, "code.empty"),
+        (" - ", "", Outcome.CODE_FORMAT_UNKNOWN, "code.empty"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "declared", ["\u017fg000000000001", "SG00000\x1c0000001", "SG00000\x850000001", "\x85"]
+)
+def test_a_code_with_a_character_outside_the_rule_is_not_looked_up(declared: str) -> None:
+    """A real, recognised SG operator asked about as long-s g..., or with a control character
+    between its digits. Result: CODE_FORMAT_UNKNOWN code.format_unknown, alone and in a batch;
+    the declared code echoed as given, no normalised code, no administration."""
+    svc = service(FakeReader(("SG", record())))
+    for answer in (svc.recognise(declared), *svc.recognise_many([declared])):
+        assert (answer.outcome, answer.reason) == (
+            Outcome.CODE_FORMAT_UNKNOWN,
+            "code.format_unknown",
+        )
+        assert (answer.declared_code, answer.normalised_code) == (declared, "")
+        assert (answer.administration, answer.record) == ("", None)
+
+
+def test_full_width_and_dashed_forms_name_the_operator() -> None:
+    """The same operator as a full-width IME types it, and with en dashes. Result: recognised,
+    normalised to the declared form."""
+    svc = service(FakeReader(("SG", record())))
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in "sg000000000001")
+    for declared in (full_width, "SG\u20130000\u20130000\u20130001"):
+        answer = svc.recognise(declared)
+        assert (answer.outcome, answer.normalised_code) == (Outcome.RECOGNISED, "SG000000000001")
