@@ -10,7 +10,7 @@ import pytest
 
 from adapters.crypto.signatures import Signer
 from adapters.wire import native
-from gateway.domain.errors import MalformedPayload, SignatureInvalid
+from gateway.domain.errors import MalformedPayload, SignatureInvalid, TooManyRecords
 from gateway.domain.messages import DecodedBatch, DetachedSignature, OutboundBatch, SealedEnvelope
 from gateway.domain.ports import DecodeLimits
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
@@ -99,3 +99,36 @@ def test_a_header_without_a_required_field_is_malformed(change: str) -> None:
     msg.ClearField(change)  # type: ignore[arg-type]
     with pytest.raises(MalformedPayload):
         native.decode(msg.SerializeToString(), LIMITS, "k", "ed25519")
+
+
+def _header(sequence: int = 1) -> bytes:
+    batch = common_pb2.StatusBatch(
+        partner="SG", sequence=sequence, kind=common_pb2.BATCH_KIND_DELTA
+    )
+    batch.issued_at.FromDatetime(datetime(2026, 11, 27, tzinfo=UTC))
+    return batch.SerializeToString()
+
+
+def test_records_are_counted_on_the_wire_and_the_count_stops_past_the_limit() -> None:
+    """Eleven empty records against a limit of ten, then bytes that are no protobuf at all.
+    Result: TooManyRecords, not MalformedPayload: the count stopped at the eleventh record and
+    nothing was parsed, so refusing costs the limit's worth of reading however large the
+    message."""
+    payload = _header() + b"\x2a\x00" * 11 + b"\xff\xff\xff"
+    with pytest.raises(TooManyRecords):
+        native.decode(payload, DecodeLimits(max_records=10), "SG-K1", "ed25519")
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        pytest.param(b"\x2a\x05ab", id="length-past-the-end"),
+        pytest.param(b"\x2b", id="group-wire-type"),
+        pytest.param(b"\x28" + b"\xff" * 11, id="overlong-varint"),
+    ],
+)
+def test_bytes_the_record_count_cannot_walk_are_malformed(tail: bytes) -> None:
+    """A batch whose bytes end inside a field, use a group, or carry an overlong varint.
+    Result: MalformedPayload."""
+    with pytest.raises(MalformedPayload):
+        native.decode(_header() + tail, DecodeLimits(max_records=10), "SG-K1", "ed25519")

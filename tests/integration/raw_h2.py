@@ -4,6 +4,7 @@ protobuf. Each stream's outcome is its grpc-status (or how the server reset it).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import ssl
@@ -15,6 +16,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+from google.rpc import error_details_pb2, status_pb2
 
 from gateway.client import TlsIdentity
 
@@ -22,7 +24,7 @@ from gateway.client import TlsIdentity
 class _Unruly(h2.connection.H2Connection):
     """Opens streams past the server's advertised limit, as a hostile client does."""
 
-    open_outbound_streams = 0  # type: ignore[assignment]
+    open_outbound_streams = 0
 
 
 @dataclass
@@ -123,7 +125,7 @@ class RawConnection:
 
     def _on(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
-            headers = dict(event.headers or [])
+            headers = {_text(k): _text(v) for k, v in event.headers or []}
             outcome = self.outcomes.get(event.stream_id or 0)
             if outcome is not None and "grpc-status" in headers:
                 outcome.status = int(headers["grpc-status"])
@@ -139,12 +141,12 @@ class RawConnection:
             )
 
 
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _reason(headers: dict[str, str]) -> str:
     """The ErrorInfo reason in grpc-status-details-bin, if any."""
-    import base64
-
-    from google.rpc import error_details_pb2, status_pb2
-
     raw = headers.get("grpc-status-details-bin")
     if not raw:
         return ""
@@ -153,5 +155,5 @@ def _reason(headers: dict[str, str]) -> str:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            return info.reason
+            return str(info.reason)
     return ""

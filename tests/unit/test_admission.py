@@ -1,0 +1,83 @@
+"""Fair admission (gateway.api.admission), with threads but no server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from gateway.api.admission import Admission, AdmissionLimits, waiting
+from gateway.domain.errors import TooManyCalls
+
+
+def admission(max_calls: int = 2, max_active: int = 1, body_timeout: float = 0.2) -> Admission:
+    return Admission(AdmissionLimits(max_calls, max_active, body_timeout))
+
+
+def test_a_client_past_its_limit_is_refused_and_others_are_not() -> None:
+    """SG holds its two calls; a third SG call, then a KR call. Result: SG's third is refused
+    TooManyCalls with the limit; KR's is admitted; once SG's calls end, SG is admitted again."""
+    gate = admission()
+    with gate.call("SG"), gate.call("SG"):
+        with pytest.raises(TooManyCalls) as refused, gate.call("SG"):
+            pass
+        assert refused.value.metadata == {"limit": "2"}
+        with gate.call("KR"):
+            pass
+    with gate.call("SG"):
+        pass
+
+
+def test_a_client_works_one_call_at_a_time_and_a_waiting_call_gives_its_turn_back() -> None:
+    """max_active 1: SG's first call takes its turn; a second SG call wants one. Result: the
+    second waits until the first says it is only waiting (for the commit), then works."""
+    gate = admission(max_calls=4)
+    first_has_turn, first_waits, second_worked = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with gate.call("SG"):
+            gate.take_turn()
+            first_has_turn.set()
+            first_waits.wait(5)
+            waiting()
+            time.sleep(0.2)
+
+    def second() -> None:
+        first_has_turn.wait(5)
+        with gate.call("SG"):
+            gate.take_turn()
+            second_worked.append(first_waits.is_set())
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    assert second_worked == []  # still waiting for its turn
+    first_waits.set()
+    for t in threads:
+        t.join(5)
+    assert second_worked == [True]
+
+
+def test_a_body_that_never_comes_cancels_the_call() -> None:
+    """A receive that blocks until cancelled. Result: cancel is called after the body timeout
+    and the receive returns."""
+    gate = admission(body_timeout=0.1)
+    cancelled = threading.Event()
+    got = gate.body(lambda: cancelled.wait(10), cancelled.set)
+    assert got is True
+
+
+def test_a_body_in_time_is_not_cancelled() -> None:
+    """The body is there at once. Result: returned; cancel never called, even later."""
+    gate = admission(body_timeout=0.1)
+    calls: list[str] = []
+    assert gate.body(lambda: b"body", lambda: calls.append("cancel")) == b"body"
+    time.sleep(0.7)
+    assert calls == []
+
+
+def test_waiting_outside_an_admitted_call_does_nothing() -> None:
+    """The store's wrapper runs outside any call (a reload from SIGHUP). Result: no error."""
+    waiting()
