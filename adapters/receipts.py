@@ -25,6 +25,8 @@ def to_proto(receipt: Receipt) -> pb.Receipt:
         ],
         gaps_detected=[common_pb2.SequenceGap(first=a, last=b) for a, b in receipt.gaps_detected],
         open_gaps=[common_pb2.SequenceGap(first=a, last=b) for a, b in receipt.open_gaps],
+        open_gaps_total=receipt.open_gaps_total,
+        needs_snapshot=receipt.needs_snapshot,
     )
     protomap.set_timestamp(msg.received_at, receipt.received_at)
     return msg

@@ -181,6 +181,7 @@ def build(
             max_payload_bytes=settings.max_payload_bytes,
             max_records=settings.max_records_per_message,
             clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+            max_open_gaps=settings.max_open_gaps,
         ),
     )
     recognise = Recognise(store.reader, clock, settings.max_codes_per_query)

@@ -45,6 +45,9 @@ class Settings:
     max_payload_bytes: int = 4 * 1024 * 1024
     max_records_per_message: int = 10_000
     max_codes_per_query: int = 1_000
+    #: Open sequence gaps kept per partner; beyond it the oldest are written off and the
+    #: partner is marked as needing a snapshot.
+    max_open_gaps: int = 1_000
     #: Handler threads; ingest handlers wait for the group commit, so keep it above the
     #: expected number of calls in flight (several clients' max_calls_per_client).
     workers: int = 256
@@ -69,6 +72,7 @@ _MINIMUMS = {
     "max_payload_bytes": 1024,
     "max_records_per_message": 1,
     "max_codes_per_query": 1,
+    "max_open_gaps": 1,
     "workers": 2,
     "max_calls_per_client": 1,
     "max_active_per_client": 1,

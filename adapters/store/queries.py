@@ -14,6 +14,7 @@ from adapters.store.database import Database
 from gateway.app.audit import PartnerStats
 from gateway.domain.events import Change
 from gateway.domain.records import StoredRecord
+from gateway.domain.sequences import SequenceState
 from gateway.times import from_us, to_us
 
 #: How long a partner's last-received time is reused: it says how fresh data is, to the second.
@@ -71,10 +72,14 @@ class SqlReader:
         with self._db.reading() as conn:
             cur = conn.cursor()
             cur.execute(
-                q("SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"), (partner,)
+                q(
+                    f"SELECT {tables.columns(tables.SEQUENCE_COLUMNS)} FROM partner_sequences "
+                    "WHERE partner = ?"
+                ),
+                (partner,),
             )
             row = cur.fetchone()
-            state = tables.sequence_state(*row) if row else tables.sequence_state(0, "[]")
+            state = tables.sequence_state(row) if row else SequenceState()
             cur.execute(
                 q("SELECT COUNT(*), MAX(received_at) FROM messages WHERE partner = ?"), (partner,)
             )
@@ -88,11 +93,13 @@ class SqlReader:
             )
             (operators,) = cur.fetchone()
         return PartnerStats(
-            state.last,
-            state.gaps,
-            int(messages),
-            int(operators),
-            from_us(last) if last is not None else None,
+            last_sequence=state.last,
+            gaps=state.gaps,
+            messages=int(messages),
+            operators=int(operators),
+            last_received_at=from_us(last) if last is not None else None,
+            needs_snapshot=state.needs_snapshot,
+            written_off=state.written_off,
         )
 
     def changes_after(self, cursor: int, limit: int) -> list[Change]:

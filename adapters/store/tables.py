@@ -181,12 +181,24 @@ def message_row(m: StoredMessage) -> tuple[Any, ...]:
     )
 
 
-def gaps_text(state: SequenceState) -> str:
-    return json.dumps([list(g) for g in state.gaps])
+SEQUENCE_COLUMNS = ("last_sequence", "gaps", "needs_snapshot", "written_off")
 
 
-def sequence_state(last: int, gaps: str) -> SequenceState:
-    return SequenceState(int(last), tuple((int(a), int(b)) for a, b in json.loads(gaps)))
+def sequence_row(state: SequenceState) -> tuple[Any, ...]:
+    """A row of SEQUENCE_COLUMNS; the gaps as JSON, as many as the domain's bound keeps."""
+    gaps = json.dumps([list(g) for g in state.gaps])
+    return (state.last, gaps, int(state.needs_snapshot), state.written_off)
+
+
+def sequence_state(row: Sequence[Any]) -> SequenceState:
+    """From a row of SEQUENCE_COLUMNS."""
+    last, gaps, needs_snapshot, written_off = row
+    return SequenceState(
+        int(last),
+        tuple((int(a), int(b)) for a, b in json.loads(gaps)),
+        bool(needs_snapshot),
+        int(written_off),
+    )
 
 
 def change_row(event: DomainEvent) -> tuple[Any, ...]:

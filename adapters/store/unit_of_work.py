@@ -227,13 +227,13 @@ class SqlPartnerStates(_Repository):
                 )
             self._cur.execute(
                 self._q(
-                    "SELECT last_sequence, gaps FROM partner_sequences WHERE partner = ?"
-                    + self._dialect.row_lock
+                    f"SELECT {tables.columns(tables.SEQUENCE_COLUMNS)} FROM partner_sequences "
+                    "WHERE partner = ?" + self._dialect.row_lock
                 ),
                 (partner,),
             )
             row = self._cur.fetchone()
-            self._stored[partner] = tables.sequence_state(*row) if row else SequenceState()
+            self._stored[partner] = tables.sequence_state(row) if row else SequenceState()
 
     def sequence(self, partner: str) -> SequenceState:
         saved = self._saved.get(partner)
@@ -250,15 +250,15 @@ class SqlPartnerStates(_Repository):
 
     def flush(self) -> None:
         if self._saved.kept:
+            names = (*tables.SEQUENCE_COLUMNS, "last_received_at")
             self._cur.executemany(
                 self._q(
-                    "INSERT INTO partner_sequences (partner, last_sequence, gaps, "
-                    "last_received_at) VALUES (?, ?, ?, ?) ON CONFLICT (partner) DO UPDATE SET "
-                    "last_sequence = excluded.last_sequence, gaps = excluded.gaps, "
-                    "last_received_at = excluded.last_received_at"
+                    tables.insert("partner_sequences", ("partner", *names))
+                    + " ON CONFLICT (partner) DO UPDATE SET "
+                    + ", ".join(f"{n} = excluded.{n}" for n in names)
                 ),
                 [
-                    (partner, state.last, tables.gaps_text(state), to_us(at))
+                    (partner, *tables.sequence_row(state), to_us(at))
                     for partner, (state, at) in sorted(self._saved.kept.items())
                 ],
             )

@@ -20,6 +20,10 @@ _DEFINITION_CHANGE = {
     DefinitionChange.REMOVED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_REMOVED,
 }
 
+#: How many open gaps PartnerState lists (the newest): the store keeps at most max_open_gaps,
+#: which an operator may set higher than an answer should carry.
+STATE_GAPS = 1_000
+
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, audit: ExchangeAudit, reload: ReloadPartners) -> None:
@@ -61,9 +65,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         state = admin_pb2.PartnerState(
             name=request.name,
             last_sequence=stats.last_sequence,
-            open_gaps=gaps(stats.gaps),
+            open_gaps=gaps(stats.gaps[-STATE_GAPS:]),
             messages_received=stats.messages,
             operators_known=stats.operators,
+            open_gaps_total=len(stats.gaps),
+            needs_snapshot=stats.needs_snapshot,
+            sequences_written_off=stats.written_off,
         )
         if stats.last_received_at is not None:
             protomap.set_timestamp(state.last_received_at, stats.last_received_at)

@@ -17,6 +17,8 @@ class PartnerStats:
     messages: int
     operators: int
     last_received_at: datetime | None
+    needs_snapshot: bool
+    written_off: int
 
 
 class ExchangeAudit(Protocol):

@@ -12,6 +12,7 @@ from gateway.domain.events import RecordVersionApplied
 from gateway.domain.exchange import Limits, VerifiedMessage, accept, decide
 from gateway.domain.messages import InboundMessage, SealedReceipt
 from gateway.domain.ports import DecodeLimits, ReceiptSealer, WireCodec
+from gateway.domain.sequences import MAX_OPEN_GAPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,9 @@ class SubmitStatusMessage:
         batch = codec.open(message, keys, self._decode_limits)
         verified = accept(message, batch, partner, self._limits)
         return self._transactions.run(
-            lambda uow: record_message(uow, verified, wire_format, self._sealer),
+            lambda uow: record_message(
+                uow, verified, wire_format, self._sealer, self._limits.max_open_gaps
+            ),
             partners=(partner.code,),
             prefetch=lambda uow: expect_reads(uow, verified),
         )
@@ -66,7 +69,11 @@ def expect_reads(uow: UnitOfWork, message: VerifiedMessage) -> None:
 
 
 def record_message(
-    uow: UnitOfWork, message: VerifiedMessage, wire_format: str, sealer: ReceiptSealer
+    uow: UnitOfWork,
+    message: VerifiedMessage,
+    wire_format: str,
+    sealer: ReceiptSealer,
+    max_open_gaps: int = MAX_OPEN_GAPS,
 ) -> SubmitResult:
     """Records an accepted message in ``uow``: its records, sequence, receipt and the changes.
     Idempotent: the same bytes again return the stored receipt and write nothing."""
@@ -75,7 +82,7 @@ def record_message(
     if existing is not None:
         return SubmitResult(existing, duplicate=True)
     latest = uow.records.latest_versions(partner, {r.identifier for r in message.records})
-    decision = decide(message, uow.partner_states.sequence(partner), latest)
+    decision = decide(message, uow.partner_states.sequence(partner), latest, max_open_gaps)
     sealed = sealer.seal(decision.receipt)
     meta = message.meta
     uow.partner_states.save(partner, decision.sequence, meta.received_at)

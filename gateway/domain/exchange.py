@@ -23,8 +23,12 @@ from gateway.domain.errors import (
 from gateway.domain.messages import DecodedBatch, InboundMessage, Receipt, Rejection
 from gateway.domain.partners import Partner
 from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
-from gateway.domain.sequences import Gap, SequenceState, advance
+from gateway.domain.sequences import MAX_OPEN_GAPS, Gap, SequenceState, advance
 from gateway.domain.validation import check_header, validate_record
+
+#: How many open gaps a receipt lists: the newest, which the partner most likely still holds and
+#: which are the last to be written off; ``open_gaps_total`` gives the count of all of them.
+RECEIPT_GAPS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class Limits:
     max_payload_bytes: int
     max_records: int
     clock_skew: timedelta
+    max_open_gaps: int = MAX_OPEN_GAPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +139,26 @@ class Decision:
 
 
 def decide(
-    message: VerifiedMessage, sequence: SequenceState, latest: Mapping[str, int]
+    message: VerifiedMessage,
+    sequence: SequenceState,
+    latest: Mapping[str, int],
+    max_open_gaps: int = MAX_OPEN_GAPS,
 ) -> Decision:
     """Applies the version and sequence rules to a message not accepted before.
 
     A record whose version is not newer than the stored one is not applied and the receipt
-    says so; several versions of one operator in one message apply in order. Raises the
-    message's refusal, or SequenceReused; nothing is decided after a refusal.
+    says so; several versions of one operator in one message apply in order. A snapshot closes
+    the gaps below it. Raises the message's refusal, or SequenceReused; nothing is decided
+    after a refusal.
     """
     if message.refusal is not None:
         raise message.refusal
-    after, gap = advance(sequence, message.sequence)
+    after, gap = advance(
+        sequence,
+        message.sequence,
+        snapshot=message.kind is BatchKind.SNAPSHOT,
+        max_open=max_open_gaps,
+    )
     newest = dict(latest)
     applied: list[AeoRecord] = []
     ignored = list(message.rejected)
@@ -173,6 +187,8 @@ def decide(
         applied=len(applied),
         ignored=tuple(ignored),
         gaps_detected=gaps,
-        open_gaps=after.gaps,
+        open_gaps=after.newest_gaps(RECEIPT_GAPS),
+        open_gaps_total=len(after.gaps),
+        needs_snapshot=after.needs_snapshot,
     )
     return Decision(tuple(applied), after, receipt)

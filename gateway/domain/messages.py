@@ -114,7 +114,10 @@ class Receipt:
     applied: int
     ignored: tuple[Rejection, ...]
     gaps_detected: tuple[tuple[int, int], ...]
+    #: The newest open gaps only; ``open_gaps_total`` counts them all.
     open_gaps: tuple[tuple[int, int], ...]
+    open_gaps_total: int
+    needs_snapshot: bool
 
 
 @dataclass(frozen=True, slots=True)

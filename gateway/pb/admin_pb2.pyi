@@ -366,6 +366,9 @@ class PartnerState(_message.Message):
     MESSAGES_RECEIVED_FIELD_NUMBER: _builtins.int
     OPERATORS_KNOWN_FIELD_NUMBER: _builtins.int
     LAST_RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    OPEN_GAPS_TOTAL_FIELD_NUMBER: _builtins.int
+    NEEDS_SNAPSHOT_FIELD_NUMBER: _builtins.int
+    SEQUENCES_WRITTEN_OFF_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Resource name, "partners/{code}/state", e.g. "partners/SG/state"."""
     last_sequence: _builtins.int
@@ -374,9 +377,19 @@ class PartnerState(_message.Message):
     """Number of messages accepted from the partner."""
     operators_known: _builtins.int
     """Number of distinct operators the partner has sent records for."""
+    open_gaps_total: _builtins.int
+    """Number of gaps (ranges) open in the partner's sequence, listed or not."""
+    needs_snapshot: _builtins.bool
+    """True when the partner's open gaps exceeded the gateway's bound (the max_open_gaps setting)
+    and the oldest were written off; cleared by the partner's next snapshot message.
+    """
+    sequences_written_off: _builtins.int
+    """How many sequence numbers were written off since the partner's last snapshot."""
     @_builtins.property
     def open_gaps(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SequenceGap]:
-        """The gaps still open in the partner's sequence."""
+        """The newest gaps still open in the partner's sequence, lowest first: at most 1000 of them.
+        open_gaps_total says how many are open in all.
+        """
 
     @_builtins.property
     def last_received_at(self) -> _timestamp_pb2.Timestamp:
@@ -391,10 +404,13 @@ class PartnerState(_message.Message):
         messages_received: _builtins.int = ...,
         operators_known: _builtins.int = ...,
         last_received_at: _timestamp_pb2.Timestamp | None = ...,
+        open_gaps_total: _builtins.int = ...,
+        needs_snapshot: _builtins.bool = ...,
+        sequences_written_off: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "open_gaps", b"open_gaps", "operators_known", b"operators_known"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "sequences_written_off", b"sequences_written_off"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,7 @@ from gateway.pb import common_pb2 as aeo_dot_gateway_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61\x65o/gateway/v1/exchange.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1b\x61\x65o/gateway/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\x1aSubmitStatusMessageRequest\x12\x30\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1e.aeo.gateway.v1.SignedEnvelope\"\x8c\x01\n\x0eSignedEnvelope\x12*\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1a.aeo.gateway.v1.WireFormat\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12=\n\x12\x64\x65tached_signature\x18\x03 \x01(\x0b\x32!.aeo.gateway.v1.DetachedSignature\"`\n\x1bSubmitStatusMessageResponse\x12.\n\x07receipt\x18\x01 \x01(\x0b\x32\x1d.aeo.gateway.v1.SignedReceipt\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\xd8\x02\n\x07Receipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x16\n\x0epayload_sha256\x18\x04 \x01(\x0c\x12/\n\x0breceived_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10records_received\x18\x06 \x01(\r\x12\x17\n\x0frecords_applied\x18\x07 \x01(\r\x12\x36\n\x0fignored_records\x18\x08 \x03(\x0b\x32\x1d.aeo.gateway.v1.IgnoredRecord\x12\x32\n\rgaps_detected\x18\t \x03(\x0b\x32\x1b.aeo.gateway.v1.SequenceGap\x12.\n\topen_gaps\x18\n \x03(\x0b\x32\x1b.aeo.gateway.v1.SequenceGap\"T\n\rIgnoredRecord\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"V\n\rSignedReceipt\x12\x0f\n\x07receipt\x18\x01 \x01(\x0c\x12\x34\n\tsignature\x18\x02 \x01(\x0b\x32!.aeo.gateway.v1.DetachedSignature2\x88\x01\n\x16PartnerExchangeService\x12n\n\x13SubmitStatusMessage\x12*.aeo.gateway.v1.SubmitStatusMessageRequest\x1a+.aeo.gateway.v1.SubmitStatusMessageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61\x65o/gateway/v1/exchange.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1b\x61\x65o/gateway/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\x1aSubmitStatusMessageRequest\x12\x30\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1e.aeo.gateway.v1.SignedEnvelope\"\x8c\x01\n\x0eSignedEnvelope\x12*\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1a.aeo.gateway.v1.WireFormat\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12=\n\x12\x64\x65tached_signature\x18\x03 \x01(\x0b\x32!.aeo.gateway.v1.DetachedSignature\"`\n\x1bSubmitStatusMessageResponse\x12.\n\x07receipt\x18\x01 \x01(\x0b\x32\x1d.aeo.gateway.v1.SignedReceipt\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x89\x03\n\x07Receipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x16\n\x0epayload_sha256\x18\x04 \x01(\x0c\x12/\n\x0breceived_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10records_received\x18\x06 \x01(\r\x12\x17\n\x0frecords_applied\x18\x07 \x01(\r\x12\x36\n\x0fignored_records\x18\x08 \x03(\x0b\x32\x1d.aeo.gateway.v1.IgnoredRecord\x12\x32\n\rgaps_detected\x18\t \x03(\x0b\x32\x1b.aeo.gateway.v1.SequenceGap\x12.\n\topen_gaps\x18\n \x03(\x0b\x32\x1b.aeo.gateway.v1.SequenceGap\x12\x17\n\x0fopen_gaps_total\x18\x0b \x01(\r\x12\x16\n\x0eneeds_snapshot\x18\x0c \x01(\x08\"T\n\rIgnoredRecord\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"V\n\rSignedReceipt\x12\x0f\n\x07receipt\x18\x01 \x01(\x0c\x12\x34\n\tsignature\x18\x02 \x01(\x0b\x32!.aeo.gateway.v1.DetachedSignature2\x88\x01\n\x16PartnerExchangeService\x12n\n\x13SubmitStatusMessage\x12*.aeo.gateway.v1.SubmitStatusMessageRequest\x1a+.aeo.gateway.v1.SubmitStatusMessageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,11 +40,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITSTATUSMESSAGERESPONSE']._serialized_start=334
   _globals['_SUBMITSTATUSMESSAGERESPONSE']._serialized_end=430
   _globals['_RECEIPT']._serialized_start=433
-  _globals['_RECEIPT']._serialized_end=777
-  _globals['_IGNOREDRECORD']._serialized_start=779
-  _globals['_IGNOREDRECORD']._serialized_end=863
-  _globals['_SIGNEDRECEIPT']._serialized_start=865
-  _globals['_SIGNEDRECEIPT']._serialized_end=951
-  _globals['_PARTNEREXCHANGESERVICE']._serialized_start=954
-  _globals['_PARTNEREXCHANGESERVICE']._serialized_end=1090
+  _globals['_RECEIPT']._serialized_end=826
+  _globals['_IGNOREDRECORD']._serialized_start=828
+  _globals['_IGNOREDRECORD']._serialized_end=912
+  _globals['_SIGNEDRECEIPT']._serialized_start=914
+  _globals['_SIGNEDRECEIPT']._serialized_end=1000
+  _globals['_PARTNEREXCHANGESERVICE']._serialized_start=1003
+  _globals['_PARTNEREXCHANGESERVICE']._serialized_end=1139
 # @@protoc_insertion_point(module_scope)

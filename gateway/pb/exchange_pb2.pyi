@@ -126,6 +126,8 @@ class Receipt(_message.Message):
     IGNORED_RECORDS_FIELD_NUMBER: _builtins.int
     GAPS_DETECTED_FIELD_NUMBER: _builtins.int
     OPEN_GAPS_FIELD_NUMBER: _builtins.int
+    OPEN_GAPS_TOTAL_FIELD_NUMBER: _builtins.int
+    NEEDS_SNAPSHOT_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Identifier the gateway gave the message; answers and change events cite it."""
     partner: _builtins.str
@@ -138,6 +140,13 @@ class Receipt(_message.Message):
     """Number of records the message carried."""
     records_applied: _builtins.int
     """Number of records applied (stored as the operator's newest version)."""
+    open_gaps_total: _builtins.int
+    """Number of gaps (ranges) open in the partner's sequence after this message, listed or not."""
+    needs_snapshot: _builtins.bool
+    """True when the partner had more open gaps than the gateway keeps, so the oldest were written
+    off: messages in them are no longer accepted, and only a snapshot (BATCH_KIND_SNAPSHOT)
+    makes the partner's data whole again. A snapshot clears it.
+    """
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp:
         """When the gateway received the message."""
@@ -152,7 +161,10 @@ class Receipt(_message.Message):
 
     @_builtins.property
     def open_gaps(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SequenceGap]:
-        """All gaps still open in the partner's sequence after this message."""
+        """The newest gaps still open in the partner's sequence after this message, lowest first: at
+        most 32 of them (those the partner most likely can still resend). open_gaps_total says how
+        many are open in all.
+        """
 
     def __init__(
         self,
@@ -167,10 +179,12 @@ class Receipt(_message.Message):
         ignored_records: _abc.Iterable[Global___IgnoredRecord] | None = ...,
         gaps_detected: _abc.Iterable[_common_pb2.SequenceGap] | None = ...,
         open_gaps: _abc.Iterable[_common_pb2.SequenceGap] | None = ...,
+        open_gaps_total: _builtins.int = ...,
+        needs_snapshot: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["received_at", b"received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["gaps_detected", b"gaps_detected", "ignored_records", b"ignored_records", "message_id", b"message_id", "open_gaps", b"open_gaps", "partner", b"partner", "payload_sha256", b"payload_sha256", "received_at", b"received_at", "records_applied", b"records_applied", "records_received", b"records_received", "sequence", b"sequence"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gaps_detected", b"gaps_detected", "ignored_records", b"ignored_records", "message_id", b"message_id", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "partner", b"partner", "payload_sha256", b"payload_sha256", "received_at", b"received_at", "records_applied", b"records_applied", "records_received", b"records_received", "sequence", b"sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,6 +25,7 @@ from gateway.domain.errors import SequenceReused, StoreUnavailable
 from gateway.domain.exchange import VerifiedMessage
 from gateway.domain.messages import DetachedSignature, InboundMessage
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus
+from gateway.domain.sequences import MAX_OPEN_GAPS
 from gateway.pb import exchange_pb2
 from gateway.times import from_us, to_us
 from tests.factories import record
@@ -46,8 +47,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
 SEALER = ProtobufReceiptSealer(Signer(pki.signing_key("ed25519"), "GW-1", "ed25519"))
 
 
-def message(sequence: int, *records: AeoRecord, partner: str = "SG") -> VerifiedMessage:
-    payload = f"{partner}/{sequence}/{records!r}".encode()
+def message(
+    sequence: int, *records: AeoRecord, partner: str = "SG", kind: BatchKind = BatchKind.DELTA
+) -> VerifiedMessage:
+    payload = f"{partner}/{sequence}/{kind}/{records!r}".encode()
     now = datetime.now(UTC)
     signature = DetachedSignature("SG-2026-1", "ed25519", b"sig")
     inbound = InboundMessage(partner, "native", payload, signature, now, "fp")
@@ -56,7 +59,7 @@ def message(sequence: int, *records: AeoRecord, partner: str = "SG") -> Verified
         partner,
         sequence,
         now,
-        BatchKind.DELTA,
+        kind,
         "SG-2026-1",
         "ed25519",
         tuple(records),
@@ -65,10 +68,12 @@ def message(sequence: int, *records: AeoRecord, partner: str = "SG") -> Verified
     )
 
 
-def commit(store: SqlStore, msg: VerifiedMessage) -> SubmitResult:
+def commit(
+    store: SqlStore, msg: VerifiedMessage, max_open_gaps: int = MAX_OPEN_GAPS
+) -> SubmitResult:
     """What the SubmitStatusMessage handler does once a message is accepted."""
     result: SubmitResult = store.transactions.run(
-        lambda uow: record_message(uow, msg, "native", SEALER),
+        lambda uow: record_message(uow, msg, "native", SEALER, max_open_gaps),
         partners=(msg.partner,),
         prefetch=lambda uow: expect_reads(uow, msg),
     )
@@ -165,6 +170,40 @@ def test_refused_message_in_a_group_does_not_undo_the_others(store: SqlStore) ->
         2,
     )
     assert store.reader.record_as_of("SG", "SG000000000002", datetime.now(UTC)) is None
+
+
+def test_bounded_gaps_and_the_need_for_a_snapshot_persist_until_a_snapshot(
+    store: SqlStore,
+) -> None:
+    """Bound 3; SG sends only even numbers 2-12, then the late 9, then snapshot 20, each in its
+    own transaction. Result: three gaps stored with the flag and three numbers written off; the
+    next transaction reads them back (9's receipt still needs a snapshot); the snapshot clears
+    them."""
+    for n in range(2, 13, 2):
+        commit(store, message(n, record(version=n)), max_open_gaps=3)
+    stats = store.reader.partner_stats("SG")
+    assert (stats.last_sequence, stats.gaps, stats.needs_snapshot, stats.written_off) == (
+        12,
+        ((7, 7), (9, 9), (11, 11)),
+        True,
+        3,
+    )
+
+    late = exchange_pb2.Receipt.FromString(
+        commit(store, message(9, record("SG000000000009")), max_open_gaps=3).receipt.receipt
+    )
+    assert (late.open_gaps_total, late.needs_snapshot) == (2, True)
+    stats = store.reader.partner_stats("SG")
+    assert (stats.gaps, stats.needs_snapshot, stats.written_off) == (((7, 7), (11, 11)), True, 3)
+
+    commit(store, message(20, record(version=20), kind=BatchKind.SNAPSHOT), max_open_gaps=3)
+    stats = store.reader.partner_stats("SG")
+    assert (stats.last_sequence, stats.gaps, stats.needs_snapshot, stats.written_off) == (
+        20,
+        (),
+        False,
+        0,
+    )
 
 
 def test_many_concurrent_messages_all_commit(store: SqlStore) -> None:

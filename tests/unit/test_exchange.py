@@ -24,7 +24,7 @@ from tests.unit.fakes import InlineTransactions, MemoryStore, ReprSealer, TableC
 
 
 class Harness:
-    def __init__(self, max_records: int = 10) -> None:
+    def __init__(self, max_records: int = 10, max_open_gaps: int = 1_000) -> None:
         self.store = MemoryStore()
         self.transactions = InlineTransactions(self.store)
         self.sealer = ReprSealer()
@@ -35,7 +35,10 @@ class Harness:
             transactions=self.transactions,
             sealer=self.sealer,
             limits=Limits(
-                max_payload_bytes=1000, max_records=max_records, clock_skew=timedelta(minutes=5)
+                max_payload_bytes=1000,
+                max_records=max_records,
+                clock_skew=timedelta(minutes=5),
+                max_open_gaps=max_open_gaps,
             ),
         )
 
@@ -51,14 +54,15 @@ class Harness:
         wire_format: str = "native",
         received_late_by: timedelta = timedelta(0),
         naive_issued_at: bool = False,
+        kind: BatchKind = BatchKind.DELTA,
     ) -> SubmitResult:
-        payload = payload or f"{claimed}-{sequence}-{records!r}".encode()
+        payload = payload or f"{claimed}-{sequence}-{kind}-{records!r}".encode()
         issued_at = NOW + issued_at_offset
         self.codec.batches[payload] = DecodedBatch(
             claimed,
             sequence,
             issued_at.replace(tzinfo=None) if naive_issued_at else issued_at,
-            BatchKind.DELTA,
+            kind,
             tuple(draft(r) for r in records),
             "SG-2026-1",
             "ed25519",
@@ -165,6 +169,48 @@ def test_gap_in_sequence_is_reported_in_the_receipt() -> None:
     h.send(4, record("SG000000000002"))
     assert h.sealer.sealed[-1].gaps_detected == ((2, 3),)
     assert h.sealer.sealed[-1].open_gaps == ((2, 3),)
+    assert h.sealer.sealed[-1].open_gaps_total == 1
+    assert not h.sealer.sealed[-1].needs_snapshot
+
+
+def test_receipt_lists_the_newest_open_gaps_and_counts_them_all() -> None:
+    """SG sends only even numbers, 2 to 80: 40 gaps open. Result: the receipt lists the 32
+    newest (17 … 79), lowest first, and says 40 are open."""
+    h = Harness()
+    for n in range(2, 81, 2):
+        h.send(n, record(version=n))
+    receipt = h.sealer.sealed[-1]
+    assert receipt.open_gaps == tuple((n, n) for n in range(17, 80, 2))
+    assert receipt.open_gaps_total == 40
+    assert not receipt.needs_snapshot
+
+
+def test_gaps_past_the_bound_are_written_off_and_the_receipt_calls_for_a_snapshot() -> None:
+    """Bound 5; SG sends only even numbers, 2 to 14. Result: the receipt of 12 (6th gap) is the
+    first to need a snapshot; 5 gaps stay open, stored with the flag and the numbers written off."""
+    h = Harness(max_open_gaps=5)
+    for n in range(2, 15, 2):
+        h.send(n, record(version=n))
+    assert [r.needs_snapshot for r in h.sealer.sealed] == [False] * 5 + [True] * 2
+    assert [r.open_gaps_total for r in h.sealer.sealed] == [1, 2, 3, 4, 5, 5, 5]
+    assert h.sealer.sealed[-1].open_gaps == ((5, 5), (7, 7), (9, 9), (11, 11), (13, 13))
+    stored = h.store.sequences["SG"]
+    assert (stored.needs_snapshot, stored.written_off) == (True, 2)
+
+
+def test_snapshot_closes_the_gaps_before_it_and_clears_the_need_for_one() -> None:
+    """Bound 2; SG needs a snapshot, then sends one. Result: its receipt lists no gap, detects
+    none, and no longer needs a snapshot; its records apply as usual."""
+    h = Harness(max_open_gaps=2)
+    for n in range(2, 9, 2):
+        h.send(n, record(version=n))
+    assert h.sealer.sealed[-1].needs_snapshot
+    h.send(20, record(version=20), kind=BatchKind.SNAPSHOT)
+    receipt = h.sealer.sealed[-1]
+    assert (receipt.gaps_detected, receipt.open_gaps, receipt.open_gaps_total) == ((), (), 0)
+    assert not receipt.needs_snapshot
+    assert receipt.applied == 1
+    assert h.versions()[-1] == 20
 
 
 def test_different_message_reusing_a_sequence_number_is_refused() -> None:

@@ -32,6 +32,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("", {"AEO_GATEWAY_NOPE": "1"}),
         ("workers = 'many'\n", {}),
         ("workers = 1\n", {}),
+        ("max_open_gaps = 0\n", {}),
         ('listen = "nonsense"\n', {}),
         ('database_url = "mysql://x"\n', {}),
         ("insecure_plaintext = 'maybe'\n", {}),
@@ -53,3 +54,10 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(AttributeError):
         settings.workers = 3  # type: ignore[misc]
+
+
+def test_the_default_gap_bound_is_the_cores() -> None:
+    """No max_open_gaps set. Result: the bound the core uses when none is given."""
+    from gateway.domain.sequences import MAX_OPEN_GAPS
+
+    assert Settings().max_open_gaps == MAX_OPEN_GAPS
