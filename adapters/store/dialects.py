@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import psycopg
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 
 class Cursor(Protocol):
@@ -113,13 +114,27 @@ CHANGE_LOG_LOCK_KEY = 4242001
 MIGRATION_LOCK_KEY = 4242002
 
 
+@retry(
+    retry=retry_if_exception(
+        lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e)
+    ),
+    stop=stop_after_delay(30),
+    wait=wait_random(0.01, 0.05),
+    reraise=True,
+)
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switching a new file to WAL needs the file to itself, and SQLite answers "locked" at once
+    rather than calling the busy handler: instances opening one new file together wait here."""
+    conn.execute("PRAGMA journal_mode=WAL")
+
+
 def _sqlite_connect(path: Path) -> Callable[[], Connection]:
     def connect() -> Connection:
         # Autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT. timeout is the
         # busy timeout: a writer that finds another (a thread, or another process on the same
         # file, such as a second instance migrating) waits up to 30 s instead of failing.
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _wal(conn)
         # FULL: a commit is on disk before the receipt goes out (acknowledged means durable).
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
