@@ -202,7 +202,9 @@ def build(
         interceptors=[GatewayInterceptor(authenticator, directory, admission)],
         options=[
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
-            ("grpc.max_concurrent_streams", settings.max_calls_per_client),
+            # Slack over the per-client limit: a client may see a call end (and start the next)
+            # before the server has closed its stream; at the limit that would be refused.
+            ("grpc.max_concurrent_streams", 2 * settings.max_calls_per_client),
             ("grpc.so_reuseport", 0),
         ],
         # No server-wide cap on calls: one client reaching it would fail everyone's. Limits

@@ -174,7 +174,11 @@ def native_envelope(
     """A native-format envelope: a StatusBatch, signed over its exact bytes."""
     batch = common_pb2.StatusBatch(partner=partner, sequence=sequence, kind=kind, records=records)
     batch.issued_at.CopyFrom(timestamp(issued_at or datetime.now(UTC)))
-    payload = batch.SerializeToString()
+    return signed_envelope(signer, batch.SerializeToString())
+
+
+def signed_envelope(signer: MessageSigner, payload: bytes) -> exchange_pb2.SignedEnvelope:
+    """A native-format envelope of ``payload`` as it is, with a detached signature over it."""
     return exchange_pb2.SignedEnvelope(
         format=common_pb2.WIRE_FORMAT_NATIVE,
         payload=payload,

@@ -51,8 +51,9 @@ class Settings:
     #: Handler threads; ingest handlers wait for the group commit, so keep it above the
     #: expected number of calls in flight (several clients' max_calls_per_client).
     workers: int = 256
-    #: Calls one client (a partner, or one home certificate) may have in flight, and streams
-    #: per connection; more are refused with RESOURCE_EXHAUSTED client.too_many_calls.
+    #: Calls one client (a partner, or one home certificate) may have in flight; more are
+    #: refused with RESOURCE_EXHAUSTED client.too_many_calls. HTTP/2 streams per connection:
+    #: twice as many.
     max_calls_per_client: int = 64
     #: Calls of one client doing work at the same time; the rest wait their turn, so a
     #: client's share of the server does not grow with the calls it opens.

@@ -19,8 +19,8 @@ from gateway.client import (
     PartnerClient,
     RecognitionClient,
     TlsIdentity,
-    algorithm_enum,
     connect,
+    signed_envelope,
 )
 from gateway.domain.records import RecordStatus
 from gateway.pb import common_pb2, exchange_pb2, recognition_pb2
@@ -375,15 +375,7 @@ def test_signed_bytes_that_are_not_a_batch_are_malformed(seeded: Live) -> None:
     """Garbage bytes, correctly signed by SG. Result: INVALID_ARGUMENT payload.malformed."""
     signer = seeded.workspace.signer("SG")
     payload = b"\x0a\xff\xff\xff\xff\x0f garbage"
-    env = exchange_pb2.SignedEnvelope(
-        format=common_pb2.WIRE_FORMAT_NATIVE,
-        payload=payload,
-        detached_signature=common_pb2.DetachedSignature(
-            key_id=signer.key_id,
-            algorithm=algorithm_enum(signer.algorithm),
-            signature=signer.sign(payload),
-        ),
-    )
+    env = signed_envelope(signer, payload)
     client = partner_client(seeded)
     refused_and_nothing_changed(
         seeded, lambda: client.submit_envelope(env), INVALID, "payload.malformed"

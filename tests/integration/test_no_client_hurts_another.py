@@ -15,8 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from adapters import pki
 from gateway.api.errors import error_info
-from gateway.client import RecognitionClient, TlsIdentity, algorithm_enum, connect
-from gateway.pb import common_pb2, exchange_pb2
+from gateway.client import RecognitionClient, TlsIdentity, connect, signed_envelope
+from gateway.pb import common_pb2
 from tests.conftest import Live
 from tests.factories import record
 from tests.integration.helpers import (
@@ -198,16 +198,7 @@ def test_many_tiny_records_are_refused_without_materialising_them(
     header = common_pb2.StatusBatch(partner="SG", sequence=2, kind=common_pb2.BATCH_KIND_DELTA)
     header.issued_at.GetCurrentTime()
     payload = header.SerializeToString() + b"\x2a\x00" * 1_000_000
-    signer = live.workspace.signer("SG")
-    env = exchange_pb2.SignedEnvelope(
-        format=common_pb2.WIRE_FORMAT_NATIVE,
-        payload=payload,
-        detached_signature=common_pb2.DetachedSignature(
-            key_id=signer.key_id,
-            algorithm=algorithm_enum(signer.algorithm),
-            signature=signer.sign(payload),
-        ),
-    )
+    env = signed_envelope(live.workspace.signer("SG"), payload)
     expect_error(
         lambda: partner_client(live).submit_envelope(env),
         grpc.StatusCode.INVALID_ARGUMENT,
