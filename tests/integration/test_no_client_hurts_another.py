@@ -4,6 +4,7 @@ real server over real mutual TLS, raw HTTP/2 frames where a gRPC library would n
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -282,3 +283,21 @@ def test_home_certificate_without_a_role_may_check_health_only(live: Live, tmp_p
         grpc.StatusCode.PERMISSION_DENIED,
         "auth.role_not_permitted",
     )
+
+
+def test_idle_and_silent_connections_do_not_slow_others(live: Live) -> None:
+    """50 TCP connections that never start TLS and 50 TLS connections that never open a stream.
+    Result: a domestic system's queries and a partner's submission still succeed (within
+    their usual deadlines)."""
+    silent = [socket.create_connection(("localhost", live.gateway.port)) for _ in range(50)]
+    idle = [raw(live, "KR") for _ in range(50)]
+    try:
+        submit(partner_client(live), 1, record())
+        domestic = recognition_client(live)
+        for _ in range(20):
+            assert domestic.recognise("SG000000000001").operator_name
+    finally:
+        for s in silent:
+            s.close()
+        for c in idle:
+            c.close()
