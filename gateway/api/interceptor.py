@@ -73,7 +73,9 @@ class GatewayInterceptor(_Interceptor):
         service = method.split("/")[1] if method.count("/") == 2 else ""
         # None: not one of the gateway's services (health, reflection): any verified caller.
         allowed = SERVICE_ROLES.get(service)
-        call = _Call(self, method, allowed, handler.request_deserializer or bytes)
+        call = _Call(
+            self.authorise, self._admission, method, allowed, handler.request_deserializer or bytes
+        )
         serialize = handler.response_serializer
         if handler.unary_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
@@ -124,13 +126,14 @@ class _Call:
 
     def __init__(
         self,
-        interceptor: GatewayInterceptor,
+        authorise: Callable[[grpc.ServicerContext, frozenset[Role] | None, str], RequestContext],
+        admission: Admission,
         method: str,
         allowed: frozenset[Role] | None,
         parse: Parse,
     ) -> None:
-        self._interceptor = interceptor
-        self._admission = interceptor._admission
+        self._authorise = authorise
+        self._admission = admission
         self._method = method
         self._allowed = allowed
         self._parse = parse
@@ -138,11 +141,12 @@ class _Call:
     def unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Any:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
             try:
-                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                request_context = self._authorise(context, self._allowed, self._method)
                 with self._admission.call(_client(request_context.principal)):
-                    request = self._body(requests, context)
-                    if self._allowed is not None:
+                    raw = self._body(requests, context)
+                    if self._allowed is not None:  # the gateway's own work waits its turn
                         self._admission.take_turn()
+                    request = self._parsed(raw)
                     token = _current.set(request_context)
                     try:
                         return behavior(request, context)
@@ -156,9 +160,9 @@ class _Call:
     def unary_stream(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Any:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
             try:
-                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                request_context = self._authorise(context, self._allowed, self._method)
                 with self._admission.call(_client(request_context.principal)):
-                    yield from behavior(self._body(requests, context), context)
+                    yield from behavior(self._parsed(self._body(requests, context)), context)
             except Exception as exc:
                 self._fail(exc, context)
 
@@ -169,7 +173,7 @@ class _Call:
     ) -> Any:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
             try:
-                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                request_context = self._authorise(context, self._allowed, self._method)
                 with self._admission.call(_client(request_context.principal)):
                     return behavior(map(self._parsed, requests), context)
             except Exception as exc:
@@ -182,7 +186,7 @@ class _Call:
     ) -> Any:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
             try:
-                request_context = self._interceptor.authorise(context, self._allowed, self._method)
+                request_context = self._authorise(context, self._allowed, self._method)
                 with self._admission.call(_client(request_context.principal)):
                     yield from behavior(map(self._parsed, requests), context)
             except Exception as exc:
@@ -190,12 +194,12 @@ class _Call:
 
         return served
 
-    def _body(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
-        """The one request message, awaited no longer than the body timeout, then parsed."""
+    def _body(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+        """The one request message's bytes, awaited no longer than the body timeout."""
         raw = self._admission.body(lambda: next(requests, None), context.cancel)
         if raw is None:
             raise MalformedRequest(f"{self._method} expects exactly one request message")
-        return self._parsed(raw)
+        return raw
 
     def _parsed(self, raw: bytes) -> Any:
         try:
