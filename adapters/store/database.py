@@ -19,7 +19,7 @@ class Database:
     def __init__(self, dialect: Dialect, read_pool_size: int = 8) -> None:
         self.dialect = dialect
         self.sql = dialect.sql
-        self.readers = Pool(dialect.connect, read_pool_size)
+        self.readers = Pool(dialect.connect, read_pool_size, dialect.idle_alive)
         self._writer: Connection | None = None
 
     def translate(self, exc: BaseException) -> GatewayError:

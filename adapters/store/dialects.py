@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ class Dialect:
     #: Statement taken first in the migration transaction, so instances starting together
     #: migrate one after another (None where BEGIN IMMEDIATE already serialises them).
     migration_lock: str | None = None
+    #: Whether an idle pooled connection may still be used (see _postgres_idle_alive).
+    idle_alive: Callable[[Any], bool] = lambda conn: True
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -153,6 +156,19 @@ def _postgres_connect(url: str) -> Callable[[], Connection]:
     return connect
 
 
+def _postgres_idle_alive(conn: Any) -> bool:
+    """An idle connection has nothing to read: if its socket is readable, the server has closed
+    it (a restart sends a termination notice, then FIN) and the next query would fail. Checked
+    without a round trip, so a restart costs no query an answer."""
+    if conn.closed:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
+
+
 def from_url(url: str) -> Dialect:
     """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``postgresql://...``."""
     parsed = urlparse(url)
@@ -190,5 +206,6 @@ def from_url(url: str) -> Dialect:
             # Without it, two instances creating schema_migrations at once collide in the
             # catalog (UniqueViolation on pg_type), or both apply the same migration.
             migration_lock=f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})",
+            idle_alive=_postgres_idle_alive,
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")

@@ -15,8 +15,14 @@ from adapters.store.dialects import Connection
 
 
 class Pool:
-    def __init__(self, connect: Callable[[], Connection], size: int) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        size: int,
+        alive: Callable[[Connection], bool] = lambda conn: True,
+    ) -> None:
         self._connect = connect
+        self._alive = alive
         self._size = size
         self._idle: deque[Connection] = deque()
         self._all: list[Connection] = []
@@ -25,9 +31,14 @@ class Pool:
     def _take(self) -> Connection:
         while True:
             try:
-                return self._idle.pop()
+                conn = self._idle.pop()
             except IndexError:
                 pass
+            else:
+                if self._alive(conn):
+                    return conn
+                self._discard(conn)  # the server closed it while idle: open a fresh one
+                continue
             with self._returned:
                 if len(self._all) < self._size:
                     conn = self._connect()

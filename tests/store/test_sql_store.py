@@ -28,6 +28,7 @@ from gateway.domain.records import AeoRecord, BatchKind, RecordStatus
 from gateway.domain.sequences import MAX_OPEN_GAPS
 from gateway.pb import exchange_pb2
 from gateway.times import from_us, to_us
+from tests.conftest import PG_ADMIN_URL
 from tests.factories import record
 
 
@@ -456,3 +457,29 @@ def test_a_transient_driver_error_is_retried_and_then_commits(
     assert not result.duplicate
     assert faults == [error]
     assert store.reader.partner_stats("SG").messages == 1
+
+
+def test_reader_connections_the_server_ended_are_replaced_unseen(postgres_url: str) -> None:
+    """Four readers have each answered a query; then PostgreSQL ends every connection to the
+    database (as a restart does). Result: the next queries, however many, are answered: the
+    pool notices an idle connection the server closed before handing it out."""
+    s = SqlStore.open(postgres_url, read_pool_size=4)
+    s.migrate()
+    s.start()
+    try:
+        commit(s, message(1, record()))
+        held = [s.database.readers._take() for _ in range(4)]
+        for conn in held:
+            s.database.readers._give(conn)
+        name = postgres_url.rsplit("/", 1)[1]
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        time.sleep(0.2)  # the termination notices arrive
+        for _ in range(8):
+            assert s.reader.record_as_of("SG", "SG000000000001", datetime.now(UTC)) is not None
+    finally:
+        s.stop()
