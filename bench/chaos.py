@@ -5,10 +5,12 @@
 Starts the real `aeo-gateway serve` as a subprocess (development PKI and settings in a temporary
 folder; on PostgreSQL a database of its own, created here and dropped at the end) and keeps
 client threads submitting signed native messages as partners SG and KR, each partner with its
-own sequence (threads share it, so messages also arrive out of order and fill gaps). At random
-moments it SIGKILLs the gateway and starts it again, or restarts PostgreSQL with the gateway
-running (`pg_ctlcluster 15 main restart`). A call that fails with UNAVAILABLE (or a deadline)
-is sent again, the same bytes, until answered; any other failure is a wrong answer.
+own sequence (threads share it, so messages also arrive out of order and fill gaps), and one
+domestic thread querying operators already acknowledged (each answer must be RECOGNISED). At
+random moments it SIGKILLs the gateway and starts it again, or restarts PostgreSQL with the
+gateway running (`pg_ctlcluster -m fast|immediate 15 main restart`). A call that fails with
+UNAVAILABLE (or a deadline) is sent again, the same bytes, until answered; any other failure
+is a wrong answer.
 
 When the load stops, the gateway is SIGKILLed once more and started again, and then:
 
