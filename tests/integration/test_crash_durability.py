@@ -170,11 +170,6 @@ def test_every_acknowledged_message_survives_postgresql_cutting_the_connections(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reader pool hands out connections PostgreSQL has ended: after a restart, the "
-    "first read_pool_size queries answer UNAVAILABLE although the database is up",
-)
 def test_a_query_after_postgresql_ended_the_connections_is_answered(
     start_gateway: Callable[..., Live], postgres_url: str
 ) -> None:
