@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -481,5 +482,41 @@ def test_reader_connections_the_server_ended_are_replaced_unseen(postgres_url: s
         time.sleep(0.2)  # the termination notices arrive
         for _ in range(8):
             assert s.reader.record_as_of("SG", "SG000000000001", datetime.now(UTC)) is not None
+    finally:
+        s.stop()
+
+
+def test_an_outage_reaching_callers_is_logged_once_under_the_reference_they_get(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Queries and a commit against a PostgreSQL where nothing listens. Result: each query's
+    StoreUnavailable carries a correlation id and a message without the driver's text (no host
+    or port); the log has exactly one WARNING line per error, naming that id with the driver's
+    error; the three works of one group commit share one error and one line."""
+    s = SqlStore.open("postgresql://postgres@127.0.0.1:1/none?connect_timeout=1")
+    s.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="adapters.store"):
+            errors = []
+            for _ in range(2):
+                with pytest.raises(StoreUnavailable) as caught:
+                    s.reader.record_as_of("SG", "SG000000000001", datetime.now(UTC))
+                errors.append(caught.value)
+            with ThreadPoolExecutor(3) as pool:
+                futures = [pool.submit(commit, s, message(n, record())) for n in (1, 2, 3)]
+            group = {f.exception() for f in futures}
+        shared = [e for e in group if isinstance(e, StoreUnavailable)]
+        references = [e.metadata["correlation_id"] for e in errors]
+        assert len(set(references)) == 2
+        for error in errors:
+            assert "127.0.0.1" not in error.message
+            assert ":1" not in error.message
+        lines = [r.getMessage() for r in caplog.records]
+        for reference in references:
+            assert sum(reference in line for line in lines) == 1
+        assert len(shared) == len(group)
+        for failure in shared:
+            assert sum(failure.reference in line for line in lines) == 1
+        assert len(lines) == 2 + len(group)
     finally:
         s.stop()
