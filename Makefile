@@ -89,6 +89,7 @@ api-snapshot: $(TOOLS)/.buf-$(BUF_VERSION) proto-deps
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.ingest
 	$(PY) -m bench.recognition
+	$(PY) -m bench.hostile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage $(TOOLS) $(BUILD)

@@ -48,10 +48,27 @@ class Server:
         return f"localhost:{self.port}"
 
     def rss_mb(self) -> float:
+        return self._status_mb("VmRSS:")
+
+    def peak_rss_mb(self) -> float:
+        """The most resident memory the process has had so far (its high-water mark)."""
+        return self._status_mb("VmHWM:")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the process has used so far."""
+        return cpu_seconds(self.proc.pid)
+
+    def _status_mb(self, key: str) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, all threads) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
