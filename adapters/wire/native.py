@@ -86,18 +86,28 @@ def _draft(msg: pb.AeoRecord) -> RecordDraft:
 _RECORDS = pb.StatusBatch.RECORDS_FIELD_NUMBER
 
 
-def decode(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
-    # Counted on the wire before parsing: a message of millions of tiny records is refused at
-    # the cost of reading the limit's worth of them, not of materialising them all.
+def check_size(payload: bytes, limits: DecodeLimits) -> None:
+    """Refuses a payload of more records than the limit, counted on the wire: a message of
+    millions of tiny records costs the reading of the limit's worth of them, not of parsing,
+    materialising or even hashing them all. Bytes that are no message are left to the parser
+    (after the signature check, whose verdict says more about them)."""
     try:
         count = count_field(payload, _RECORDS, stop_after=limits.max_records)
-    except ValueError as exc:
-        raise MalformedPayload(f"payload is not a StatusBatch: {exc}") from exc
+    except ValueError:
+        return
     if count > limits.max_records:
         raise TooManyRecords(
             f"more than {limits.max_records} records in one message",
             limit=str(limits.max_records),
         )
+
+
+def decode(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
+    check_size(payload, limits)
+    return _parse(payload, key_id, algorithm)
+
+
+def _parse(payload: bytes, key_id: str, algorithm: str) -> DecodedBatch:
     batch = pb.StatusBatch()
     try:
         batch.ParseFromString(payload)
@@ -161,13 +171,16 @@ class NativeCodec:
         if detached is None:
             raise SignatureInvalid("the native format needs a detached signature")
         key = keys.resolve(detached.key_id, detached.algorithm)
-        # Signature first: nothing from an unverified payload is parsed, let alone trusted.
+        # The record count first: it reads less than the signature check hashes (a flood of
+        # oversized messages is refused at a fraction of the cost) and trusts nothing.
+        check_size(message.payload, limits)
+        # Then the signature: nothing from an unverified payload is parsed, let alone trusted.
         if not detached.signature or not key.verify(message.payload, detached.signature):
             raise SignatureInvalid(
                 f"signature does not verify with key {shown(detached.key_id)}",
                 key_id=detached.key_id,
             )
-        return decode(message.payload, limits, detached.key_id, detached.algorithm)
+        return _parse(message.payload, detached.key_id, detached.algorithm)
 
     def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
         payload = encode(batch)

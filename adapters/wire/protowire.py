@@ -26,13 +26,21 @@ def count_field(data: bytes, field: int, stop_after: int) -> int:
     count = pos = 0
     end = len(data)
     while pos < end:
-        tag, pos = _varint(data, pos)
+        tag = data[pos]
+        if tag < 0x80:  # one-byte tags and lengths: nearly every field, read inline
+            pos += 1
+        else:
+            tag, pos = _varint(data, pos)
         kind = tag & 7
-        if kind == _VARINT:
-            _, pos = _varint(data, pos)
-        elif kind == _LENGTH:
-            size, pos = _varint(data, pos)
+        if kind == _LENGTH:
+            size = data[pos] if pos < end else 0x80
+            if size < 0x80:
+                pos += 1
+            else:
+                size, pos = _varint(data, pos)
             pos += size
+        elif kind == _VARINT:
+            _, pos = _varint(data, pos)
         elif kind == _FIXED64:
             pos += 8
         elif kind == _FIXED32:

@@ -11,7 +11,13 @@ import pytest
 from adapters.crypto.signatures import Signer
 from adapters.wire import native
 from gateway.domain.errors import MalformedPayload, SignatureInvalid, TooManyRecords
-from gateway.domain.messages import DecodedBatch, DetachedSignature, OutboundBatch, SealedEnvelope
+from gateway.domain.messages import (
+    DecodedBatch,
+    DetachedSignature,
+    InboundMessage,
+    OutboundBatch,
+    SealedEnvelope,
+)
 from gateway.domain.ports import DecodeLimits
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
 from gateway.domain.validation import validate_record
@@ -132,3 +138,31 @@ def test_bytes_the_record_count_cannot_walk_are_malformed(tail: bytes) -> None:
     Result: MalformedPayload."""
     with pytest.raises(MalformedPayload):
         native.decode(_header() + tail, DecodeLimits(max_records=10), "SG-K1", "ed25519")
+
+
+def test_too_many_records_are_refused_before_the_signature_is_checked() -> None:
+    """Eleven records against a limit of ten, under a signature that does not verify. Result:
+    TooManyRecords: the bounded count runs before the signature check hashes the payload, so
+    an oversized flood is refused at a fraction of that cost (and nothing of it is trusted)."""
+
+    class Refusing:
+        def verify(self, payload: bytes, signature: bytes) -> bool:
+            raise AssertionError("the signature was checked before the record count")
+
+    class Keys:
+        partner = "SG"
+
+        def resolve(self, key_id: str, algorithm: str) -> Refusing:
+            return Refusing()
+
+    payload = _header() + b"\x2a\x00" * 11
+    message = InboundMessage(
+        "SG",
+        "native",
+        payload,
+        DetachedSignature("SG-K1", "ed25519", b"x"),
+        datetime.now(UTC),
+        "fp",
+    )
+    with pytest.raises(TooManyRecords):
+        native.NativeCodec().open(message, Keys(), DecodeLimits(max_records=10))  # type: ignore[arg-type]
