@@ -60,6 +60,9 @@ class Settings:
     max_active_per_client: int = 4
     #: Seconds a call may wait for its request body before it is cancelled.
     request_body_timeout_seconds: float = 10.0
+    #: Request bytes per second one client may send on average (bursts of twice
+    #: max_payload_bytes, or two seconds' worth, pass at once); calls beyond it wait.
+    max_bytes_per_second_per_client: int = 8 * 1024 * 1024
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
@@ -78,6 +81,7 @@ _MINIMUMS = {
     "max_calls_per_client": 1,
     "max_active_per_client": 1,
     "request_body_timeout_seconds": 0.1,
+    "max_bytes_per_second_per_client": 1024,
     "read_pool_size": 1,
     "grace_seconds": 0,
 }

@@ -12,7 +12,11 @@ is admitted per client (a partner, or one home certificate) before it waits for 
 - at most ``max_active`` of a client's calls do the gateway's work at the same time; the others
   wait their turn without using the CPU, so a client's share of the server does not grow with
   the number of calls it opens. A call gives its turn back while it only waits (for the group
-  commit), so a partner's concurrent messages still share one commit.
+  commit), so a partner's concurrent messages still share one commit;
+- a client's request bytes are metered (a token bucket of ``bytes_per_second``, with a burst
+  of ``burst_bytes``): a call that would overdraw it waits, in the client's own slot, until the
+  bucket covers it. Receiving and checking a message costs in proportion to its size, so a
+  client sending large messages faster than that slows itself down, not the others.
 
 Why not an asyncio server, whose waiting calls hold no thread: the per-client limits are needed
 anyway to share the CPU fairly, and with them the threads a client can hold are bounded; the
@@ -44,6 +48,16 @@ class AdmissionLimits:
     max_calls: int
     max_active: int
     body_timeout: float
+    bytes_per_second: float = float("inf")
+    burst_bytes: float = float("inf")
+
+
+class _Bucket:
+    __slots__ = ("at", "level")
+
+    def __init__(self, level: float, at: float) -> None:
+        self.level = level
+        self.at = at
 
 
 class _Client:
@@ -85,11 +99,38 @@ def waiting() -> None:
 
 
 class Admission:
-    def __init__(self, limits: AdmissionLimits) -> None:
+    def __init__(
+        self,
+        limits: AdmissionLimits,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
         self.limits = limits
         self._clients: dict[str, _Client] = {}
+        self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
         self._watchdog = _BodyWatchdog()
+        self._clock = clock
+        self._sleep = sleep
+
+    def meter(self, client: str, size: int) -> None:
+        """Charges ``size`` request bytes to ``client``; waits while its bucket is overdrawn.
+        Each call reserves its bytes, so concurrent calls of one client wait in turn."""
+        rate, burst = self.limits.bytes_per_second, self.limits.burst_bytes
+        if rate == float("inf"):
+            return
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(client)
+            if bucket is None:
+                if len(self._buckets) >= 4096:
+                    self._buckets.clear()  # bounded memory; clients are far fewer in practice
+                bucket = self._buckets[client] = _Bucket(burst, now)
+            bucket.level = min(burst, bucket.level + (now - bucket.at) * rate) - size
+            bucket.at = now
+            owed = -bucket.level / rate if bucket.level < 0 else 0.0
+        if owed:
+            self._sleep(owed)
 
     @contextmanager
     def call(self, client: str) -> Iterator[None]:

@@ -142,9 +142,11 @@ class _Call:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
             try:
                 request_context = self._authorise(context, self._allowed, self._method)
-                with self._admission.call(_client(request_context.principal)):
+                client = _client(request_context.principal)
+                with self._admission.call(client):
                     raw = self._body(requests, context)
                     if self._allowed is not None:  # the gateway's own work waits its turn
+                        self._admission.meter(client, len(raw))
                         self._admission.take_turn()
                     request = self._parsed(raw)
                     token = _current.set(request_context)

@@ -81,3 +81,32 @@ def test_a_body_in_time_is_not_cancelled() -> None:
 def test_waiting_outside_an_admitted_call_does_nothing() -> None:
     """The store's wrapper runs outside any call (a reload from SIGHUP). Result: no error."""
     waiting()
+
+
+def test_a_client_sending_more_bytes_than_its_rate_waits_and_others_do_not() -> None:
+    """1,000 bytes/s with a burst of 2,000. SG sends 1,500 then 1,500 bytes at once; KR then
+    sends 1,500. Result: SG's first call passes, its second waits one second (the 1,000 bytes
+    overdrawn at 1,000/s); KR, metered apart, passes at once; after two quiet seconds SG's
+    bucket is full again."""
+    now = [0.0]
+    slept: list[float] = []
+    gate = Admission(
+        AdmissionLimits(8, 2, 1.0, bytes_per_second=1000, burst_bytes=2000),
+        clock=lambda: now[0],
+        sleep=slept.append,
+    )
+    gate.meter("SG", 1500)
+    gate.meter("SG", 1500)
+    gate.meter("KR", 1500)
+    assert slept == [1.0]
+    now[0] = 3.0
+    gate.meter("SG", 2000)
+    assert slept == [1.0]
+
+
+def test_without_a_rate_nothing_is_metered() -> None:
+    """No byte rate set. Result: any size passes at once."""
+    slept: list[float] = []
+    gate = Admission(AdmissionLimits(8, 2, 1.0), sleep=slept.append)
+    gate.meter("SG", 10**9)
+    assert slept == []
