@@ -5,10 +5,13 @@ The server is synchronous: a call holds a worker thread from the moment its head
 including while it waits for a request body that a hostile client never sends. So every call
 is admitted per client (a partner, or one home certificate) before it waits for anything:
 
-- at most ``max_calls`` of a client's calls are in flight (waiting for a body, waiting their
-  turn, working or streaming); the next is refused at once with RESOURCE_EXHAUSTED, so a
-  client's stalled or excess streams hold at most that many threads;
-- a request body that has not arrived ``body_timeout`` after the call started cancels the call;
+- at most ``max_waiting`` of a client's calls wait for their request body: a new one cancels
+  the one that has waited longest (a real body arrives with its headers, so only stalled
+  streams wait long), and a body that has not arrived ``body_timeout`` after the call started
+  cancels the call too. Stalled streams thus hold a bounded number of threads and never crowd
+  out the client's own real calls;
+- at most ``max_calls`` of a client's calls with their body are in flight (waiting their turn,
+  working or streaming); the next is refused at once with RESOURCE_EXHAUSTED;
 - at most ``max_active`` of a client's calls do the gateway's work at the same time; the others
   wait their turn without using the CPU, so a client's share of the server does not grow with
   the number of calls it opens. A call gives its turn back while it only waits (for the group
@@ -30,6 +33,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +52,7 @@ class AdmissionLimits:
     max_calls: int
     max_active: int
     body_timeout: float
+    max_waiting: int = 1 << 30
     bytes_per_second: float = float("inf")
     burst_bytes: float = float("inf")
 
@@ -61,10 +66,12 @@ class _Bucket:
 
 
 class _Client:
-    __slots__ = ("in_flight", "turns")
+    __slots__ = ("in_flight", "turns", "waiting")
 
     def __init__(self, max_active: int) -> None:
         self.in_flight = 0
+        #: Calls waiting for their body, oldest first: how to cancel each.
+        self.waiting: OrderedDict[int, Callable[[], object]] = OrderedDict()
         self.turns = threading.BoundedSemaphore(max_active)
 
 
@@ -109,6 +116,7 @@ class Admission:
         self._clients: dict[str, _Client] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
+        self._keys = itertools.count()
         self._watchdog = _BodyWatchdog()
         self._clock = clock
         self._sleep = sleep
@@ -137,10 +145,9 @@ class Admission:
         """One admitted call of ``client`` for as long as the block runs; TooManyCalls when the
         client already has its limit in flight."""
         with self._lock:
-            state = self._clients.get(client)
-            if state is None:
-                state = self._clients[client] = _Client(self.limits.max_active)
+            state = self._state(client)
             if state.in_flight >= self.limits.max_calls:
+                self._forget_if_idle(client, state)
                 raise TooManyCalls(
                     f"{state.in_flight} calls of this client are in flight; the limit is "
                     f"{self.limits.max_calls}",
@@ -157,8 +164,17 @@ class Admission:
             _turn.reset(token)
             with self._lock:
                 state.in_flight -= 1
-                if state.in_flight == 0:
-                    del self._clients[client]  # idle clients cost nothing
+                self._forget_if_idle(client, state)
+
+    def _state(self, client: str) -> _Client:
+        state = self._clients.get(client)
+        if state is None:
+            state = self._clients[client] = _Client(self.limits.max_active)
+        return state
+
+    def _forget_if_idle(self, client: str, state: _Client) -> None:
+        if not state.in_flight and not state.waiting:
+            self._clients.pop(client, None)  # idle clients cost nothing
 
     @staticmethod
     def take_turn() -> None:
@@ -167,10 +183,26 @@ class Admission:
         assert turn is not None, "take_turn outside an admitted call"
         turn.take()
 
-    def body(self, receive: Callable[[], T], cancel: Callable[[], object]) -> T:
-        """``receive()``, with the call cancelled if the body is not there in time."""
-        with self._watchdog.watch(time.monotonic() + self.limits.body_timeout, cancel):
-            return receive()
+    def body(self, client: str, receive: Callable[[], T], cancel: Callable[[], object]) -> T:
+        """``receive()`` as one of ``client``'s calls waiting for a body, with the call
+        cancelled if the body is not there in time or ``max_waiting`` newer calls wait."""
+        key = next(self._keys)
+        with self._lock:
+            state = self._state(client)
+            evicted = None
+            if len(state.waiting) >= self.limits.max_waiting:
+                _, evicted = state.waiting.popitem(last=False)
+            state.waiting[key] = cancel
+        if evicted is not None:
+            log.debug("cancelled the longest-waiting call of %s for a new one", client)
+            evicted()
+        try:
+            with self._watchdog.watch(time.monotonic() + self.limits.body_timeout, cancel):
+                return receive()
+        finally:
+            with self._lock:
+                state.waiting.pop(key, None)
+                self._forget_if_idle(client, state)
 
 
 class _BodyWatchdog:

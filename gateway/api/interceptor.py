@@ -143,8 +143,8 @@ class _Call:
             try:
                 request_context = self._authorise(context, self._allowed, self._method)
                 client = _client(request_context.principal)
+                raw = self._body(client, requests, context)
                 with self._admission.call(client):
-                    raw = self._body(requests, context)
                     if self._allowed is not None:  # the gateway's own work waits its turn
                         self._admission.meter(client, len(raw))
                         self._admission.take_turn()
@@ -163,8 +163,10 @@ class _Call:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
             try:
                 request_context = self._authorise(context, self._allowed, self._method)
-                with self._admission.call(_client(request_context.principal)):
-                    yield from behavior(self._parsed(self._body(requests, context)), context)
+                client = _client(request_context.principal)
+                raw = self._body(client, requests, context)
+                with self._admission.call(client):
+                    yield from behavior(self._parsed(raw), context)
             except Exception as exc:
                 self._fail(exc, context)
 
@@ -196,9 +198,9 @@ class _Call:
 
         return served
 
-    def _body(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+    def _body(self, client: str, requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
         """The one request message's bytes, awaited no longer than the body timeout."""
-        raw = self._admission.body(lambda: next(requests, None), context.cancel)
+        raw = self._admission.body(client, lambda: next(requests, None), context.cancel)
         if raw is None:
             raise MalformedRequest(f"{self._method} expects exactly one request message")
         return raw

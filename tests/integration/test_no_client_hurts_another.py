@@ -46,11 +46,12 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
 ) -> None:
     """SG's certificate opens 150 streams over three connections that send request headers
     with grpc-timeout 3600S and never a body: 120 to Submit, 30 to Admin (not its role). While
-    they stall, KR submits and a domestic system queries. Result: every KR and domestic call
-    succeeds; the Admin streams are refused PERMISSION_DENIED at once (the role is checked
-    before the body is awaited); of the Submit streams at most max_calls_per_client are
-    admitted, and those are cancelled at the body timeout; the rest are refused (RESOURCE_EXHAUSTED
-    client.too_many_calls, or REFUSED_STREAM past the per-connection limit). No stream lives on."""
+    they stall, KR submits, a domestic system queries and SG itself submits properly. Result:
+    every one of those calls succeeds; the Admin streams are refused PERMISSION_DENIED at once
+    (the role is checked before the body is awaited); the Submit streams are cancelled (a newer
+    call of SG's cancels the longest waiting past max_calls_per_client / 2 waiting for a body,
+    and the body timeout the rest) or refused past the per-connection stream limit. No stream
+    lives on."""
     live = start_gateway(max_calls_per_client=8, request_body_timeout_seconds=2.0, workers=32)
     submit(partner_client(live), 1, record())
     connections = [raw(live, "SG") for _ in range(3)]
@@ -71,6 +72,7 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
         domestic = recognition_client(live)
         for _ in range(30):
             assert domestic.recognise("SG000000000001").operator_name
+        submit(partner_client(live), 2, record(version=2))
 
         for conn, sid in admins:
             assert conn.wait([sid], 10)
@@ -82,39 +84,31 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
             assert conn.wait([sid], 15), "a stalled stream outlived the body timeout"
         outcomes = [conn.outcomes[sid] for conn, sid in submits]
         cancelled = [o for o in outcomes if o.reset == CANCEL or o.status == CANCELLED]
-        limited = [o for o in outcomes if o.status == EXHAUSTED]
         refused = [o for o in outcomes if o.reset == REFUSED_STREAM]
-        assert 1 <= len(cancelled) <= 8
-        assert limited
-        assert all(o.reason == "client.too_many_calls" for o in limited)
-        assert len(cancelled) + len(limited) + len(refused) == len(outcomes)
+        assert cancelled
+        assert len(cancelled) + len(refused) == len(outcomes), outcomes
     finally:
         for conn in connections:
             conn.close()
-    # SG itself is whole again once its stalled streams are gone.
-    submit(partner_client(live), 2, record(version=2))
 
 
-def test_excess_calls_of_one_client_are_refused_while_others_proceed(
+def test_stalled_streams_do_not_crowd_out_the_clients_own_real_calls(
     start_gateway: Callable[..., Live],
 ) -> None:
-    """SG holds four stalled streams against a limit of four calls per client, then calls
-    Submit properly. Result: that call is refused RESOURCE_EXHAUSTED client.too_many_calls
-    (transient, with the limit), while KR's call succeeds."""
+    """max_calls_per_client 4, so at most 2 calls of a client wait for their body. SG opens 4
+    stalled streams, then submits properly. Result: the 2 oldest streams are cancelled for the
+    newer ones, 2 still wait; SG's real submission is applied (cancelling a stalled one), and
+    so is KR's."""
     live = start_gateway(max_calls_per_client=4, request_body_timeout_seconds=30.0)
     conns = [raw(live, "SG") for _ in range(2)]
     try:
         streams = [(c, c.open(SUBMIT)) for c in conns for _ in range(2)]
-        time.sleep(0.5)
-        assert not any(c.outcomes[s].done for c, s in streams)
-        err = expect_error(
-            lambda: submit(partner_client(live), 1, record()),
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            "client.too_many_calls",
-        )
-        info = error_info(err)
-        assert info is not None
-        assert info.metadata["limit"] == "4"
+        time.sleep(1.0)
+        outcomes = [c.outcomes[s] for c, s in streams]
+        ended = [o for o in outcomes if o.done]
+        assert len(ended) == 2
+        assert all(o.reset == CANCEL or o.status == CANCELLED for o in ended)
+        assert submit(partner_client(live), 1, record())
         assert submit(partner_client(live, "KR"), 1, record("KR0000000001", tier="AA"))
     finally:
         for c in conns:

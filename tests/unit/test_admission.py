@@ -65,7 +65,7 @@ def test_a_body_that_never_comes_cancels_the_call() -> None:
     and the receive returns."""
     gate = admission(body_timeout=0.1)
     cancelled = threading.Event()
-    got = gate.body(lambda: cancelled.wait(10), cancelled.set)
+    got = gate.body("SG", lambda: cancelled.wait(10), cancelled.set)
     assert got is True
 
 
@@ -73,7 +73,7 @@ def test_a_body_in_time_is_not_cancelled() -> None:
     """The body is there at once. Result: returned; cancel never called, even later."""
     gate = admission(body_timeout=0.1)
     calls: list[str] = []
-    assert gate.body(lambda: b"body", lambda: calls.append("cancel")) == b"body"
+    assert gate.body("SG", lambda: b"body", lambda: calls.append("cancel")) == b"body"
     time.sleep(0.7)
     assert calls == []
 
@@ -110,3 +110,24 @@ def test_without_a_rate_nothing_is_metered() -> None:
     gate = Admission(AdmissionLimits(8, 2, 1.0), sleep=slept.append)
     gate.meter("SG", 10**9)
     assert slept == []
+
+
+def test_a_new_call_waiting_for_its_body_cancels_the_longest_waiting_one() -> None:
+    """max_waiting 1: an SG call waits for a body that never comes; another SG call arrives.
+    Result: the first is cancelled and the second gets its body; KR's wait is its own."""
+    gate = Admission(AdmissionLimits(max_calls=2, max_active=1, body_timeout=5, max_waiting=1))
+    cancelled, waiting_now = threading.Event(), threading.Event()
+
+    def stalled() -> bytes:
+        waiting_now.set()
+        cancelled.wait(5)
+        return b""
+
+    worker = threading.Thread(target=gate.body, args=("SG", stalled, cancelled.set))
+    worker.start()
+    waiting_now.wait(5)
+    assert gate.body("KR", lambda: b"kr", lambda: None) == b"kr"
+    assert not cancelled.is_set()
+    assert gate.body("SG", lambda: b"sg", lambda: None) == b"sg"
+    assert cancelled.is_set()
+    worker.join(5)
