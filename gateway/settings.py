@@ -52,7 +52,8 @@ class Settings:
     #: expected number of calls in flight (several clients' max_calls_per_client).
     workers: int = 256
     #: Calls one client (a partner, or one home certificate) may have in flight; more are
-    #: refused with RESOURCE_EXHAUSTED client.too_many_calls. HTTP/2 streams per connection:
+    #: refused with RESOURCE_EXHAUSTED client.too_many_calls. Half as many may wait for their
+    #: request body (a new one cancels the longest waiting); HTTP/2 streams per connection:
     #: twice as many.
     max_calls_per_client: int = 64
     #: Calls of one client doing work at the same time; the rest wait their turn, so a
