@@ -192,8 +192,10 @@ def build(
             max_calls=settings.max_calls_per_client,
             max_active=settings.max_active_per_client,
             body_timeout=settings.request_body_timeout_seconds,
-            # Half as many may wait for their body: stalled streams leave room for real calls.
-            max_waiting=max(1, settings.max_calls_per_client // 2),
+            # As many may wait for their body, apart: stalled streams leave room for real calls,
+            # and a client within its limit never has one of its own evicted (under load a
+            # real body can take a moment to be read).
+            max_waiting=settings.max_calls_per_client,
             bytes_per_second=settings.max_bytes_per_second_per_client,
             burst_bytes=max(
                 2 * settings.max_payload_bytes, 2 * settings.max_bytes_per_second_per_client

@@ -48,11 +48,11 @@ class Settings:
     #: Open sequence gaps kept per partner; beyond it the oldest are written off and the
     #: partner is marked as needing a snapshot.
     max_open_gaps: int = 1_000
-    #: Handler threads; ingest handlers wait for the group commit, so keep it above the
-    #: expected number of calls in flight (several clients' max_calls_per_client).
-    workers: int = 256
+    #: Handler threads; ingest handlers wait for the group commit. One client can hold at most
+    #: twice max_calls_per_client (waiting for bodies, and in flight): keep it well above that.
+    workers: int = 512
     #: Calls one client (a partner, or one home certificate) may have in flight; more are
-    #: refused with RESOURCE_EXHAUSTED client.too_many_calls. Half as many may wait for their
+    #: refused with RESOURCE_EXHAUSTED client.too_many_calls. As many more may wait for their
     #: request body (a new one cancels the longest waiting); HTTP/2 streams per connection:
     #: twice as many.
     max_calls_per_client: int = 64

@@ -49,7 +49,7 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
     they stall, KR submits, a domestic system queries and SG itself submits properly. Result:
     every one of those calls succeeds; the Admin streams are refused PERMISSION_DENIED at once
     (the role is checked before the body is awaited); the Submit streams are cancelled (a newer
-    call of SG's cancels the longest waiting past max_calls_per_client / 2 waiting for a body,
+    call of SG's cancels the longest waiting past max_calls_per_client waiting for a body,
     and the body timeout the rest) or refused past the per-connection stream limit. No stream
     lives on."""
     live = start_gateway(max_calls_per_client=8, request_body_timeout_seconds=2.0, workers=32)
@@ -95,14 +95,14 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
 def test_stalled_streams_do_not_crowd_out_the_clients_own_real_calls(
     start_gateway: Callable[..., Live],
 ) -> None:
-    """max_calls_per_client 4, so at most 2 calls of a client wait for their body. SG opens 4
+    """max_calls_per_client 4, so at most 4 calls of a client wait for their body. SG opens 6
     stalled streams, then submits properly. Result: the 2 oldest streams are cancelled for the
-    newer ones, 2 still wait; SG's real submission is applied (cancelling a stalled one), and
+    newer ones, 4 still wait; SG's real submission is applied (cancelling a stalled one), and
     so is KR's."""
     live = start_gateway(max_calls_per_client=4, request_body_timeout_seconds=30.0)
     conns = [raw(live, "SG") for _ in range(2)]
     try:
-        streams = [(c, c.open(SUBMIT)) for c in conns for _ in range(2)]
+        streams = [(c, c.open(SUBMIT)) for c in conns for _ in range(3)]
         time.sleep(1.0)
         outcomes = [c.outcomes[s] for c, s in streams]
         ended = [o for o in outcomes if o.done]
