@@ -1,23 +1,27 @@
 """A raw HTTP/2 client over mutual TLS, for what a gRPC library will not do: open streams that
-send request headers and never a body, past the server's advertised stream limit.
+send request headers and never a body, past the server's advertised stream limit, or bytes that
+are no protobuf. Used by the hostile-neighbour flood and by the tests of issue 6.
 
-Adapted from tests/integration/raw_h2.py (bench does not import from tests): a flood keeps a
-connection for as long as it runs, so ended streams are handed out once (``harvest``) and
-forgotten, and a connection the server closes says so (``alive``).
+Each stream's Outcome (its grpc-status and ErrorInfo reason, or how the server reset it) is
+returned by ``open`` for a caller that watches it; a flood, which keeps a connection for as long
+as it runs, takes ended streams once with ``harvest`` and the connection forgets them.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+from google.rpc import error_details_pb2, status_pb2
 
 from gateway.client import TlsIdentity
 
@@ -34,6 +38,7 @@ class _Unruly(h2.connection.H2Connection):
 class Outcome:
     status: int | None = None  # grpc-status from the trailers (or trailers-only headers)
     reset: int | None = None  # the RST_STREAM error code, when the server reset the stream
+    reason: str = ""  # the ErrorInfo reason of a failed status
 
     @property
     def done(self) -> bool:
@@ -77,11 +82,15 @@ class RawConnection:
         with self._lock:
             return len(self._open)
 
-    def open(self, path: str, timeout: str = "3600S") -> None:
-        """A stream calling ``path`` that sends its request headers and never a body."""
+    def open(
+        self, path: str, body: bytes | None = None, timeout: str = "3600S", end_stream: bool = False
+    ) -> Outcome:
+        """A stream calling ``path``. With ``body`` None it sends its request headers only and
+        stays open (unless ``end_stream``); otherwise ``body`` as one gRPC message, then ends."""
+        outcome = Outcome()
         with self._lock:
             sid = self._h2.get_next_available_stream_id()
-            self._open[sid] = Outcome()
+            self._open[sid] = outcome
             self._h2.send_headers(
                 sid,
                 [
@@ -93,8 +102,14 @@ class RawConnection:
                     ("te", "trailers"),
                     ("grpc-timeout", timeout),
                 ],
+                end_stream=end_stream and body is None,
             )
+            if body is not None:
+                self._h2.send_data(
+                    sid, b"\x00" + len(body).to_bytes(4, "big") + body, end_stream=True
+                )
             self._flush()
+        return outcome
 
     def harvest(self) -> list[Outcome]:
         """The streams that ended since the last call (all of them once the connection died)."""
@@ -143,6 +158,7 @@ class RawConnection:
             outcome = self._open.get(sid)
             if outcome is not None and "grpc-status" in headers:
                 outcome.status = int(headers["grpc-status"])
+                outcome.reason = _reason(headers.get("grpc-status-details-bin", ""))
                 self._ended.append(self._open.pop(sid))
         elif isinstance(event, h2.events.StreamReset):
             outcome = self._open.get(sid)
@@ -155,5 +171,28 @@ class RawConnection:
             self._closed.set()
 
 
+def wait(outcomes: list[Outcome], seconds: float) -> bool:
+    """True once every one of ``outcomes`` has ended, within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not all(o.done for o in outcomes):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _reason(details: str) -> str:
+    """The ErrorInfo reason in a grpc-status-details-bin header, if any."""
+    if not details:
+        return ""
+    status = status_pb2.Status.FromString(base64.b64decode(details + "=" * (-len(details) % 4)))
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return str(info.reason)
+    return ""

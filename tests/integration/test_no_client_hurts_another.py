@@ -15,6 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from adapters import pki
+from bench.raw_h2 import CANCEL, REFUSED_STREAM, Outcome, RawConnection, wait
 from gateway.api.errors import error_info
 from gateway.client import RecognitionClient, TlsIdentity, connect, signed_envelope
 from gateway.pb import common_pb2
@@ -28,13 +29,11 @@ from tests.integration.helpers import (
     store_view,
     submit,
 )
-from tests.integration.raw_h2 import RawConnection
 
 SUBMIT = "/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage"
 LIST_PARTNERS = "/aeo.gateway.v1.AdminService/ListPartners"
 GET_RECOGNITION = "/aeo.gateway.v1.RecognitionService/GetRecognition"
 OK, CANCELLED, INVALID, EXHAUSTED, DENIED = 0, 1, 3, 8, 7
-REFUSED_STREAM, CANCEL = 0x7, 0x8
 
 
 def raw(live: Live, who: str) -> RawConnection:
@@ -55,15 +54,15 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
     live = start_gateway(max_calls_per_client=8, request_body_timeout_seconds=2.0, workers=32)
     submit(partner_client(live), 1, record())
     connections = [raw(live, "SG") for _ in range(3)]
-    submits: list[tuple[RawConnection, int]] = []
-    admins: list[tuple[RawConnection, int]] = []
+    submits: list[Outcome] = []
+    admins: list[Outcome] = []
     try:
         for i in range(150):
             conn = connections[i % 3]
             if i % 5 == 4:
-                admins.append((conn, conn.open(LIST_PARTNERS)))
+                admins.append(conn.open(LIST_PARTNERS))
             else:
-                submits.append((conn, conn.open(SUBMIT)))
+                submits.append(conn.open(SUBMIT))
         time.sleep(0.5)  # the streams reach the server and take what they can
 
         kr = partner_client(live, "KR")
@@ -74,15 +73,13 @@ def test_stalled_streams_cost_only_the_client_that_opened_them(
             assert domestic.recognise("SG000000000001").operator_name
         submit(partner_client(live), 2, record(version=2))
 
-        for conn, sid in admins:
-            assert conn.wait([sid], 10)
-            outcome = conn.outcomes[sid]
+        assert wait(admins, 10)
+        for outcome in admins:
             assert outcome.reset == REFUSED_STREAM or (
                 outcome.status == DENIED and outcome.reason == "auth.role_not_permitted"
             ), outcome
-        for conn, sid in submits:
-            assert conn.wait([sid], 15), "a stalled stream outlived the body timeout"
-        outcomes = [conn.outcomes[sid] for conn, sid in submits]
+        assert wait(submits, 15), "a stalled stream outlived the body timeout"
+        outcomes = submits
         cancelled = [o for o in outcomes if o.reset == CANCEL or o.status == CANCELLED]
         refused = [o for o in outcomes if o.reset == REFUSED_STREAM]
         assert cancelled
@@ -102,9 +99,8 @@ def test_stalled_streams_do_not_crowd_out_the_clients_own_real_calls(
     live = start_gateway(max_calls_per_client=4, request_body_timeout_seconds=30.0)
     conns = [raw(live, "SG") for _ in range(2)]
     try:
-        streams = [(c, c.open(SUBMIT)) for c in conns for _ in range(3)]
+        outcomes = [c.open(SUBMIT) for c in conns for _ in range(3)]
         time.sleep(1.0)
-        outcomes = [c.outcomes[s] for c, s in streams]
         ended = [o for o in outcomes if o.done]
         assert len(ended) == 2
         assert all(o.reset == CANCEL or o.status == CANCELLED for o in ended)
@@ -152,9 +148,9 @@ def test_unary_call_without_a_message_is_malformed(live: Live) -> None:
     request.malformed."""
     conn = raw(live, "domestic")
     try:
-        sid = conn.open(GET_RECOGNITION, body=None, end_stream=True)
-        assert conn.wait([sid], 10)
-        assert (conn.outcomes[sid].status, conn.outcomes[sid].reason) == (
+        outcome = conn.open(GET_RECOGNITION, body=None, end_stream=True)
+        assert wait([outcome], 10)
+        assert (outcome.status, outcome.reason) == (
             INVALID,
             "request.malformed",
         )
