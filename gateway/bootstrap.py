@@ -215,8 +215,10 @@ def build(
             ("grpc.max_concurrent_streams", 2 * settings.max_calls_per_client),
             ("grpc.so_reuseport", 0),
         ],
-        # No server-wide cap on calls: one client reaching it would fail everyone's. Limits
-        # are per client (admission) and per connection (streams).
+        # Limits are per client (admission) and per connection (streams). The server-wide
+        # cap is only a memory backstop, far above what the per-client limits let clients
+        # hold unless many misbehave at once.
+        maximum_concurrent_rpcs=4 * settings.workers,
     )
     exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
         PartnerExchangeServicer(submit, clock), server

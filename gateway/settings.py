@@ -50,7 +50,7 @@ class Settings:
     max_open_gaps: int = 1_000
     #: Handler threads; ingest handlers wait for the group commit. One client can hold at most
     #: twice max_calls_per_client (waiting for bodies, and in flight): keep it well above that.
-    workers: int = 512
+    workers: int = 1024
     #: Calls one client (a partner, or one home certificate) may have in flight; more are
     #: refused with RESOURCE_EXHAUSTED client.too_many_calls. As many more may wait for their
     #: request body (a new one cancels the longest waiting); HTTP/2 streams per connection:

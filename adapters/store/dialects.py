@@ -163,10 +163,11 @@ def _postgres_idle_alive(conn: Any) -> bool:
     if conn.closed:
         return False
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        poller = select.poll()  # not select.select: it fails for descriptors above 1023
+        poller.register(conn.fileno(), select.POLLIN)
+        return not poller.poll(0)
     except (OSError, ValueError, psycopg.Error):
         return False
-    return not readable
 
 
 def from_url(url: str) -> Dialect:

@@ -104,15 +104,20 @@ def check_size(payload: bytes, limits: DecodeLimits) -> None:
 
 def decode(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
     check_size(payload, limits)
-    return _parse(payload, key_id, algorithm)
+    return _parse(payload, limits, key_id, algorithm)
 
 
-def _parse(payload: bytes, key_id: str, algorithm: str) -> DecodedBatch:
+def _parse(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
     batch = pb.StatusBatch()
     try:
         batch.ParseFromString(payload)
     except DecodeError as exc:
         raise MalformedPayload(f"payload is not a StatusBatch: {exc}") from exc
+    if len(batch.records) > limits.max_records:  # the wire count's second line of defence
+        raise TooManyRecords(
+            f"more than {limits.max_records} records in one message",
+            limit=str(limits.max_records),
+        )
     kind = protomap.KIND.get(batch.kind)
     if not batch.partner or batch.sequence == 0 or kind is None or not batch.HasField("issued_at"):
         raise MalformedPayload("partner, sequence, kind and issued_at are required")
@@ -180,7 +185,7 @@ class NativeCodec:
                 f"signature does not verify with key {shown(detached.key_id)}",
                 key_id=detached.key_id,
             )
-        return _parse(message.payload, detached.key_id, detached.algorithm)
+        return _parse(message.payload, limits, detached.key_id, detached.algorithm)
 
     def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
         payload = encode(batch)

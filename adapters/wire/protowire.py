@@ -3,7 +3,7 @@ message's record limit is enforced before any record is materialised."""
 
 from __future__ import annotations
 
-_VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
+_VARINT, _FIXED64, _LENGTH, _START_GROUP, _END_GROUP, _FIXED32 = 0, 1, 2, 3, 4, 5
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -23,7 +23,7 @@ def count_field(data: bytes, field: int, stop_after: int) -> int:
     """Occurrences of top-level ``field`` in the serialized message ``data``; the scan stops
     once the count passes ``stop_after``, so its cost is bounded whatever the message holds.
     ValueError when the bytes are not a well-formed message."""
-    count = pos = 0
+    count = pos = depth = 0
     end = len(data)
     while pos < end:
         tag = data[pos]
@@ -45,12 +45,18 @@ def count_field(data: bytes, field: int, stop_after: int) -> int:
             pos += 8
         elif kind == _FIXED32:
             pos += 4
+        elif kind == _START_GROUP:  # an unknown group the parser would skip: so do we
+            depth += 1
+        elif kind == _END_GROUP and depth:
+            depth -= 1
         else:
-            raise ValueError(f"unsupported wire type {kind}")
+            raise ValueError(f"unexpected wire type {kind}")
         if pos > end:
             raise ValueError("a field runs past the end of the message")
-        if tag >> 3 == field:
+        if depth == 0 and kind == _LENGTH and tag >> 3 == field:
             count += 1
             if count > stop_after:
                 break
+    if depth and count <= stop_after:
+        raise ValueError("a group is not closed")
     return count

@@ -240,11 +240,16 @@ class _BodyWatchdog:
     def _run(self) -> None:
         while True:
             time.sleep(self._PERIOD)
-            now = time.monotonic()
-            for key, (deadline, cancel) in list(self._watched.items()):
-                if deadline <= now and self._watched.pop(key, None) is not None:
-                    log.warning("cancelled a call whose request body did not arrive in time")
-                    cancel()
+            try:
+                self._cancel_overdue(time.monotonic())
+            except Exception:  # never let the one watchdog die: timeouts would stop for good
+                log.exception("body watchdog")
+
+    def _cancel_overdue(self, now: float) -> None:
+        for key, (deadline, cancel) in list(self._watched.items()):
+            if deadline <= now and self._watched.pop(key, None) is not None:
+                log.warning("cancelled a call whose request body did not arrive in time")
+                cancel()
 
 
 class YieldingTransactions:

@@ -214,8 +214,9 @@ class _Call:
     def _fail(self, exc: Exception, context: grpc.ServicerContext) -> None:
         if isinstance(exc, grpc.RpcError):
             raise exc  # the call was cancelled (by its client or the body timeout): no answer
-        if isinstance(exc, MalformedRequest):
-            # One line, no traceback: a client's mistake, not the gateway's.
+        if isinstance(exc, MalformedRequest) and context.is_active():
+            # One line, no traceback: a client's mistake, not the gateway's. (A call the
+            # gateway cancelled while it waited may also end without a message: not logged.)
             log.warning(
                 "malformed request to %s from %s: %s",
                 self._method,

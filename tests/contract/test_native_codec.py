@@ -166,3 +166,15 @@ def test_too_many_records_are_refused_before_the_signature_is_checked() -> None:
     )
     with pytest.raises(TooManyRecords):
         native.NativeCodec().open(message, Keys(), DecodeLimits(max_records=10))  # type: ignore[arg-type]
+
+
+def test_an_unknown_group_does_not_hide_records_from_the_count() -> None:
+    """An unknown group field (which the parser skips) before eleven records, against a limit of
+    ten, and a record-shaped field inside the group. Result: TooManyRecords before the signature
+    is checked: the count skips the group as the parser does, and counts what the parser reads."""
+    group = b"\xa3\x06" + b"\x2a\x00" + b"\xa4\x06"  # field 100 start, a field 5 inside, end
+    payload = _header() + group + b"\x2a\x00" * 11
+    with pytest.raises(TooManyRecords):
+        native.decode(payload, DecodeLimits(max_records=10), "SG-K1", "ed25519")
+    assert len(common_pb2.StatusBatch.FromString(payload).records) == 11
+    native.check_size(_header() + group + b"\x2a\x00" * 10, DecodeLimits(10))  # within it
