@@ -1,7 +1,8 @@
 """A small connection pool: readers share a few connections instead of one per thread.
 
-The fast path is a deque pop and append (atomic under the GIL, no lock); only when every
-connection is in use and the pool is full does a caller wait on a condition.
+Taking and returning is a deque pop and append under one uncontended lock. When every
+connection is in use and the pool is full, callers wait in arrival order and each returned
+connection is handed to the first of them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from adapters.store.dialects import Connection
+
+
+class _Waiter:
+    __slots__ = ("conn", "ready")
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.ready = threading.Event()
 
 
 class Pool:
@@ -26,32 +35,42 @@ class Pool:
         self._size = size
         self._idle: deque[Connection] = deque()
         self._all: list[Connection] = []
-        self._returned = threading.Condition()
+        self._lock = threading.Lock()
+        # Callers waiting for a connection, first come first served: a returned connection
+        # goes to the first of them, so a busy caller cannot take it straight back and starve
+        # another client's query.
+        self._waiters: deque[_Waiter] = deque()
 
     def _take(self) -> Connection:
         while True:
-            try:
-                conn = self._idle.pop()
-            except IndexError:
-                pass
-            else:
-                if self._alive(conn):
-                    return conn
-                self._discard(conn)  # the server closed it while idle: open a fresh one
-                continue
-            with self._returned:
-                if len(self._all) < self._size:
-                    conn = self._connect()
-                    self._all.append(conn)
-                    return conn
-                if not self._idle:
-                    self._returned.wait(timeout=1.0)
+            conn = self._next()
+            if conn is None:
+                continue  # a place was freed: try again (open a fresh connection)
+            if self._alive(conn):
+                return conn
+            self._discard(conn)  # the server closed it while idle: open a fresh one
+
+    def _next(self) -> Connection | None:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            if len(self._all) < self._size:
+                conn = self._connect()
+                self._all.append(conn)
+                return conn
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+        waiter.ready.wait()
+        return waiter.conn
 
     def _give(self, conn: Connection) -> None:
-        self._idle.append(conn)
-        if len(self._all) >= self._size:  # someone may be waiting for it
-            with self._returned:
-                self._returned.notify()
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.conn = conn
+                waiter.ready.set()
+            else:
+                self._idle.append(conn)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -65,15 +84,16 @@ class Pool:
         self._give(conn)
 
     def _discard(self, conn: Connection) -> None:
-        with self._returned:
+        with self._lock:
             if conn in self._all:
                 self._all.remove(conn)
-            self._returned.notify()
+            if self._waiters:
+                self._waiters.popleft().ready.set()  # its place is free: the first waiter opens one
         with suppress(Exception):
             conn.close()
 
     def close(self) -> None:
-        with self._returned:
+        with self._lock:
             conns, self._all = self._all, []
             self._idle.clear()
         for conn in conns:
