@@ -120,6 +120,23 @@ class AlgorithmNotPinned(GatewayError):
     reason = "signature.algorithm_not_pinned"
 
 
+class KeyMaterialOffered(GatewayError):
+    """The message offers its own key or certificate, or points to one elsewhere (XML-DSig
+    KeyValue or X509Data, JWS jwk, jku, x5c or x5u): keys come from the registry only."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "signature.key_material_offered"
+
+
+class SignatureLayoutInvalid(GatewayError):
+    """The signature is not laid out as the format requires: more than one, a reference to
+    anything but the document the gateway reads, a transform or canonicalisation not allowed,
+    a JWS in JSON serialization."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "signature.layout_invalid"
+
+
 class SigningKeyNotValid(GatewayError):
     """The key is registered but outside its validity period at the message's issue time."""
 
@@ -138,6 +155,22 @@ class UnsupportedWireFormat(GatewayError):
 class MalformedPayload(GatewayError):
     status = Status.INVALID_ARGUMENT
     reason = "payload.malformed"
+
+
+class UnsafePayload(GatewayError):
+    """A construct no status message needs and attacks use: a DTD, an entity, XInclude, a
+    processing instruction, nesting deeper than the format allows."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "payload.unsafe"
+
+
+class SchemaViolation(GatewayError):
+    """Well-formed, signed, but not a status document of the format's schema (the XSD shipped
+    with the gateway, or the JSON document's structure); the detail names the place."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "payload.schema_invalid"
 
 
 class PayloadTooLarge(GatewayError):

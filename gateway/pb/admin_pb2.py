@@ -23,55 +23,70 @@ _sym_db = _symbol_database.Default()
 
 
 from gateway.pb import common_pb2 as aeo_dot_gateway_dot_v1_dot_common__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x65o/gateway/v1/admin.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1b\x61\x65o/gateway/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"<\n\x13ListPartnersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Z\n\x14ListPartnersResponse\x12)\n\x08partners\x18\x01 \x03(\x0b\x32\x17.aeo.gateway.v1.Partner\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x11GetPartnerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\">\n\x12GetPartnerResponse\x12(\n\x07partner\x18\x01 \x01(\x0b\x32\x17.aeo.gateway.v1.Partner\"\xaf\x02\n\x07Partner\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\tprogramme\x18\x03 \x01(\t\x12\r\n\x05tiers\x18\x04 \x03(\t\x12\x18\n\x10recognised_tiers\x18\x05 \x03(\t\x12%\n\x03mra\x18\x06 \x01(\x0b\x32\x18.aeo.gateway.v1.MraTerms\x12\x1e\n\x16\x64\x65\x63lared_code_patterns\x18\x07 \x03(\t\x12\x30\n\x0csigning_keys\x18\x08 \x03(\x0b\x32\x1a.aeo.gateway.v1.SigningKey\x12\x30\n\x0cwire_formats\x18\t \x03(\x0e\x32\x1a.aeo.gateway.v1.WireFormat\x12\x19\n\x11\x64irectory_version\x18\n \x01(\x03\"\xbd\x01\n\x08MraTerms\x12!\n\x06signed\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08in_force\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x32\n\ndirections\x18\x03 \x03(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\x12\x35\n\x0bsuspensions\x18\x04 \x03(\x0b\x32 .aeo.gateway.v1.SuspensionPeriod\"T\n\x10SuspensionPeriod\x12 \n\x05start\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x1e\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"\xb2\x01\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x35\n\talgorithm\x18\x02 \x01(\x0e\x32\".aeo.gateway.v1.SignatureAlgorithm\x12.\n\nnot_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x16GetPartnerStateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"N\n\x17GetPartnerStateResponse\x12\x33\n\rpartner_state\x18\x01 \x01(\x0b\x32\x1c.aeo.gateway.v1.PartnerState\"\x9d\x02\n\x0cPartnerState\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlast_sequence\x18\x02 \x01(\x04\x12.\n\topen_gaps\x18\x03 \x03(\x0b\x32\x1b.aeo.gateway.v1.SequenceGap\x12\x19\n\x11messages_received\x18\x04 \x01(\x04\x12\x17\n\x0foperators_known\x18\x05 \x01(\x04\x12\x34\n\x10last_received_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fopen_gaps_total\x18\x07 \x01(\r\x12\x16\n\x0eneeds_snapshot\x18\x08 \x01(\x08\x12\x1d\n\x15sequences_written_off\x18\t \x01(\x04\"\x17\n\x15ReloadPartnersRequest\"\xae\x01\n\x16ReloadPartnersResponse\x12\x19\n\x11\x64irectory_version\x18\x01 \x01(\x03\x12-\n\tloaded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x64\x64\x65\x64_partners\x18\x03 \x03(\t\x12\x18\n\x10\x63hanged_partners\x18\x04 \x03(\t\x12\x18\n\x10removed_partners\x18\x05 \x03(\t\";\n\x12ListChangesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"W\n\x13ListChangesResponse\x12\'\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x16.aeo.gateway.v1.Change\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xea\x01\n\x06\x43hange\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x03\x12/\n\x0brecorded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x46\n\x16record_version_applied\x18\x03 \x01(\x0b\x32$.aeo.gateway.v1.RecordVersionAppliedH\x00\x12N\n\x1apartner_definition_changed\x18\x04 \x01(\x0b\x32(.aeo.gateway.v1.PartnerDefinitionChangedH\x00\x42\x07\n\x05\x65vent\"\xf3\x01\n\x14RecordVersionApplied\x12\x16\n\x0e\x61\x64ministration\x18\x01 \x01(\t\x12\x12\n\nidentifier\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.aeo.gateway.v1.RecordStatus\x12*\n\x05\x65vent\x18\x05 \x01(\x0e\x32\x1b.aeo.gateway.v1.StatusEvent\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_id\x18\x07 \x01(\t\"\xa2\x02\n\x18PartnerDefinitionChanged\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x19\n\x11\x64irectory_version\x18\x02 \x01(\x03\x12G\n\x04kind\x18\x03 \x01(\x0e\x32\x39.aeo.gateway.v1.PartnerDefinitionChanged.DefinitionChange\"\x90\x01\n\x10\x44\x65\x66initionChange\x12!\n\x1d\x44\x45\x46INITION_CHANGE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x45\x46INITION_CHANGE_ADDED\x10\x01\x12\x1d\n\x19\x44\x45\x46INITION_CHANGE_CHANGED\x10\x02\x12\x1d\n\x19\x44\x45\x46INITION_CHANGE_REMOVED\x10\x03\x32\xdb\x03\n\x0c\x41\x64minService\x12Y\n\x0cListPartners\x12#.aeo.gateway.v1.ListPartnersRequest\x1a$.aeo.gateway.v1.ListPartnersResponse\x12S\n\nGetPartner\x12!.aeo.gateway.v1.GetPartnerRequest\x1a\".aeo.gateway.v1.GetPartnerResponse\x12\x62\n\x0fGetPartnerState\x12&.aeo.gateway.v1.GetPartnerStateRequest\x1a\'.aeo.gateway.v1.GetPartnerStateResponse\x12_\n\x0eReloadPartners\x12%.aeo.gateway.v1.ReloadPartnersRequest\x1a&.aeo.gateway.v1.ReloadPartnersResponse\x12V\n\x0bListChanges\x12\".aeo.gateway.v1.ListChangesRequest\x1a#.aeo.gateway.v1.ListChangesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x65o/gateway/v1/admin.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1b\x61\x65o/gateway/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"<\n\x13ListPartnersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Z\n\x14ListPartnersResponse\x12)\n\x08partners\x18\x01 \x03(\x0b\x32\x17.aeo.gateway.v1.Partner\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x11GetPartnerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\">\n\x12GetPartnerResponse\x12(\n\x07partner\x18\x01 \x01(\x0b\x32\x17.aeo.gateway.v1.Partner\"\xf1\x03\n\x07Partner\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\tprogramme\x18\x03 \x01(\t\x12\r\n\x05tiers\x18\x04 \x03(\t\x12\x18\n\x10recognised_tiers\x18\x05 \x03(\t\x12%\n\x03mra\x18\x06 \x01(\x0b\x32\x18.aeo.gateway.v1.MraTerms\x12\x1e\n\x16\x64\x65\x63lared_code_patterns\x18\x07 \x03(\t\x12\x30\n\x0csigning_keys\x18\x08 \x03(\x0b\x32\x1a.aeo.gateway.v1.SigningKey\x12\x30\n\x0cwire_formats\x18\t \x03(\x0e\x32\x1a.aeo.gateway.v1.WireFormat\x12\x19\n\x11\x64irectory_version\x18\n \x01(\x03\x12\x16\n\x0e\x61ssumed_fields\x18\x0b \x03(\t\x12:\n\x11tier_recognitions\x18\x0c \x03(\x0b\x32\x1f.aeo.gateway.v1.TierRecognition\x12,\n\x07mapping\x18\r \x03(\x0b\x32\x1b.aeo.gateway.v1.TierMapping\x12,\n\tfreshness\x18\x0e \x01(\x0b\x32\x19.aeo.gateway.v1.Freshness\x12\x10\n\x08\x62\x65nefits\x18\x0f \x03(\t\"\xfb\x01\n\x08MraTerms\x12!\n\x06signed\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08in_force\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x32\n\ndirections\x18\x03 \x03(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\x12\x35\n\x0bsuspensions\x18\x04 \x03(\x0b\x32 .aeo.gateway.v1.SuspensionPeriod\x12<\n\x10in_force_by_mode\x18\x05 \x03(\x0b\x32\".aeo.gateway.v1.ModeEntryIntoForce\"f\n\x12ModeEntryIntoForce\x12+\n\x04mode\x18\x01 \x01(\x0e\x32\x1d.aeo.gateway.v1.TransportMode\x12#\n\x08in_force\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"a\n\x0fTierRecognition\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12 \n\x05start\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x1e\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x11.google.type.Date\"\x94\x01\n\x0bTierMapping\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12\x14\n\x0cgrade_scheme\x18\x03 \x01(\t\x12 \n\x05start\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x1e\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x10\n\x08\x62\x65nefits\x18\x06 \x03(\t\"\x91\x01\n\tFreshness\x12\x33\n\x10\x65xpected_cadence\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\rmax_staleness\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1d\n\x15stale_grants_benefits\x18\x03 \x01(\x08\"T\n\x10SuspensionPeriod\x12 \n\x05start\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x1e\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"\xb2\x01\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x35\n\talgorithm\x18\x02 \x01(\x0e\x32\".aeo.gateway.v1.SignatureAlgorithm\x12.\n\nnot_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x16GetPartnerStateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"N\n\x17GetPartnerStateResponse\x12\x33\n\rpartner_state\x18\x01 \x01(\x0b\x32\x1c.aeo.gateway.v1.PartnerState\"\xac\x02\n\x0cPartnerState\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlast_sequence\x18\x02 \x01(\x04\x12.\n\topen_gaps\x18\x03 \x03(\x0b\x32\x1b.aeo.gateway.v1.SequenceGap\x12\x19\n\x11messages_received\x18\x04 \x01(\x04\x12\x17\n\x0foperators_known\x18\x05 \x01(\x04\x12\x34\n\x10last_received_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fopen_gaps_total\x18\x07 \x01(\r\x12\x16\n\x0eneeds_snapshot\x18\x08 \x01(\x08\x12\x1d\n\x15sequences_written_off\x18\t \x01(\x04\x12\r\n\x05stale\x18\n \x01(\x08\"\x17\n\x15ReloadPartnersRequest\"\xae\x01\n\x16ReloadPartnersResponse\x12\x19\n\x11\x64irectory_version\x18\x01 \x01(\x03\x12-\n\tloaded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x64\x64\x65\x64_partners\x18\x03 \x03(\t\x12\x18\n\x10\x63hanged_partners\x18\x04 \x03(\t\x12\x18\n\x10removed_partners\x18\x05 \x03(\t\";\n\x12ListChangesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"W\n\x13ListChangesResponse\x12\'\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x16.aeo.gateway.v1.Change\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xea\x01\n\x06\x43hange\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x03\x12/\n\x0brecorded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x46\n\x16record_version_applied\x18\x03 \x01(\x0b\x32$.aeo.gateway.v1.RecordVersionAppliedH\x00\x12N\n\x1apartner_definition_changed\x18\x04 \x01(\x0b\x32(.aeo.gateway.v1.PartnerDefinitionChangedH\x00\x42\x07\n\x05\x65vent\"\xf3\x01\n\x14RecordVersionApplied\x12\x16\n\x0e\x61\x64ministration\x18\x01 \x01(\t\x12\x12\n\nidentifier\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.aeo.gateway.v1.RecordStatus\x12*\n\x05\x65vent\x18\x05 \x01(\x0e\x32\x1b.aeo.gateway.v1.StatusEvent\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_id\x18\x07 \x01(\t\"\xa2\x02\n\x18PartnerDefinitionChanged\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x19\n\x11\x64irectory_version\x18\x02 \x01(\x03\x12G\n\x04kind\x18\x03 \x01(\x0e\x32\x39.aeo.gateway.v1.PartnerDefinitionChanged.DefinitionChange\"\x90\x01\n\x10\x44\x65\x66initionChange\x12!\n\x1d\x44\x45\x46INITION_CHANGE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x45\x46INITION_CHANGE_ADDED\x10\x01\x12\x1d\n\x19\x44\x45\x46INITION_CHANGE_CHANGED\x10\x02\x12\x1d\n\x19\x44\x45\x46INITION_CHANGE_REMOVED\x10\x03\"/\n\x1fGetPartnerReconciliationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"Z\n GetPartnerReconciliationResponse\x12\x36\n\x0ereconciliation\x18\x01 \x01(\x0b\x32\x1e.aeo.gateway.v1.Reconciliation\"\x89\x01\n\x0eReconciliation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\x0c\x12\x11\n\toperators\x18\x03 \x01(\x04\x12\x15\n\rlast_sequence\x18\x04 \x01(\x04\x12/\n\x0b\x63omputed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xda\x04\n\x0c\x41\x64minService\x12Y\n\x0cListPartners\x12#.aeo.gateway.v1.ListPartnersRequest\x1a$.aeo.gateway.v1.ListPartnersResponse\x12S\n\nGetPartner\x12!.aeo.gateway.v1.GetPartnerRequest\x1a\".aeo.gateway.v1.GetPartnerResponse\x12\x62\n\x0fGetPartnerState\x12&.aeo.gateway.v1.GetPartnerStateRequest\x1a\'.aeo.gateway.v1.GetPartnerStateResponse\x12_\n\x0eReloadPartners\x12%.aeo.gateway.v1.ReloadPartnersRequest\x1a&.aeo.gateway.v1.ReloadPartnersResponse\x12V\n\x0bListChanges\x12\".aeo.gateway.v1.ListChangesRequest\x1a#.aeo.gateway.v1.ListChangesResponse\x12}\n\x18GetPartnerReconciliation\x12/.aeo.gateway.v1.GetPartnerReconciliationRequest\x1a\x30.aeo.gateway.v1.GetPartnerReconciliationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gateway.pb.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTPARTNERSREQUEST']._serialized_start=132
-  _globals['_LISTPARTNERSREQUEST']._serialized_end=192
-  _globals['_LISTPARTNERSRESPONSE']._serialized_start=194
-  _globals['_LISTPARTNERSRESPONSE']._serialized_end=284
-  _globals['_GETPARTNERREQUEST']._serialized_start=286
-  _globals['_GETPARTNERREQUEST']._serialized_end=319
-  _globals['_GETPARTNERRESPONSE']._serialized_start=321
-  _globals['_GETPARTNERRESPONSE']._serialized_end=383
-  _globals['_PARTNER']._serialized_start=386
-  _globals['_PARTNER']._serialized_end=689
-  _globals['_MRATERMS']._serialized_start=692
-  _globals['_MRATERMS']._serialized_end=881
-  _globals['_SUSPENSIONPERIOD']._serialized_start=883
-  _globals['_SUSPENSIONPERIOD']._serialized_end=967
-  _globals['_SIGNINGKEY']._serialized_start=970
-  _globals['_SIGNINGKEY']._serialized_end=1148
-  _globals['_GETPARTNERSTATEREQUEST']._serialized_start=1150
-  _globals['_GETPARTNERSTATEREQUEST']._serialized_end=1188
-  _globals['_GETPARTNERSTATERESPONSE']._serialized_start=1190
-  _globals['_GETPARTNERSTATERESPONSE']._serialized_end=1268
-  _globals['_PARTNERSTATE']._serialized_start=1271
-  _globals['_PARTNERSTATE']._serialized_end=1556
-  _globals['_RELOADPARTNERSREQUEST']._serialized_start=1558
-  _globals['_RELOADPARTNERSREQUEST']._serialized_end=1581
-  _globals['_RELOADPARTNERSRESPONSE']._serialized_start=1584
-  _globals['_RELOADPARTNERSRESPONSE']._serialized_end=1758
-  _globals['_LISTCHANGESREQUEST']._serialized_start=1760
-  _globals['_LISTCHANGESREQUEST']._serialized_end=1819
-  _globals['_LISTCHANGESRESPONSE']._serialized_start=1821
-  _globals['_LISTCHANGESRESPONSE']._serialized_end=1908
-  _globals['_CHANGE']._serialized_start=1911
-  _globals['_CHANGE']._serialized_end=2145
-  _globals['_RECORDVERSIONAPPLIED']._serialized_start=2148
-  _globals['_RECORDVERSIONAPPLIED']._serialized_end=2391
-  _globals['_PARTNERDEFINITIONCHANGED']._serialized_start=2394
-  _globals['_PARTNERDEFINITIONCHANGED']._serialized_end=2684
-  _globals['_PARTNERDEFINITIONCHANGED_DEFINITIONCHANGE']._serialized_start=2540
-  _globals['_PARTNERDEFINITIONCHANGED_DEFINITIONCHANGE']._serialized_end=2684
-  _globals['_ADMINSERVICE']._serialized_start=2687
-  _globals['_ADMINSERVICE']._serialized_end=3162
+  _globals['_LISTPARTNERSREQUEST']._serialized_start=164
+  _globals['_LISTPARTNERSREQUEST']._serialized_end=224
+  _globals['_LISTPARTNERSRESPONSE']._serialized_start=226
+  _globals['_LISTPARTNERSRESPONSE']._serialized_end=316
+  _globals['_GETPARTNERREQUEST']._serialized_start=318
+  _globals['_GETPARTNERREQUEST']._serialized_end=351
+  _globals['_GETPARTNERRESPONSE']._serialized_start=353
+  _globals['_GETPARTNERRESPONSE']._serialized_end=415
+  _globals['_PARTNER']._serialized_start=418
+  _globals['_PARTNER']._serialized_end=915
+  _globals['_MRATERMS']._serialized_start=918
+  _globals['_MRATERMS']._serialized_end=1169
+  _globals['_MODEENTRYINTOFORCE']._serialized_start=1171
+  _globals['_MODEENTRYINTOFORCE']._serialized_end=1273
+  _globals['_TIERRECOGNITION']._serialized_start=1275
+  _globals['_TIERRECOGNITION']._serialized_end=1372
+  _globals['_TIERMAPPING']._serialized_start=1375
+  _globals['_TIERMAPPING']._serialized_end=1523
+  _globals['_FRESHNESS']._serialized_start=1526
+  _globals['_FRESHNESS']._serialized_end=1671
+  _globals['_SUSPENSIONPERIOD']._serialized_start=1673
+  _globals['_SUSPENSIONPERIOD']._serialized_end=1757
+  _globals['_SIGNINGKEY']._serialized_start=1760
+  _globals['_SIGNINGKEY']._serialized_end=1938
+  _globals['_GETPARTNERSTATEREQUEST']._serialized_start=1940
+  _globals['_GETPARTNERSTATEREQUEST']._serialized_end=1978
+  _globals['_GETPARTNERSTATERESPONSE']._serialized_start=1980
+  _globals['_GETPARTNERSTATERESPONSE']._serialized_end=2058
+  _globals['_PARTNERSTATE']._serialized_start=2061
+  _globals['_PARTNERSTATE']._serialized_end=2361
+  _globals['_RELOADPARTNERSREQUEST']._serialized_start=2363
+  _globals['_RELOADPARTNERSREQUEST']._serialized_end=2386
+  _globals['_RELOADPARTNERSRESPONSE']._serialized_start=2389
+  _globals['_RELOADPARTNERSRESPONSE']._serialized_end=2563
+  _globals['_LISTCHANGESREQUEST']._serialized_start=2565
+  _globals['_LISTCHANGESREQUEST']._serialized_end=2624
+  _globals['_LISTCHANGESRESPONSE']._serialized_start=2626
+  _globals['_LISTCHANGESRESPONSE']._serialized_end=2713
+  _globals['_CHANGE']._serialized_start=2716
+  _globals['_CHANGE']._serialized_end=2950
+  _globals['_RECORDVERSIONAPPLIED']._serialized_start=2953
+  _globals['_RECORDVERSIONAPPLIED']._serialized_end=3196
+  _globals['_PARTNERDEFINITIONCHANGED']._serialized_start=3199
+  _globals['_PARTNERDEFINITIONCHANGED']._serialized_end=3489
+  _globals['_PARTNERDEFINITIONCHANGED_DEFINITIONCHANGE']._serialized_start=3345
+  _globals['_PARTNERDEFINITIONCHANGED_DEFINITIONCHANGE']._serialized_end=3489
+  _globals['_GETPARTNERRECONCILIATIONREQUEST']._serialized_start=3491
+  _globals['_GETPARTNERRECONCILIATIONREQUEST']._serialized_end=3538
+  _globals['_GETPARTNERRECONCILIATIONRESPONSE']._serialized_start=3540
+  _globals['_GETPARTNERRECONCILIATIONRESPONSE']._serialized_end=3630
+  _globals['_RECONCILIATION']._serialized_start=3633
+  _globals['_RECONCILIATION']._serialized_end=3770
+  _globals['_ADMINSERVICE']._serialized_start=3773
+  _globals['_ADMINSERVICE']._serialized_end=4375
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ Operator-facing service: partner registry, exchange state and the change feed.""
 from gateway.pb import common_pb2 as _common_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -142,6 +143,11 @@ class Partner(_message.Message):
     SIGNING_KEYS_FIELD_NUMBER: _builtins.int
     WIRE_FORMATS_FIELD_NUMBER: _builtins.int
     DIRECTORY_VERSION_FIELD_NUMBER: _builtins.int
+    ASSUMED_FIELDS_FIELD_NUMBER: _builtins.int
+    TIER_RECOGNITIONS_FIELD_NUMBER: _builtins.int
+    MAPPING_FIELD_NUMBER: _builtins.int
+    FRESHNESS_FIELD_NUMBER: _builtins.int
+    BENEFITS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Resource name, "partners/{code}", e.g. "partners/SG"."""
     display_name: _builtins.str
@@ -176,6 +182,30 @@ class Partner(_message.Message):
     def wire_formats(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.WireFormat.ValueType]:
         """The wire formats the partner may send; the first is its primary format."""
 
+    @_builtins.property
+    def assumed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The fields of the definition that rest on an assumption rather than a confirmed source,
+        as the definition names them (e.g. "identifiers.patterns", "tiers").
+        """
+
+    @_builtins.property
+    def tier_recognitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___TierRecognition]:
+        """The recognised tiers with the periods in which each is recognised."""
+
+    @_builtins.property
+    def mapping(self) -> _containers.RepeatedCompositeFieldContainer[Global___TierMapping]:
+        """How partner tiers map to home credit grades, with the periods in which each rule applies."""
+
+    @_builtins.property
+    def freshness(self) -> Global___Freshness:
+        """How often the partner is expected to send, and what happens when it falls silent."""
+
+    @_builtins.property
+    def benefits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The benefits the MRA grants the partner's recognised AEOs (a mapping rule may override
+        them for one tier).
+        """
+
     def __init__(
         self,
         *,
@@ -189,10 +219,15 @@ class Partner(_message.Message):
         signing_keys: _abc.Iterable[Global___SigningKey] | None = ...,
         wire_formats: _abc.Iterable[_common_pb2.WireFormat.ValueType] | None = ...,
         directory_version: _builtins.int = ...,
+        assumed_fields: _abc.Iterable[_builtins.str] | None = ...,
+        tier_recognitions: _abc.Iterable[Global___TierRecognition] | None = ...,
+        mapping: _abc.Iterable[Global___TierMapping] | None = ...,
+        freshness: Global___Freshness | None = ...,
+        benefits: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["mra", b"mra"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["freshness", b"freshness", "mra", b"mra"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["declared_code_patterns", b"declared_code_patterns", "directory_version", b"directory_version", "display_name", b"display_name", "mra", b"mra", "name", b"name", "programme", b"programme", "recognised_tiers", b"recognised_tiers", "signing_keys", b"signing_keys", "tiers", b"tiers", "wire_formats", b"wire_formats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assumed_fields", b"assumed_fields", "benefits", b"benefits", "declared_code_patterns", b"declared_code_patterns", "directory_version", b"directory_version", "display_name", b"display_name", "freshness", b"freshness", "mapping", b"mapping", "mra", b"mra", "name", b"name", "programme", b"programme", "recognised_tiers", b"recognised_tiers", "signing_keys", b"signing_keys", "tier_recognitions", b"tier_recognitions", "tiers", b"tiers", "wire_formats", b"wire_formats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -208,6 +243,7 @@ class MraTerms(_message.Message):
     IN_FORCE_FIELD_NUMBER: _builtins.int
     DIRECTIONS_FIELD_NUMBER: _builtins.int
     SUSPENSIONS_FIELD_NUMBER: _builtins.int
+    IN_FORCE_BY_MODE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def signed(self) -> _date_pb2.Date:
         """When the MRA was signed; month and day may be 0 when only the year or month is known."""
@@ -224,6 +260,12 @@ class MraTerms(_message.Message):
     def suspensions(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuspensionPeriod]:
         """Periods during which recognition under the MRA is suspended."""
 
+    @_builtins.property
+    def in_force_by_mode(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModeEntryIntoForce]:
+        """Dates of entry into force that differ by mode of transport (Hong Kong's MRA: land ports
+        before air and sea); in_force holds for the modes not listed.
+        """
+
     def __init__(
         self,
         *,
@@ -231,14 +273,161 @@ class MraTerms(_message.Message):
         in_force: _date_pb2.Date | None = ...,
         directions: _abc.Iterable[_common_pb2.TradeDirection.ValueType] | None = ...,
         suspensions: _abc.Iterable[Global___SuspensionPeriod] | None = ...,
+        in_force_by_mode: _abc.Iterable[Global___ModeEntryIntoForce] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["in_force", b"in_force", "signed", b"signed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["directions", b"directions", "in_force", b"in_force", "signed", b"signed", "suspensions", b"suspensions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["directions", b"directions", "in_force", b"in_force", "in_force_by_mode", b"in_force_by_mode", "signed", b"signed", "suspensions", b"suspensions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MraTerms: _TypeAlias = MraTerms  # noqa: Y015
+
+@_typing.final
+class ModeEntryIntoForce(_message.Message):
+    """The date an MRA entered into force for one mode of transport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODE_FIELD_NUMBER: _builtins.int
+    IN_FORCE_FIELD_NUMBER: _builtins.int
+    mode: _common_pb2.TransportMode.ValueType
+    """The mode of transport."""
+    @_builtins.property
+    def in_force(self) -> _date_pb2.Date:
+        """The date the MRA entered into force for that mode."""
+
+    def __init__(
+        self,
+        *,
+        mode: _common_pb2.TransportMode.ValueType = ...,
+        in_force: _date_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["in_force", b"in_force"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["in_force", b"in_force", "mode", b"mode"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModeEntryIntoForce: _TypeAlias = ModeEntryIntoForce  # noqa: Y015
+
+@_typing.final
+class TierRecognition(_message.Message):
+    """A partner tier the MRA recognises, and when."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIER_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    tier: _builtins.str
+    """The tier, as the partner names it."""
+    @_builtins.property
+    def start(self) -> _date_pb2.Date:
+        """The first day it is recognised; absent when recognised since the MRA's entry into force."""
+
+    @_builtins.property
+    def end(self) -> _date_pb2.Date:
+        """The first day it is no longer recognised; absent while it still is."""
+
+    def __init__(
+        self,
+        *,
+        tier: _builtins.str = ...,
+        start: _date_pb2.Date | None = ...,
+        end: _date_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TierRecognition: _TypeAlias = TierRecognition  # noqa: Y015
+
+@_typing.final
+class TierMapping(_message.Message):
+    """A rule mapping a partner tier to the home credit grade whose treatment it earns."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIER_FIELD_NUMBER: _builtins.int
+    GRADE_FIELD_NUMBER: _builtins.int
+    GRADE_SCHEME_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    BENEFITS_FIELD_NUMBER: _builtins.int
+    tier: _builtins.str
+    """The partner tier."""
+    grade: _builtins.str
+    """The home credit grade, e.g. "advanced certified"."""
+    grade_scheme: _builtins.str
+    """The home grade scheme the rule is restricted to (e.g. "Decree 282"); empty for any scheme
+    that has the grade.
+    """
+    @_builtins.property
+    def start(self) -> _date_pb2.Date:
+        """The first day the rule applies; absent when it always has."""
+
+    @_builtins.property
+    def end(self) -> _date_pb2.Date:
+        """The first day the rule no longer applies; absent while it still does."""
+
+    @_builtins.property
+    def benefits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Benefits for this tier that replace the partner's bundle; empty when the bundle applies."""
+
+    def __init__(
+        self,
+        *,
+        tier: _builtins.str = ...,
+        grade: _builtins.str = ...,
+        grade_scheme: _builtins.str = ...,
+        start: _date_pb2.Date | None = ...,
+        end: _date_pb2.Date | None = ...,
+        benefits: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["benefits", b"benefits", "end", b"end", "grade", b"grade", "grade_scheme", b"grade_scheme", "start", b"start", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TierMapping: _TypeAlias = TierMapping  # noqa: Y015
+
+@_typing.final
+class Freshness(_message.Message):
+    """How fresh a partner's data is expected to be."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPECTED_CADENCE_FIELD_NUMBER: _builtins.int
+    MAX_STALENESS_FIELD_NUMBER: _builtins.int
+    STALE_GRANTS_BENEFITS_FIELD_NUMBER: _builtins.int
+    stale_grants_benefits: _builtins.bool
+    """Whether the partner's recognised AEOs keep their benefits while its data is stale."""
+    @_builtins.property
+    def expected_cadence(self) -> _duration_pb2.Duration:
+        """How often the partner is expected to send a message."""
+
+    @_builtins.property
+    def max_staleness(self) -> _duration_pb2.Duration:
+        """Silence longer than this makes the partner's data stale."""
+
+    def __init__(
+        self,
+        *,
+        expected_cadence: _duration_pb2.Duration | None = ...,
+        max_staleness: _duration_pb2.Duration | None = ...,
+        stale_grants_benefits: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expected_cadence", b"expected_cadence", "max_staleness", b"max_staleness"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_cadence", b"expected_cadence", "max_staleness", b"max_staleness", "stale_grants_benefits", b"stale_grants_benefits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Freshness: _TypeAlias = Freshness  # noqa: Y015
 
 @_typing.final
 class SuspensionPeriod(_message.Message):
@@ -369,6 +558,7 @@ class PartnerState(_message.Message):
     OPEN_GAPS_TOTAL_FIELD_NUMBER: _builtins.int
     NEEDS_SNAPSHOT_FIELD_NUMBER: _builtins.int
     SEQUENCES_WRITTEN_OFF_FIELD_NUMBER: _builtins.int
+    STALE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Resource name, "partners/{code}/state", e.g. "partners/SG/state"."""
     last_sequence: _builtins.int
@@ -385,6 +575,10 @@ class PartnerState(_message.Message):
     """
     sequences_written_off: _builtins.int
     """How many sequence numbers were written off since the partner's last snapshot."""
+    stale: _builtins.bool
+    """True when the partner has been silent for longer than its maximum staleness (or has never
+    sent a message).
+    """
     @_builtins.property
     def open_gaps(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SequenceGap]:
         """The newest gaps still open in the partner's sequence, lowest first: at most 1000 of them.
@@ -407,10 +601,11 @@ class PartnerState(_message.Message):
         open_gaps_total: _builtins.int = ...,
         needs_snapshot: _builtins.bool = ...,
         sequences_written_off: _builtins.int = ...,
+        stale: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "sequences_written_off", b"sequences_written_off"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "sequences_written_off", b"sequences_written_off", "stale", b"stale"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -685,3 +880,98 @@ class PartnerDefinitionChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PartnerDefinitionChanged: _TypeAlias = PartnerDefinitionChanged  # noqa: Y015
+
+@_typing.final
+class GetPartnerReconciliationRequest(_message.Message):
+    """Request of AdminService.GetPartnerReconciliation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Resource name of the partner's reconciliation, e.g. "partners/SG/reconciliation"."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPartnerReconciliationRequest: _TypeAlias = GetPartnerReconciliationRequest  # noqa: Y015
+
+@_typing.final
+class GetPartnerReconciliationResponse(_message.Message):
+    """Response of AdminService.GetPartnerReconciliation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECONCILIATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reconciliation(self) -> Global___Reconciliation:
+        """The partner's reconciliation digest."""
+
+    def __init__(
+        self,
+        *,
+        reconciliation: Global___Reconciliation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reconciliation", b"reconciliation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reconciliation", b"reconciliation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPartnerReconciliationResponse: _TypeAlias = GetPartnerReconciliationResponse  # noqa: Y015
+
+@_typing.final
+class Reconciliation(_message.Message):
+    """A digest over a partner's current set of operators that both sides compute the same way,
+    whatever order they hold the operators in.
+
+    The current set is every operator the partner has sent a record for, except those its latest
+    snapshot left out (and that no later message named again). For each operator the line
+    "<identifier>|<version>|<status>\\n" is formed, with the identifier in declared form (e.g.
+    "SG123456789012"), the newest version number in decimal and the status in lower case
+    ("valid", "suspended", "revoked", "expired"). The lines are sorted by their UTF-8 bytes and
+    the digest is the SHA-256 of their concatenation (of no bytes for an empty set).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    OPERATORS_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    COMPUTED_AT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Resource name, "partners/{code}/reconciliation"."""
+    sha256: _builtins.bytes
+    """The SHA-256 digest described above."""
+    operators: _builtins.int
+    """Number of operators in the current set."""
+    last_sequence: _builtins.int
+    """The highest sequence number received from the partner when the digest was computed."""
+    @_builtins.property
+    def computed_at(self) -> _timestamp_pb2.Timestamp:
+        """When the digest was computed."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        sha256: _builtins.bytes = ...,
+        operators: _builtins.int = ...,
+        last_sequence: _builtins.int = ...,
+        computed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["computed_at", b"computed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["computed_at", b"computed_at", "last_sequence", b"last_sequence", "name", b"name", "operators", b"operators", "sha256", b"sha256"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reconciliation: _TypeAlias = Reconciliation  # noqa: Y015

@@ -64,6 +64,11 @@ class AdminServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesResponse.FromString,
                 _registered_method=True)
+        self.GetPartnerReconciliation = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/GetPartnerReconciliation',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -112,6 +117,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPartnerReconciliation(self, request, context):
+        """Gets the reconciliation digest over one partner's current set of operators, to compare
+        with the digest the partner computes over its own list; NOT_FOUND when the partner is not
+        registered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +153,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListChanges,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesResponse.SerializeToString,
+            ),
+            'GetPartnerReconciliation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPartnerReconciliation,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -281,6 +300,33 @@ class AdminService:
             '/aeo.gateway.v1.AdminService/ListChanges',
             aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_admin__pb2.ListChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPartnerReconciliation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/GetPartnerReconciliation',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,11 @@ class AdminServiceStub:
     """Lists committed changes (applied record versions, partner definition changes) in commit
     order, from a page token on; a reader polls with the last next_page_token it received.
     """
+    GetPartnerReconciliation: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetPartnerReconciliationRequest, _admin_pb2.GetPartnerReconciliationResponse]
+    """Gets the reconciliation digest over one partner's current set of operators, to compare
+    with the digest the partner computes over its own list; NOT_FOUND when the partner is not
+    registered.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -80,6 +85,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListChanges: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListChangesRequest, _admin_pb2.ListChangesResponse]  # type: ignore[assignment]
     """Lists committed changes (applied record versions, partner definition changes) in commit
     order, from a page token on; a reader polls with the last next_page_token it received.
+    """
+    GetPartnerReconciliation: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetPartnerReconciliationRequest, _admin_pb2.GetPartnerReconciliationResponse]  # type: ignore[assignment]
+    """Gets the reconciliation digest over one partner's current set of operators, to compare
+    with the digest the partner computes over its own list; NOT_FOUND when the partner is not
+    registered.
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -134,6 +144,17 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_pb2.ListChangesResponse, _abc.Awaitable[_admin_pb2.ListChangesResponse]]:
         """Lists committed changes (applied record versions, partner definition changes) in commit
         order, from a page token on; a reader polls with the last next_page_token it received.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPartnerReconciliation(
+        self,
+        request: _admin_pb2.GetPartnerReconciliationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetPartnerReconciliationResponse, _abc.Awaitable[_admin_pb2.GetPartnerReconciliationResponse]]:
+        """Gets the reconciliation digest over one partner's current set of operators, to compare
+        with the digest the partner computes over its own list; NOT_FOUND when the partner is not
+        registered.
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -197,6 +197,8 @@ class _SignatureAlgorithmEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Si
     """ECDSA on the P-256 curve with SHA-256; the signature is DER-encoded."""
     SIGNATURE_ALGORITHM_RSA_PSS_SHA256: _SignatureAlgorithm.ValueType  # 3
     """RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt; keys of 2048 bits or more."""
+    SIGNATURE_ALGORITHM_RSA_PKCS1_SHA256: _SignatureAlgorithm.ValueType  # 4
+    """RSASSA-PKCS1-v1_5 with SHA-256 (XML-DSig rsa-sha256, JWS RS256); keys of 2048 bits or more."""
 
 class SignatureAlgorithm(_SignatureAlgorithm, metaclass=_SignatureAlgorithmEnumTypeWrapper):
     """Signature algorithm of a signing key; each registered key is pinned to exactly one."""
@@ -209,7 +211,47 @@ SIGNATURE_ALGORITHM_ECDSA_P256_SHA256: SignatureAlgorithm.ValueType  # 2
 """ECDSA on the P-256 curve with SHA-256; the signature is DER-encoded."""
 SIGNATURE_ALGORITHM_RSA_PSS_SHA256: SignatureAlgorithm.ValueType  # 3
 """RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt; keys of 2048 bits or more."""
+SIGNATURE_ALGORITHM_RSA_PKCS1_SHA256: SignatureAlgorithm.ValueType  # 4
+"""RSASSA-PKCS1-v1_5 with SHA-256 (XML-DSig rsa-sha256, JWS RS256); keys of 2048 bits or more."""
 Global___SignatureAlgorithm: _TypeAlias = SignatureAlgorithm  # noqa: Y015
+
+class _TransportMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TransportModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TransportMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRANSPORT_MODE_UNSPECIFIED: _TransportMode.ValueType  # 0
+    """Not stated."""
+    TRANSPORT_MODE_SEA: _TransportMode.ValueType  # 1
+    """Maritime transport."""
+    TRANSPORT_MODE_RAIL: _TransportMode.ValueType  # 2
+    """Rail transport."""
+    TRANSPORT_MODE_ROAD: _TransportMode.ValueType  # 3
+    """Road transport."""
+    TRANSPORT_MODE_AIR: _TransportMode.ValueType  # 4
+    """Air transport."""
+    TRANSPORT_MODE_POSTAL: _TransportMode.ValueType  # 5
+    """Postal consignments."""
+
+class TransportMode(_TransportMode, metaclass=_TransportModeEnumTypeWrapper):
+    """Mode of transport at the border, as UN/ECE Recommendation 19 numbers them. Some MRAs entered
+    into force on different dates for different modes.
+    """
+
+TRANSPORT_MODE_UNSPECIFIED: TransportMode.ValueType  # 0
+"""Not stated."""
+TRANSPORT_MODE_SEA: TransportMode.ValueType  # 1
+"""Maritime transport."""
+TRANSPORT_MODE_RAIL: TransportMode.ValueType  # 2
+"""Rail transport."""
+TRANSPORT_MODE_ROAD: TransportMode.ValueType  # 3
+"""Road transport."""
+TRANSPORT_MODE_AIR: TransportMode.ValueType  # 4
+"""Air transport."""
+TRANSPORT_MODE_POSTAL: TransportMode.ValueType  # 5
+"""Postal consignments."""
+Global___TransportMode: _TypeAlias = TransportMode  # noqa: Y015
 
 @_typing.final
 class AeoRecord(_message.Message):

@@ -26,27 +26,27 @@ from gateway.pb import common_pb2 as aeo_dot_gateway_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n aeo/gateway/v1/recognition.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1b\x61\x65o/gateway/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x01\n\x15GetRecognitionRequest\x12\x15\n\rdeclared_code\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\tdirection\x18\x03 \x01(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\"J\n\x16GetRecognitionResponse\x12\x30\n\x0brecognition\x18\x01 \x01(\x0b\x32\x1b.aeo.gateway.v1.Recognition\"\x93\x01\n\x1b\x42\x61tchGetRecognitionsRequest\x12\x16\n\x0e\x64\x65\x63lared_codes\x18\x01 \x03(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\tdirection\x18\x03 \x01(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\"Q\n\x1c\x42\x61tchGetRecognitionsResponse\x12\x31\n\x0crecognitions\x18\x01 \x03(\x0b\x32\x1b.aeo.gateway.v1.Recognition\"\x88\x04\n\x0bRecognition\x12\x15\n\rdeclared_code\x18\x01 \x01(\t\x12\x17\n\x0fnormalised_code\x18\x02 \x01(\t\x12\x33\n\x07outcome\x18\x03 \x01(\x0e\x32\".aeo.gateway.v1.RecognitionOutcome\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0e\x61\x64ministration\x18\x05 \x01(\t\x12\x11\n\tprogramme\x18\x06 \x01(\t\x12\x0c\n\x04tier\x18\x07 \x01(\t\x12,\n\x06status\x18\x08 \x01(\x0e\x32\x1c.aeo.gateway.v1.RecordStatus\x12\x15\n\roperator_name\x18\t \x01(\t\x12\x11\n\ttreatment\x18\n \x01(\t\x12\x14\n\x0cgrade_scheme\x18\x0b \x01(\t\x12\x10\n\x08\x62\x65nefits\x18\x0c \x03(\t\x12/\n\x05\x62\x61sis\x18\r \x01(\x0b\x32 .aeo.gateway.v1.RecognitionBasis\x12)\n\x05\x61s_of\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\tdirection\x18\x0f \x01(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\x12<\n\x18partner_data_received_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfa\x01\n\x10RecognitionBasis\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12/\n\x0breceived_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x35\n\talgorithm\x18\x05 \x01(\x0e\x32\".aeo.gateway.v1.SignatureAlgorithm\x12\x16\n\x0erecord_version\x18\x06 \x01(\x04\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xdc\x01\n\x12RecognitionOutcome\x12#\n\x1fRECOGNITION_OUTCOME_UNSPECIFIED\x10\x00\x12\"\n\x1eRECOGNITION_OUTCOME_RECOGNISED\x10\x01\x12&\n\"RECOGNITION_OUTCOME_NOT_RECOGNISED\x10\x02\x12(\n$RECOGNITION_OUTCOME_UNKNOWN_OPERATOR\x10\x03\x12+\n\'RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN\x10\x04\x32\xe8\x01\n\x12RecognitionService\x12_\n\x0eGetRecognition\x12%.aeo.gateway.v1.GetRecognitionRequest\x1a&.aeo.gateway.v1.GetRecognitionResponse\x12q\n\x14\x42\x61tchGetRecognitions\x12+.aeo.gateway.v1.BatchGetRecognitionsRequest\x1a,.aeo.gateway.v1.BatchGetRecognitionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n aeo/gateway/v1/recognition.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1b\x61\x65o/gateway/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x01\n\x15GetRecognitionRequest\x12\x15\n\rdeclared_code\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\tdirection\x18\x03 \x01(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\x12+\n\x04mode\x18\x04 \x01(\x0e\x32\x1d.aeo.gateway.v1.TransportMode\"J\n\x16GetRecognitionResponse\x12\x30\n\x0brecognition\x18\x01 \x01(\x0b\x32\x1b.aeo.gateway.v1.Recognition\"\xc0\x01\n\x1b\x42\x61tchGetRecognitionsRequest\x12\x16\n\x0e\x64\x65\x63lared_codes\x18\x01 \x03(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\tdirection\x18\x03 \x01(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\x12+\n\x04mode\x18\x04 \x01(\x0e\x32\x1d.aeo.gateway.v1.TransportMode\"Q\n\x1c\x42\x61tchGetRecognitionsResponse\x12\x31\n\x0crecognitions\x18\x01 \x03(\x0b\x32\x1b.aeo.gateway.v1.Recognition\"\xd1\x04\n\x0bRecognition\x12\x15\n\rdeclared_code\x18\x01 \x01(\t\x12\x17\n\x0fnormalised_code\x18\x02 \x01(\t\x12\x33\n\x07outcome\x18\x03 \x01(\x0e\x32\".aeo.gateway.v1.RecognitionOutcome\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0e\x61\x64ministration\x18\x05 \x01(\t\x12\x11\n\tprogramme\x18\x06 \x01(\t\x12\x0c\n\x04tier\x18\x07 \x01(\t\x12,\n\x06status\x18\x08 \x01(\x0e\x32\x1c.aeo.gateway.v1.RecordStatus\x12\x15\n\roperator_name\x18\t \x01(\t\x12\x11\n\ttreatment\x18\n \x01(\t\x12\x14\n\x0cgrade_scheme\x18\x0b \x01(\t\x12\x10\n\x08\x62\x65nefits\x18\x0c \x03(\t\x12/\n\x05\x62\x61sis\x18\r \x01(\x0b\x32 .aeo.gateway.v1.RecognitionBasis\x12)\n\x05\x61s_of\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\tdirection\x18\x0f \x01(\x0e\x32\x1e.aeo.gateway.v1.TradeDirection\x12<\n\x18partner_data_received_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x04mode\x18\x11 \x01(\x0e\x32\x1d.aeo.gateway.v1.TransportMode\x12\x1a\n\x12partner_data_stale\x18\x12 \x01(\x08\"\xfa\x01\n\x10RecognitionBasis\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12/\n\x0breceived_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x35\n\talgorithm\x18\x05 \x01(\x0e\x32\".aeo.gateway.v1.SignatureAlgorithm\x12\x16\n\x0erecord_version\x18\x06 \x01(\x04\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xdc\x01\n\x12RecognitionOutcome\x12#\n\x1fRECOGNITION_OUTCOME_UNSPECIFIED\x10\x00\x12\"\n\x1eRECOGNITION_OUTCOME_RECOGNISED\x10\x01\x12&\n\"RECOGNITION_OUTCOME_NOT_RECOGNISED\x10\x02\x12(\n$RECOGNITION_OUTCOME_UNKNOWN_OPERATOR\x10\x03\x12+\n\'RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN\x10\x04\x32\xe8\x01\n\x12RecognitionService\x12_\n\x0eGetRecognition\x12%.aeo.gateway.v1.GetRecognitionRequest\x1a&.aeo.gateway.v1.GetRecognitionResponse\x12q\n\x14\x42\x61tchGetRecognitions\x12+.aeo.gateway.v1.BatchGetRecognitionsRequest\x1a,.aeo.gateway.v1.BatchGetRecognitionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gateway.pb.recognition_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECOGNITIONOUTCOME']._serialized_start=1343
-  _globals['_RECOGNITIONOUTCOME']._serialized_end=1563
+  _globals['_RECOGNITIONOUTCOME']._serialized_start=1506
+  _globals['_RECOGNITIONOUTCOME']._serialized_end=1726
   _globals['_GETRECOGNITIONREQUEST']._serialized_start=115
-  _globals['_GETRECOGNITIONREQUEST']._serialized_end=255
-  _globals['_GETRECOGNITIONRESPONSE']._serialized_start=257
-  _globals['_GETRECOGNITIONRESPONSE']._serialized_end=331
-  _globals['_BATCHGETRECOGNITIONSREQUEST']._serialized_start=334
-  _globals['_BATCHGETRECOGNITIONSREQUEST']._serialized_end=481
-  _globals['_BATCHGETRECOGNITIONSRESPONSE']._serialized_start=483
-  _globals['_BATCHGETRECOGNITIONSRESPONSE']._serialized_end=564
-  _globals['_RECOGNITION']._serialized_start=567
-  _globals['_RECOGNITION']._serialized_end=1087
-  _globals['_RECOGNITIONBASIS']._serialized_start=1090
-  _globals['_RECOGNITIONBASIS']._serialized_end=1340
-  _globals['_RECOGNITIONSERVICE']._serialized_start=1566
-  _globals['_RECOGNITIONSERVICE']._serialized_end=1798
+  _globals['_GETRECOGNITIONREQUEST']._serialized_end=300
+  _globals['_GETRECOGNITIONRESPONSE']._serialized_start=302
+  _globals['_GETRECOGNITIONRESPONSE']._serialized_end=376
+  _globals['_BATCHGETRECOGNITIONSREQUEST']._serialized_start=379
+  _globals['_BATCHGETRECOGNITIONSREQUEST']._serialized_end=571
+  _globals['_BATCHGETRECOGNITIONSRESPONSE']._serialized_start=573
+  _globals['_BATCHGETRECOGNITIONSRESPONSE']._serialized_end=654
+  _globals['_RECOGNITION']._serialized_start=657
+  _globals['_RECOGNITION']._serialized_end=1250
+  _globals['_RECOGNITIONBASIS']._serialized_start=1253
+  _globals['_RECOGNITIONBASIS']._serialized_end=1503
+  _globals['_RECOGNITIONSERVICE']._serialized_start=1729
+  _globals['_RECOGNITIONSERVICE']._serialized_end=1961
 # @@protoc_insertion_point(module_scope)

@@ -74,6 +74,7 @@ class GetRecognitionRequest(_message.Message):
     DECLARED_CODE_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     DIRECTION_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
     declared_code: _builtins.str
     """The operator code as written on the declaration: "SG123456789012", "AEOCN0123456789",
     "AEO<SG123456789012>", "sg 1234-5678.9012". A blank code (empty, or only spaces, dashes
@@ -82,6 +83,11 @@ class GetRecognitionRequest(_message.Message):
     direction: _common_pb2.TradeDirection.ValueType
     """Required: whether the declaration is an import or an export. The answer honours the
     directions the partner's MRA covers; unspecified is refused with INVALID_ARGUMENT.
+    """
+    mode: _common_pb2.TransportMode.ValueType
+    """The declaration's mode of transport; optional. Where the partner's MRA entered into force
+    on different dates for different modes, an answer without it grants benefits only once
+    the MRA is in force for every mode (reason "mra.mode_required" before then).
     """
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp:
@@ -93,10 +99,11 @@ class GetRecognitionRequest(_message.Message):
         declared_code: _builtins.str = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         direction: _common_pb2.TradeDirection.ValueType = ...,
+        mode: _common_pb2.TransportMode.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_code", b"declared_code", "direction", b"direction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_code", b"declared_code", "direction", b"direction", "mode", b"mode"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -135,9 +142,15 @@ class BatchGetRecognitionsRequest(_message.Message):
     DECLARED_CODES_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     DIRECTION_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
     direction: _common_pb2.TradeDirection.ValueType
     """Required: whether the declarations are imports or exports (see
     GetRecognitionRequest.direction).
+    """
+    mode: _common_pb2.TransportMode.ValueType
+    """The declaration's mode of transport; optional. Where the partner's MRA entered into force
+    on different dates for different modes, an answer without it grants benefits only once
+    the MRA is in force for every mode (reason "mra.mode_required" before then).
     """
     @_builtins.property
     def declared_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -155,10 +168,11 @@ class BatchGetRecognitionsRequest(_message.Message):
         declared_codes: _abc.Iterable[_builtins.str] | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         direction: _common_pb2.TradeDirection.ValueType = ...,
+        mode: _common_pb2.TransportMode.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_codes", b"declared_codes", "direction", b"direction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "declared_codes", b"declared_codes", "direction", b"direction", "mode", b"mode"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,6 +224,8 @@ class Recognition(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     DIRECTION_FIELD_NUMBER: _builtins.int
     PARTNER_DATA_RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    PARTNER_DATA_STALE_FIELD_NUMBER: _builtins.int
     declared_code: _builtins.str
     """The code exactly as it was asked about."""
     normalised_code: _builtins.str
@@ -239,6 +255,13 @@ class Recognition(_message.Message):
     """The home grade scheme in force at as_of, e.g. "Decree 282"."""
     direction: _common_pb2.TradeDirection.ValueType
     """The direction the answer is for."""
+    mode: _common_pb2.TransportMode.ValueType
+    """The mode of transport the answer is for; unspecified when the request gave none."""
+    partner_data_stale: _builtins.bool
+    """True when the issuing partner has been silent for longer than its maximum staleness. Its
+    definition says whether stale data still grants benefits; when it does not, the outcome
+    is NOT_RECOGNISED with reason "partner.data_stale".
+    """
     @_builtins.property
     def benefits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The benefits the operator earns on this declaration; empty unless recognised."""
@@ -278,10 +301,12 @@ class Recognition(_message.Message):
         as_of: _timestamp_pb2.Timestamp | None = ...,
         direction: _common_pb2.TradeDirection.ValueType = ...,
         partner_data_received_at: _timestamp_pb2.Timestamp | None = ...,
+        mode: _common_pb2.TransportMode.ValueType = ...,
+        partner_data_stale: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "basis", b"basis", "partner_data_received_at", b"partner_data_received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["administration", b"administration", "as_of", b"as_of", "basis", b"basis", "benefits", b"benefits", "declared_code", b"declared_code", "direction", b"direction", "grade_scheme", b"grade_scheme", "normalised_code", b"normalised_code", "operator_name", b"operator_name", "outcome", b"outcome", "partner_data_received_at", b"partner_data_received_at", "programme", b"programme", "reason", b"reason", "status", b"status", "tier", b"tier", "treatment", b"treatment"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["administration", b"administration", "as_of", b"as_of", "basis", b"basis", "benefits", b"benefits", "declared_code", b"declared_code", "direction", b"direction", "grade_scheme", b"grade_scheme", "mode", b"mode", "normalised_code", b"normalised_code", "operator_name", b"operator_name", "outcome", b"outcome", "partner_data_received_at", b"partner_data_received_at", "partner_data_stale", b"partner_data_stale", "programme", b"programme", "reason", b"reason", "status", b"status", "tier", b"tier", "treatment", b"treatment"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
