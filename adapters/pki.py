@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from adapters.crypto.signatures import ECDSA_P256, ED25519, RSA_PSS, PrivateKey
+from adapters.crypto.signatures import ECDSA_P256, ED25519, RSA_PKCS1, RSA_PSS, PrivateKey
 
 ROLE_URI_PREFIX = "urn:aeo-gateway:role:"
 TlsKey = ec.EllipticCurvePrivateKey
@@ -119,7 +119,7 @@ def signing_key(algorithm: str) -> PrivateKey:
         return ed25519.Ed25519PrivateKey.generate()
     if algorithm == ECDSA_P256:
         return ec.generate_private_key(ec.SECP256R1())
-    if algorithm == RSA_PSS:
+    if algorithm in (RSA_PSS, RSA_PKCS1):
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     raise ValueError(f"unsupported signing algorithm {algorithm!r}")
 

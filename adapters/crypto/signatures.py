@@ -1,4 +1,5 @@
-"""Message signatures: Ed25519, ECDSA P-256/SHA-256 (DER) and RSA-PSS/SHA-256 (salt = 32 bytes).
+"""Message signatures: Ed25519, ECDSA P-256/SHA-256 (DER), RSA-PSS/SHA-256 (salt = 32 bytes) and
+RSASSA-PKCS1-v1_5/SHA-256 (the rsa-sha256 of XML-DSig, RS256 of JWS).
 
 Keys are loaded once at start-up (loading a PEM costs milliseconds); verifiers are plain
 callables the partner directory holds. Ed25519, on every message's hot path twice (the partner's
@@ -23,7 +24,9 @@ from gateway.domain.directory import Verify
 ED25519: Final = "ed25519"
 ECDSA_P256: Final = "ecdsa-p256-sha256"
 RSA_PSS: Final = "rsa-pss-sha256"
-ALGORITHMS: Final = (ED25519, ECDSA_P256, RSA_PSS)
+RSA_PKCS1: Final = "rsa-pkcs1-sha256"
+ALGORITHMS: Final = (ED25519, ECDSA_P256, RSA_PSS, RSA_PKCS1)
+_RSA = (RSA_PSS, RSA_PKCS1)
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
@@ -43,7 +46,7 @@ def _check_algorithm(key: PublicKey, algorithm: str) -> None:
             and isinstance(key, ec.EllipticCurvePublicKey)
             and isinstance(key.curve, ec.SECP256R1)
         )
-        or (algorithm == RSA_PSS and isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048)
+        or (algorithm in _RSA and isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048)
     )
     if not ok:
         raise KeyMismatch(f"key is not a {algorithm} key")
@@ -82,9 +85,10 @@ def verifier(key: PublicKey, algorithm: str) -> Verify:
             key.verify(signature, payload, ecdsa)
     else:
         rsa_key: rsa.RSAPublicKey = key
+        rsa_padding = _PSS if algorithm == RSA_PSS else padding.PKCS1v15()
 
         def check(payload: bytes, signature: bytes) -> None:
-            rsa_key.verify(signature, payload, _PSS, hashes.SHA256())
+            rsa_key.verify(signature, payload, rsa_padding, hashes.SHA256())
 
     def verify(payload: bytes, signature: bytes) -> bool:
         try:
@@ -96,12 +100,14 @@ def verifier(key: PublicKey, algorithm: str) -> Verify:
     return verify
 
 
-def sign(key: PrivateKey, payload: bytes) -> bytes:
+def sign(key: PrivateKey, payload: bytes, algorithm: str = RSA_PSS) -> bytes:
+    """``payload`` signed with ``key``; ``algorithm`` chooses the padding of an RSA key."""
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(payload)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(payload, ec.ECDSA(hashes.SHA256()))
-    return key.sign(payload, _PSS, hashes.SHA256())
+    rsa_padding = _PSS if algorithm == RSA_PSS else padding.PKCS1v15()
+    return key.sign(payload, rsa_padding, hashes.SHA256())
 
 
 class Signer:
@@ -126,7 +132,7 @@ class Signer:
     def sign(self, payload: bytes) -> bytes:
         if self._sodium is not None:
             return bytes(self._sodium.sign(payload).signature)
-        return sign(self._key, payload)
+        return sign(self._key, payload, self.algorithm)
 
     def public_key(self) -> PublicKey:
         return self._key.public_key()

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from adapters.crypto.signatures import ED25519, Signer, verifier
+from adapters.crypto.signatures import ECDSA_P256, ED25519, Signer, verifier
+from adapters.pki import signing_key
 from gateway.domain.directory import Directory, PartnerKey
 from gateway.domain.errors import (
     AlgorithmNotPinned,
@@ -34,14 +34,19 @@ RECEIVED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LIMITS = DecodeLimits(max_records=10)
 
 
-def _signer(key_id: str) -> Signer:
-    return Signer(ed25519.Ed25519PrivateKey.generate(), key_id, ED25519)
+def _signer(key_id: str, algorithm: str = ED25519) -> Signer:
+    return Signer(signing_key(algorithm), key_id, algorithm)
 
 
 class CodecContract:
-    """Subclass with ``codec`` set and the two hooks implemented."""
+    """Subclass with ``codec`` set and the two hooks implemented. A format that does not speak
+    Ed25519 sets ``algorithm`` (what the registered keys are pinned to) and ``other_algorithm``
+    (one it speaks that those keys are not pinned to), and builds its signers in the class body
+    with ``_signer``."""
 
     codec: ClassVar[WireCodec]
+    algorithm: ClassVar[str] = ED25519
+    other_algorithm: ClassVar[str] = ECDSA_P256
 
     def unreadable(self, signer: Signer) -> SealedEnvelope:
         """A message correctly signed by ``signer`` whose content the format cannot read."""
@@ -53,24 +58,24 @@ class CodecContract:
 
     # --- the world every codec is tested in ---------------------------------------------------
 
-    sg = _signer("SG-1")
-    kr = _signer("KR-1")
-    expired = _signer("SG-old")
+    sg: ClassVar[Signer] = _signer("SG-1")
+    kr: ClassVar[Signer] = _signer("KR-1")
+    expired: ClassVar[Signer] = _signer("SG-old")
 
     def directory(self) -> Directory:
         sg = singapore(
             signing_keys=(
-                SigningKeyInfo("SG-1", ED25519),
-                SigningKeyInfo("SG-old", ED25519, not_after=RECEIVED - timedelta(days=1)),
+                SigningKeyInfo("SG-1", self.algorithm),
+                SigningKeyInfo("SG-old", self.algorithm, not_after=RECEIVED - timedelta(days=1)),
             )
         )
-        kr = singapore(code="KR", signing_keys=(SigningKeyInfo("KR-1", ED25519),))
+        kr = singapore(code="KR", signing_keys=(SigningKeyInfo("KR-1", self.algorithm),))
         base = directory(sg, kr)
         keys = {}
         for code, signer in (("SG", self.sg), ("KR", self.kr), ("SG", self.expired)):
             info = base.keys[(code, signer.key_id)].info
             public = signer.public_key()
-            keys[(code, signer.key_id)] = PartnerKey(info, verifier(public, ED25519), public)
+            keys[(code, signer.key_id)] = PartnerKey(info, verifier(public, self.algorithm), public)
         return replace(base, keys=keys)
 
     def batch(self, records: int = 2) -> OutboundBatch:
@@ -102,7 +107,7 @@ class CodecContract:
         assert (opened.partner, opened.sequence, opened.kind) == ("SG", 7, BatchKind.DELTA)
         assert opened.issued_at == batch.issued_at
         assert opened.drafts == tuple(draft(r) for r in batch.records)
-        assert (opened.key_id, opened.algorithm) == ("SG-1", ED25519)
+        assert (opened.key_id, opened.algorithm) == ("SG-1", self.algorithm)
 
     def test_tampered_content_is_refused(self) -> None:
         """One byte of the signed content changed. Result: SignatureInvalid."""
@@ -111,7 +116,7 @@ class CodecContract:
 
     def test_another_key_under_a_registered_key_id_is_refused(self) -> None:
         """KR's private key signs, claiming SG's key id. Result: SignatureInvalid."""
-        impostor = Signer(self.kr._key, "SG-1", ED25519)
+        impostor = Signer(self.kr._key, "SG-1", self.algorithm)
         with pytest.raises(SignatureInvalid):
             self.open(self.codec.seal(self.batch(), impostor))
 
@@ -124,20 +129,14 @@ class CodecContract:
     def test_an_unregistered_key_id_is_refused(self) -> None:
         """A key id SG never registered. Result: UnknownSigningKey."""
         with pytest.raises(UnknownSigningKey):
-            self.open(self.codec.seal(self.batch(), _signer("SG-unknown")))
+            self.open(self.codec.seal(self.batch(), _signer("SG-unknown", self.algorithm)))
 
     def test_an_algorithm_other_than_the_pinned_one_is_refused(self) -> None:
-        """The message claims ECDSA for a key pinned to Ed25519. Result: AlgorithmNotPinned."""
-
-        class Claiming:
-            key_id, algorithm = "SG-1", "ecdsa-p256-sha256"
-
-            @staticmethod
-            def sign(data: bytes) -> bytes:
-                return CodecContract.sg.sign(data)
-
+        """The message is signed with another algorithm the format speaks than the one pinned for
+        the key it names. Result: AlgorithmNotPinned."""
+        claiming = Signer(signing_key(self.other_algorithm), "SG-1", self.other_algorithm)
         with pytest.raises(AlgorithmNotPinned):
-            self.open(self.codec.seal(self.batch(), Claiming()))
+            self.open(self.codec.seal(self.batch(), claiming))
 
     def test_a_key_outside_its_validity_at_receipt_is_refused(self) -> None:
         """SG's old key, expired a day before the gateway received the message. Result:
