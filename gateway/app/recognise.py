@@ -117,9 +117,13 @@ class Recognise:
         scheme = directory.home.scheme_at(at.date())
         partner = directory.partners.get(stored.administration)
         if partner is not None:
-            treatment = partner_treatment(partner, stored.record, scheme, at, direction)
+            treatment = partner_treatment(
+                partner, stored.record, scheme, at, direction, stored.absent_since
+            )
         else:
-            treatment = home_treatment(directory.home, stored.record, scheme, at)
+            treatment = home_treatment(
+                directory.home, stored.record, scheme, at, stored.absent_since
+            )
         return Answer(
             declared_code=declared,
             normalised_code=code,

@@ -44,7 +44,9 @@ class Treatment:
     benefits: tuple[str, ...] = ()
 
 
-def _status_reason(record: AeoRecord, at: datetime) -> str | None:
+def _status_reason(record: AeoRecord, at: datetime, absent_since: datetime | None) -> str | None:
+    if absent_since is not None and absent_since <= at:
+        return "record.absent_from_snapshot"
     if record.consent_withdrawn:
         return "consent.withdrawn"
     if record.status is not RecordStatus.VALID:
@@ -60,6 +62,7 @@ def partner_treatment(
     scheme: GradeScheme | None,
     at: datetime,
     direction: TradeDirection,
+    absent_since: datetime | None = None,
 ) -> Treatment:
     """Maps a partner's record to home treatment at ``at`` for a declaration in ``direction``
     (MRA in force and covering the direction, status, tier, grade scheme)."""
@@ -71,7 +74,7 @@ def partner_treatment(
         return Treatment(False, "mra.direction_not_covered", regular)
     if any(p.covers(day) for p in partner.suspensions):
         return Treatment(False, "mra.suspended", regular)
-    status = _status_reason(record, at)
+    status = _status_reason(record, at, absent_since)
     if status:
         return Treatment(False, status, regular)
     if record.tier not in partner.recognised_tiers:
@@ -88,12 +91,16 @@ def partner_treatment(
 
 
 def home_treatment(
-    home: HomeAdministration, record: AeoRecord, scheme: GradeScheme | None, at: datetime
+    home: HomeAdministration,
+    record: AeoRecord,
+    scheme: GradeScheme | None,
+    at: datetime,
+    absent_since: datetime | None = None,
 ) -> Treatment:
     """A home operator's own grade (its tier) under the scheme in force at ``at``."""
     if scheme is None:
         return Treatment(False, "grade_scheme.none_in_force", "")
-    status = _status_reason(record, at)
+    status = _status_reason(record, at, absent_since)
     if status:
         return Treatment(False, status, scheme.regular)
     if record.tier not in scheme.grades:

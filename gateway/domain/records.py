@@ -72,3 +72,6 @@ class StoredRecord:
     administration: str
     record: AeoRecord
     basis: MessageMeta
+    #: When a snapshot of the administration's left the operator out (its issue time), if one
+    #: did and no later message named the operator again: it is not recognised from then on.
+    absent_since: datetime | None = None
