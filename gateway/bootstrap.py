@@ -34,6 +34,7 @@ from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.recognise import Recognise
 from gateway.app.submit import SubmitStatusMessage
+from gateway.app.unit_of_work import Transactions
 from gateway.clock import SystemClock
 from gateway.domain.directory import Directory
 from gateway.domain.errors import DefinitionInvalid, GatewayError
@@ -145,10 +146,39 @@ class _TrustAnchors:
             return self.configuration(snapshot)
 
 
-def build(
+@dataclass
+class Core:
+    """What every way in shares, gRPC or a file: directory, codecs, receipt signer, store."""
+
+    settings: Settings
+    clock: Clock
+    formats: dict[str, WireCodec]
+    directory: FileDirectory
+    signer: Signer
+    store: SqlStore
+
+    def submitter(
+        self, transactions: Transactions, max_age: timedelta | None = None
+    ) -> SubmitStatusMessage:
+        settings = self.settings
+        return SubmitStatusMessage(
+            self.formats,
+            transactions,
+            ProtobufReceiptSealer(self.signer),
+            Limits(
+                max_payload_bytes=settings.max_payload_bytes,
+                max_records=settings.max_records_per_message,
+                clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+                max_open_gaps=settings.max_open_gaps,
+                max_age=max_age,
+            ),
+        )
+
+
+def open_core(
     settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
-) -> Gateway:
-    """Builds and starts the gateway described by ``settings``."""
+) -> Core:
+    """Loads the directory and the gateway's key, opens and migrates the store (not started)."""
     clock = clock or SystemClock()
     formats = codecs(*extra_codecs)
     home_ca_pem = _read(settings.home_ca, "home CA")
@@ -162,28 +192,28 @@ def build(
     signer = Signer.from_file(
         settings.signing_key, settings.signing_key_id, settings.signing_algorithm
     )
-
     store = SqlStore.open(settings.database_url, settings.read_pool_size)
     try:
         store.migrate()
     except GatewayError as exc:
+        store.database.close()
         # The operator is the reader here: the driver's own first line says what is wrong.
         cause = " ".join(str(exc.__cause__ or exc.message).split())
         raise ConfigurationError(
             f"cannot open the database at {settings.database_url}: {cause}; check that it is "
             "running and that database_url is right"
         ) from exc
-    submit = SubmitStatusMessage(
-        formats,
-        YieldingTransactions(store.transactions),
-        ProtobufReceiptSealer(signer),
-        Limits(
-            max_payload_bytes=settings.max_payload_bytes,
-            max_records=settings.max_records_per_message,
-            clock_skew=timedelta(seconds=settings.clock_skew_seconds),
-            max_open_gaps=settings.max_open_gaps,
-        ),
-    )
+    return Core(settings, clock, formats, directory, signer, store)
+
+
+def build(
+    settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
+) -> Gateway:
+    """Builds and starts the gateway described by ``settings``."""
+    core = open_core(settings, clock, extra_codecs)
+    clock, directory, store = core.clock, core.directory, core.store
+    home_ca_pem = _read(settings.home_ca, "home CA")
+    submit = core.submitter(YieldingTransactions(store.transactions))
     recognise = Recognise(store.reader, clock, settings.max_codes_per_query)
     reload_partners = ReloadPartners(directory, store.transactions)
 

@@ -9,9 +9,12 @@ from datetime import date, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
+from gateway.domain.errors import UnsupportedWireFormat
+from gateway.domain.messages import DetachedSignature, InboundMessage, SealedReceipt
 from gateway.domain.partners import TradeDirection
 from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2 as pb
+from gateway.pb import exchange_pb2
 from gateway.times import from_us, to_us
 
 STATUS = {
@@ -88,3 +91,30 @@ def calendar_date(value: date_pb2.Date) -> date:
 
 def set_date(target: date_pb2.Date, day: date) -> None:
     target.year, target.month, target.day = day.year, day.month, day.day
+
+
+def inbound_message(
+    envelope: exchange_pb2.SignedEnvelope, partner: str, received_at: datetime, peer: str
+) -> InboundMessage:
+    """A SignedEnvelope as the core receives it, whether it came over gRPC or in a file."""
+    wire_format = ""
+    if envelope.format:
+        wire_format = FORMAT_NAME.get(envelope.format, "")
+        if not wire_format:
+            raise UnsupportedWireFormat(f"wire format {envelope.format} is not known")
+    detached = None
+    if envelope.HasField("detached_signature"):
+        d = envelope.detached_signature
+        detached = DetachedSignature(d.key_id, ALGORITHM_NAME.get(d.algorithm, ""), d.signature)
+    return InboundMessage(partner, wire_format, envelope.payload, detached, received_at, peer)
+
+
+def signed_receipt(sealed: SealedReceipt) -> exchange_pb2.SignedReceipt:
+    return exchange_pb2.SignedReceipt(
+        receipt=sealed.receipt,
+        signature=pb.DetachedSignature(
+            key_id=sealed.key_id,
+            algorithm=ALGORITHM_TO_PB.get(sealed.algorithm, pb.SIGNATURE_ALGORITHM_UNSPECIFIED),
+            signature=sealed.signature,
+        ),
+    )

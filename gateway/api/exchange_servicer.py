@@ -7,10 +7,8 @@ import grpc
 from gateway import protomap
 from gateway.api.auth import current
 from gateway.app.submit import SubmitStatusMessage
-from gateway.domain.errors import UnsupportedWireFormat
-from gateway.domain.messages import DetachedSignature, InboundMessage
 from gateway.domain.ports import Clock
-from gateway.pb import common_pb2, exchange_pb2, exchange_pb2_grpc
+from gateway.pb import exchange_pb2, exchange_pb2_grpc
 
 
 class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
@@ -23,40 +21,10 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
     ) -> exchange_pb2.SubmitStatusMessageResponse:
         ctx = current()
         assert ctx.principal.partner is not None  # the interceptor admits partner certificates
-        envelope = request.envelope
-        wire_format = ""
-        if envelope.format:
-            wire_format = protomap.FORMAT_NAME.get(envelope.format, "")
-            if not wire_format:
-                raise UnsupportedWireFormat(f"wire format {envelope.format} is not known")
-        detached = None
-        if envelope.HasField("detached_signature"):
-            d = envelope.detached_signature
-            detached = DetachedSignature(
-                d.key_id, protomap.ALGORITHM_NAME.get(d.algorithm, ""), d.signature
-            )
-        result = self._submit(
-            InboundMessage(
-                partner=ctx.principal.partner,
-                wire_format=wire_format,
-                payload=envelope.payload,
-                detached=detached,
-                received_at=self._clock.now(),
-                peer=ctx.principal.fingerprint,
-            ),
-            ctx.directory,
+        message = protomap.inbound_message(
+            request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
         )
-        sealed = result.receipt
+        result = self._submit(message, ctx.directory)
         return exchange_pb2.SubmitStatusMessageResponse(
-            receipt=exchange_pb2.SignedReceipt(
-                receipt=sealed.receipt,
-                signature=common_pb2.DetachedSignature(
-                    key_id=sealed.key_id,
-                    algorithm=protomap.ALGORITHM_TO_PB.get(
-                        sealed.algorithm, common_pb2.SIGNATURE_ALGORITHM_UNSPECIFIED
-                    ),
-                    signature=sealed.signature,
-                ),
-            ),
-            duplicate=result.duplicate,
+            receipt=protomap.signed_receipt(result.receipt), duplicate=result.duplicate
         )

@@ -37,6 +37,9 @@ class Limits:
     max_records: int
     clock_skew: timedelta
     max_open_gaps: int = MAX_OPEN_GAPS
+    #: How long before its receipt a message may have been issued; None: ``clock_skew``. Files
+    #: imported out of band (a back-fill) are older than any live message may be.
+    max_age: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +87,12 @@ def accept(
             limit=str(limits.max_records),
         )
     refusal = None
-    skew = abs(message.received_at - batch.issued_at)
-    if skew > limits.clock_skew:
+    lag = message.received_at - batch.issued_at
+    max_age = limits.clock_skew if limits.max_age is None else limits.max_age
+    if lag > max_age or -lag > limits.clock_skew:
         refusal = IssuedAtOutsideWindow(
-            f"issued_at {batch.issued_at.isoformat()} is {skew} from the gateway's clock; "
-            f"the window is ±{limits.clock_skew}",
+            f"issued_at {batch.issued_at.isoformat()} is {abs(lag)} from the gateway's clock; "
+            f"the window is {max_age} before it to {limits.clock_skew} after it",
         )
     records: list[AeoRecord] = []
     rejected: list[Rejection] = []
