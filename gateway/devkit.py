@@ -12,10 +12,13 @@ from typing import Any, Self
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import read_definitions
 from adapters.wire.native import encode_record
+from adapters.wire.registry import codecs
+from gateway import protomap
 from gateway.bootstrap import init_dev_pki
 from gateway.client import TlsIdentity
+from gateway.domain.messages import OutboundBatch
 from gateway.domain.records import AeoRecord
-from gateway.pb import common_pb2
+from gateway.pb import common_pb2, exchange_pb2
 from gateway.settings import Settings, load
 
 
@@ -57,6 +60,28 @@ class DevWorkspace:
         key = next(k for k in registered if k.key_id == key_id) if key_id else registered[0]
         path = self.pki / "partners" / partner / f"signing-{key.key_id}.key.pem"
         return Signer.from_file(path, key.key_id, key.algorithm)
+
+    def envelope(
+        self, batch: OutboundBatch, wire_format: str | None = None, key_id: str | None = None
+    ) -> exchange_pb2.SignedEnvelope:
+        """``batch`` sealed as its partner would: in ``wire_format`` (default: the partner's
+        primary format) with the partner's signing key, as a gRPC SignedEnvelope."""
+        settings = self.settings()
+        definitions = read_definitions(settings.home_file, settings.partners_dir)
+        fmt = wire_format or definitions.partners[batch.partner].partner.wire_formats[0]
+        sealed = codecs()[fmt].seal(batch, self.signer(batch.partner, key_id))
+        envelope = exchange_pb2.SignedEnvelope(
+            format=protomap.FORMAT_TO_PB[sealed.wire_format], payload=sealed.payload
+        )
+        if sealed.detached is not None:
+            envelope.detached_signature.CopyFrom(
+                common_pb2.DetachedSignature(
+                    key_id=sealed.detached.key_id,
+                    algorithm=protomap.ALGORITHM_TO_PB[sealed.detached.algorithm],
+                    signature=sealed.detached.signature,
+                )
+            )
+        return envelope
 
     def write_config(self, name: str, **values: str | int | float | bool) -> Path:
         """A settings file in the workspace, for `aeo-gateway --config`."""
