@@ -129,8 +129,10 @@ _INSTANT: Final = re.compile(
     r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 )
 _DAY: Final = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
-#: Every byte but a quote and the four brackets, for the structure scan.
-_NOT_STRUCTURE: Final = bytes(range(256)).translate(None, b'"[]{}')
+#: Every byte but quotes and JSON's six structural characters, for the structure scan.
+_NOT_STRUCTURE: Final = bytes(range(256)).translate(None, b'"[]{}:,')
+#: Objects and arrays alike, for the depth.
+_AS_BRACKETS: Final = bytes.maketrans(b"{}", b"[]")
 
 
 def _registry(alg: str, max_payload_bytes: int) -> jws.JWSRegistry:
@@ -165,9 +167,32 @@ def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
+#: Built once: json.loads with any keyword argument builds a decoder per call.
+_STRICT: Final = json.JSONDecoder(object_pairs_hook=_unique, parse_constant=_no_constant)
+#: Builds objects in C; duplicates are found by counting members instead (see _parse).
+_PLAIN: Final = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _strict_json(text: str) -> Any:
-    """json.loads refusing duplicate names and NaN/Infinity. Raises _Duplicate or ValueError."""
-    return json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
+    """JSON refusing duplicate names and NaN/Infinity. Raises _Duplicate or ValueError."""
+    return _STRICT.decode(text)
+
+
+def _parse(text: str, members: int) -> Any:
+    """The document, parsed as _strict_json would, faster. ``members`` is the number of
+    name-value pairs in the text (the structure scan's count of name separators outside
+    strings). A duplicate name is a pair fewer in the dicts the plain parser builds; when the
+    document's own and its records' members add up, no name repeats and nothing else is an
+    object, so the strict parser (a Python call per object) runs only when they do not."""
+    parsed = _PLAIN.decode(text)
+    if type(parsed) is dict:
+        records = parsed.get("records")
+        found = len(parsed)
+        if type(records) is list:
+            found += sum(len(r) for r in records if type(r) is dict)
+        if found == members:
+            return parsed
+    return _strict_json(text)
 
 
 def _header(segment: bytes) -> dict[str, Any]:
@@ -219,27 +244,34 @@ def _algorithm(header: dict[str, Any]) -> tuple[str, str, str]:
     return alg, pinned, kid
 
 
-def _check_structure(document: bytes, limits: DecodeLimits) -> None:
+def _check_structure(document: bytes, limits: DecodeLimits) -> int:
     """Bounds the nesting depth and the record count of a JSON text without parsing it: the
     count runs before the signature check (a flood of records costs a scan, not a verification
     and a parse), the depth before ``json.loads``, whose C scanner recurses per level.
 
     Strings are cut out first (after their escaped backslashes and quotes), so brackets in a
-    name count for nothing; every byte but quotes and brackets is dropped in one C pass, and the
-    quotes then split strings from structure. Innermost ``[]`` pairs are removed a level per
-    pass; the levels removed plus the opening brackets left unmatched bound how deep the parser
-    can go. Bytes that are no JSON pass here and fail in the parser, after the signature.
+    name count for nothing. One C pass drops every byte but quotes and structural characters;
+    as in JSON a separator stands between any two strings, ``""`` is then always a string
+    holding no structural character and goes, and the few strings left (a name with a bracket
+    or a colon in it) are cut out by splitting on quotes. Innermost ``[]`` pairs are then
+    removed a level per pass: the levels removed plus the opening brackets left unmatched bound
+    how deep the parser can go. Bytes that are no JSON pass here and fail in the parser, after
+    the signature (up to the parser's first error, what the scan saw is what it parses).
+
+    Returns the number of name-value pairs (name separators outside strings), for _parse.
     """
     if b"\\" in document:
         document = document.replace(b"\\\\", b"").replace(b'\\"', b"")
-    outside = b"".join(document.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+    outside = document.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in outside:
+        outside = b"".join(outside.split(b'"')[::2])
     # Every object but the document itself is a record (the format has no other objects).
     if outside.count(b"{") - 1 > limits.max_records:
         raise TooManyRecords(
             f"more than {limits.max_records} records in one message",
             limit=str(limits.max_records),
         )
-    brackets = outside.replace(b"{", b"[").replace(b"}", b"]")
+    brackets = outside.translate(_AS_BRACKETS, b":,")
     depth = 0
     while brackets:
         inner = brackets.replace(b"[]", b"")
@@ -251,6 +283,7 @@ def _check_structure(document: bytes, limits: DecodeLimits) -> None:
             break
     if depth + brackets.count(b"[") > MAX_DEPTH:
         raise UnsafePayload(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return outside.count(b":")
 
 
 def _instant(value: str) -> datetime:
@@ -283,9 +316,49 @@ def _invalid(identifier: Any, version: Any, reason: str, detail: str) -> RecordD
     )
 
 
+def _date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if type(value) is not str or not _DAY.fullmatch(value):
+        raise ValueError
+    return date.fromisoformat(value)
+
+
 def _draft(item: dict[str, Any]) -> RecordDraft:
-    """One record; a field this format cannot read becomes the draft's problem. Missing
-    required fields are left empty for the core to name (validation.validate_record)."""
+    """One record. The hot path reads a well-formed record with few checks, each a type test
+    or a dict lookup; anything else goes to _checked_draft, which names the fault."""
+    get = item.get
+    identifier, version = get("identifier"), get("version")
+    name, address, tier = get("name", ""), get("address", ""), get("tier", "")
+    effective, consent = get("effective_at"), get("consent_withdrawn", False)
+    try:
+        status = _STATUS[get("status")]  # type: ignore[index]  # KeyError: None; TypeError: a list
+        event = _EVENT[get("event", "unspecified")]
+        if not (
+            type(identifier) is str
+            and type(version) is int
+            and type(name) is str
+            and type(address) is str
+            and type(tier) is str
+            and type(consent) is bool
+            and type(effective) is str
+            and _INSTANT.fullmatch(effective)
+            and item.keys() <= _RECORD_NAMES
+        ):
+            return _checked_draft(item)
+        # tuple.__new__ directly: the NamedTuple's own __new__ is a Python function.
+        return tuple.__new__(RecordDraft, (
+            identifier, version, datetime.fromisoformat(effective), status, name, address,
+            tier, event, _date(get("authorised_from")), _date(get("valid_until")),
+            _date(get("suspended_on")), _date(get("revoked_on")), consent, None,
+        ))  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return _checked_draft(item)
+
+
+def _checked_draft(item: dict[str, Any]) -> RecordDraft:
+    """One record field by field: a field this format cannot read becomes the draft's problem.
+    Missing required fields are left empty for the core to name (validation.validate_record)."""
     get = item.get
     identifier, version = get("identifier", ""), get("version", 0)
     if not item.keys() <= _RECORD_NAMES:
@@ -388,17 +461,19 @@ def _document(
 
 def decode(document: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
     """The status document (the JWS payload, already verified) as a batch."""
-    _check_structure(document, limits)
-    return _decode(document, limits, key_id, algorithm)
+    members = _check_structure(document, limits)
+    return _decode(document, members, limits, key_id, algorithm)
 
 
-def _decode(document: bytes, limits: DecodeLimits, key_id: str, algorithm: str) -> DecodedBatch:
+def _decode(
+    document: bytes, members: int, limits: DecodeLimits, key_id: str, algorithm: str
+) -> DecodedBatch:
     try:
         text = document.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedPayload(f"the document is not UTF-8 (byte {exc.start})") from exc
     try:
-        parsed = _strict_json(text)
+        parsed = _parse(text, members)
     except _Duplicate as exc:
         raise MalformedPayload(f"the document is not I-JSON: {exc}") from exc
     except RecursionError as exc:  # _check_structure bounds the depth; this is a last resort
@@ -489,6 +564,19 @@ class JwsCodec:
     def __init__(self, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         self._max = max_payload_bytes
         self._registries = {alg: _registry(alg, max_payload_bytes) for alg in _PINNED}
+        #: joserfc's view of registry keys (importing one reads the key's numbers: about 8 us);
+        #: keyed by the key object's identity, which is held so the id cannot be reused.
+        self._jwks: dict[tuple[str, int], tuple[object, ECKey | RSAKey | OKPKey]] = {}
+
+    def _jwk(self, alg: str, material: object) -> ECKey | RSAKey | OKPKey:
+        cached = self._jwks.get((alg, id(material)))
+        if cached is not None and cached[0] is material:
+            return cached[1]
+        jwk = _KEY_CLASS[alg].import_key(material)  # type: ignore[arg-type]
+        if len(self._jwks) >= 1024:  # directory reloads bring new key objects
+            self._jwks.clear()
+        self._jwks[(alg, id(material))] = (material, jwk)
+        return jwk
 
     def open(
         self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
@@ -512,15 +600,14 @@ class JwsCodec:
             token = jws.extract_compact(data, registry=registry)
         except JoseError as exc:
             raise MalformedPayload(f"not a JWS compact serialization: {exc.description}") from exc
-        _check_structure(token.payload, limits)
+        members = _check_structure(token.payload, limits)
         try:
-            jwk = _KEY_CLASS[alg].import_key(key.material)  # type: ignore[arg-type]
-            valid = jws.validate_compact(token, jwk, registry=registry)
+            valid = jws.validate_compact(token, self._jwk(alg, key.material), registry=registry)
         except (JoseError, ValueError, TypeError):
             valid = False
         if not valid:
             raise SignatureInvalid(f"signature does not verify with key {shown(kid)}", key_id=kid)
-        return _decode(token.payload, limits, kid, pinned)
+        return _decode(token.payload, members, limits, kid, pinned)
 
     def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
         return SealedEnvelope(NAME, sign_compact(encode(batch), signer))
