@@ -19,6 +19,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from adapters.crypto.signatures import ECDSA_P256, ED25519, RSA_PKCS1, RSA_PSS, Signer
 from adapters.pki import signing_key
 from adapters.wire import jws
+from gateway.domain.directory import Directory
 from gateway.domain.errors import (
     AlgorithmNotPinned,
     GatewayError,
@@ -459,3 +460,56 @@ class TestJwsCodecContract(_JwsContract):
         assert (first.status, first.consent_withdrawn) == (RecordStatus.SUSPENDED, True)
         assert str(first.suspended_on) == "2026-11-01"
         assert first.revoked_on is None
+
+    def test_a_header_longer_than_the_format_allows_is_refused(self) -> None:
+        """A protected header of 2,000 characters (a long typ). Result: SignatureLayoutInvalid,
+        before it is decoded."""
+        self.refused(_compact({"alg": "ES256", "kid": "SG-1", "typ": "x" * 1500}, b"{}"),
+                     SignatureLayoutInvalid)  # fmt: skip
+
+    def test_a_header_that_is_not_base64url_is_malformed(self) -> None:
+        """A header part with a character outside base64url. Result: MalformedPayload."""
+        self.refused(b"ey!J." + self.signed(_doc()).split(b".", 1)[1], MalformedPayload)
+
+    def test_a_payload_part_that_is_not_base64url_is_malformed(self) -> None:
+        """A payload part with a character outside base64url. Result: MalformedPayload."""
+        header, payload, signature = self.signed(_doc()).split(b".")
+        self.refused(b".".join((header, payload[:8] + b"!" + payload[9:], signature)),
+                     MalformedPayload)  # fmt: skip
+
+    def test_a_kid_that_is_not_a_string_is_refused(self) -> None:
+        """kid 1. Result: SignatureLayoutInvalid."""
+        self.refused(_compact({"alg": "ES256", "kid": 1}, b"{}"), SignatureLayoutInvalid)
+
+    def test_a_content_type_other_than_json_is_refused(self) -> None:
+        """cty xml. Result: SignatureLayoutInvalid; cty json opens."""
+        self.refused(self.signed(_doc(), cty="xml"), SignatureLayoutInvalid)
+        assert self.open_bytes(self.signed(_doc(), cty="json")).sequence == 7
+
+    def test_a_key_replaced_by_a_reload_is_no_longer_used(self) -> None:
+        """One codec opens a message with the directory in force, then the directory is
+        reloaded with a new key under SG-1. Result: a message signed with the old key is
+        refused (the codec's key cache follows the key objects the directory holds), one
+        signed with the new key opens, and the same directory's key is reused."""
+        codec = jws.JwsCodec()
+        before = self.directory()
+        new = _signer("SG-1", ECDSA_P256)
+        after = self.directory()
+        public = new.public_key()
+        info = after.keys[("SG", "SG-1")].info
+        after = replace(
+            after, keys={**after.keys, ("SG", "SG-1"): replace(after.keys[("SG", "SG-1")],
+                                                                info=info, material=public)}
+        )  # fmt: skip
+
+        def open_with(directory: Directory, payload: bytes) -> DecodedBatch:
+            message = InboundMessage("SG", jws.NAME, payload, None, RECEIVED, "fp")
+            return codec.open(message, directory.keys_for("SG", RECEIVED), LIMITS)
+
+        old_message = self.signed(_doc())
+        assert open_with(before, old_message).sequence == 7
+        assert open_with(before, old_message).sequence == 7  # the cached key
+        with pytest.raises(SignatureInvalid):
+            open_with(after, old_message)
+        new_message = jws.sign_compact(json.dumps(_doc()).encode(), new)
+        assert open_with(after, new_message).sequence == 7
