@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from adapters.wire.native import NativeCodec
+from adapters.wire.xmldsig import XmlDsigCodec
 from gateway.domain.ports import WireCodec
 
 
 def codecs(*extra: WireCodec) -> dict[str, WireCodec]:
     found: dict[str, WireCodec] = {NativeCodec.name: NativeCodec()}
+    found[XmlDsigCodec.name] = XmlDsigCodec()
     found.update((codec.name, codec) for codec in extra)
     return found
