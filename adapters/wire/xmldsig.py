@@ -461,11 +461,27 @@ def _check_schema(signed: etree._Element) -> None:
     schema = _schema()
     if not schema.validate(signed):
         error = schema.error_log.last_error  # type: ignore[attr-defined]  # lxml-stubs lag
+        where = _readable_path(signed, error.path)
+        message = str(error.message).replace(f"{{{NS}}}", "")
         raise SchemaViolation(
-            f"not an AEO status document (v1) at {shown(error.path, 120)}: "
-            f"{shown(error.message, 240)}",
-            path=error.path,
+            f"not an AEO status document (v1) at {where}: {shown(message, 240)}",
+            path=where,
         )
+
+
+def _readable_path(signed: etree._Element, path: str) -> str:
+    """lxml's "/*/*[2]/*[10]" as "/StatusMessage/Record[2]/Colour" (element names, and the
+    position among same-named siblings where there are several)."""
+    found = signed.getroottree().xpath(path) if path.startswith("/") else []
+    if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
+        return shown(path, 120)
+    steps = []
+    for element in [*reversed(list(found[0].iterancestors())), found[0]]:
+        name = etree.QName(element).localname
+        parent = element.getparent()
+        same = [] if parent is None else list(parent.iterchildren(element.tag))
+        steps.append(f"{name}[{same.index(element) + 1}]" if len(same) > 1 else name)
+    return "/" + "/".join(steps)
 
 
 def read(signed: etree._Element, key_id: str, algorithm: str) -> DecodedBatch:
