@@ -56,7 +56,7 @@ NAME: Final = "xmldsig"
 NS: Final = "urn:aeo-gateway:status:v1"
 DS: Final = "http://www.w3.org/2000/09/xmldsig#"
 DSIG11: Final = "http://www.w3.org/2009/xmldsig11#"
-_XINCLUDE = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
+_XINCLUDE_TAGS = ("{http://www.w3.org/2001/XInclude}*", "{http://www.w3.org/2003/XInclude}*")
 
 EXC_C14N: Final = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 ENVELOPED: Final = DS + "enveloped-signature"
@@ -135,7 +135,7 @@ _UNSAFE_PARSE_ERRORS = {
     int(etree.ErrorTypes.ERR_ENTITY_LOOP): "an entity reference",
     int(etree.ErrorTypes.ERR_RESOURCE_LIMIT): "nesting or sizes beyond the parser's limits",
 }
-_TOO_DEEP = "boolean(/*" + "/*" * MAX_DEPTH + ")"
+_TOO_DEEP = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
 
 
 def max_bytes(limits: DecodeLimits) -> int:
@@ -161,15 +161,14 @@ def parse(payload: bytes, limit: int) -> etree._Element:
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None:
         raise UnsafePayload("a document type declaration (DTD) is not allowed")
     outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
-    if any(isinstance(node, etree._ProcessingInstruction) for node in outside) or any(
-        True for _ in root.iter(etree.PI)
-    ):
-        raise UnsafePayload("processing instructions are not allowed")
-    if any(True for _ in root.iter(etree.Entity)):
-        raise UnsafePayload("an entity reference is not allowed")
-    if any(True for ns in _XINCLUDE for _ in root.iter(f"{{{ns}}}*")):
-        raise UnsafePayload("XInclude is not allowed")
-    if root.xpath(_TOO_DEEP):
+    for node in [*outside, *root.iter(etree.PI, etree.Entity, *_XINCLUDE_TAGS)]:  # one pass
+        if isinstance(node, etree._ProcessingInstruction):
+            raise UnsafePayload("processing instructions are not allowed")
+        if isinstance(node, etree._Entity):
+            raise UnsafePayload("an entity reference is not allowed")
+        if isinstance(node.tag, str):
+            raise UnsafePayload("XInclude is not allowed")
+    if _TOO_DEEP(root):
         raise UnsafePayload(f"elements nested deeper than {MAX_DEPTH} levels")
     return root
 
@@ -311,6 +310,30 @@ def _config(algorithm: str) -> SignatureConfiguration:
 _CONFIGS = {algorithm: _config(algorithm) for algorithm in METHODS.values()}
 
 
+class _KeyForms:
+    """A registered key as signxml takes it (base64 DER) and reports it (PEM), computed once."""
+
+    __slots__ = ("der_b64", "key", "pem")
+
+    def __init__(self, key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> None:
+        self.key = key  # held, so that the id() this is cached under stays its own
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        self.der_b64 = b64encode(key.public_bytes(serialization.Encoding.DER, spki)).decode()
+        self.pem = key.public_bytes(serialization.Encoding.PEM, spki)
+
+
+_KEY_FORMS: dict[int, _KeyForms] = {}
+
+
+def _key_forms(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> _KeyForms:
+    forms = _KEY_FORMS.get(id(key))
+    if forms is None or forms.key is not key:
+        if len(_KEY_FORMS) >= 256:  # directory reloads bring new key objects
+            _KEY_FORMS.clear()
+        forms = _KEY_FORMS[id(key)] = _KeyForms(key)
+    return forms
+
+
 def verify(root: etree._Element, layout: Layout, public: object) -> etree._Element:
     """The signed document (signature excised, comments gone), as signxml re-parsed it from the
     canonical bytes it checked; raises SignatureInvalid when it does not verify with ``public``.
@@ -322,12 +345,8 @@ def verify(root: etree._Element, layout: Layout, public: object) -> etree._Eleme
     """
     if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         raise SignatureInvalid(f"key {shown(layout.key_name)} cannot check XML signatures")
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    etree.SubElement(layout.key_info, _q("DEREncodedKeyValue", DSIG11)).text = b64encode(
-        der
-    ).decode()
+    forms = _key_forms(public)
+    etree.SubElement(layout.key_info, _q("DEREncodedKeyValue", DSIG11)).text = forms.der_b64
     try:
         result = XMLVerifier().verify(
             root, parser=_parser(), expect_config=_CONFIGS[layout.algorithm]
@@ -340,15 +359,8 @@ def verify(root: etree._Element, layout: Layout, public: object) -> etree._Eleme
     except (InvalidInput, SignXMLException, etree.DocumentInvalid, ValueError) as exc:
         raise _layout_error(shown(str(exc), 160)) from exc
     assert not isinstance(result, list)  # expect_references=1
-    used = serialization.load_pem_public_key(result.signature_key)
     signed = result.signed_xml
-    if (
-        signed is None
-        or used.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        != der
-    ):
+    if signed is None or result.signature_key != forms.pem:
         raise SignatureInvalid(f"signature does not verify with key {shown(layout.key_name)}")
     return signed
 
