@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from adapters.wire.jws import JwsCodec
 from adapters.wire.native import NativeCodec
+from adapters.wire.xmldsig import XmlDsigCodec
 from gateway.domain.ports import WireCodec
 
 
 def codecs(*extra: WireCodec) -> dict[str, WireCodec]:
     found: dict[str, WireCodec] = {NativeCodec.name: NativeCodec()}
     found[JwsCodec.name] = JwsCodec()
+    found[XmlDsigCodec.name] = XmlDsigCodec()
     found.update((codec.name, codec) for codec in extra)
     return found
