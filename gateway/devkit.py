@@ -69,19 +69,9 @@ class DevWorkspace:
         settings = self.settings()
         definitions = read_definitions(settings.home_file, settings.partners_dir)
         fmt = wire_format or definitions.partners[batch.partner].partner.wire_formats[0]
-        sealed = codecs()[fmt].seal(batch, self.signer(batch.partner, key_id))
-        envelope = exchange_pb2.SignedEnvelope(
-            format=protomap.FORMAT_TO_PB[sealed.wire_format], payload=sealed.payload
+        return protomap.signed_envelope(
+            codecs()[fmt].seal(batch, self.signer(batch.partner, key_id))
         )
-        if sealed.detached is not None:
-            envelope.detached_signature.CopyFrom(
-                common_pb2.DetachedSignature(
-                    key_id=sealed.detached.key_id,
-                    algorithm=protomap.ALGORITHM_TO_PB[sealed.detached.algorithm],
-                    signature=sealed.detached.signature,
-                )
-            )
-        return envelope
 
     def write_config(self, name: str, **values: str | int | float | bool) -> Path:
         """A settings file in the workspace, for `aeo-gateway --config`."""

@@ -10,7 +10,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
 from gateway.domain.errors import UnsupportedWireFormat
-from gateway.domain.messages import DetachedSignature, InboundMessage, SealedReceipt
+from gateway.domain.messages import (
+    DetachedSignature,
+    InboundMessage,
+    SealedEnvelope,
+    SealedReceipt,
+)
 from gateway.domain.partners import TradeDirection
 from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2 as pb
@@ -107,6 +112,21 @@ def inbound_message(
         d = envelope.detached_signature
         detached = DetachedSignature(d.key_id, ALGORITHM_NAME.get(d.algorithm, ""), d.signature)
     return InboundMessage(partner, wire_format, envelope.payload, detached, received_at, peer)
+
+
+def signed_envelope(sealed: SealedEnvelope) -> exchange_pb2.SignedEnvelope:
+    """A sealed batch as a partner puts it in SubmitStatusMessage (or in a file)."""
+    envelope = exchange_pb2.SignedEnvelope(
+        format=FORMAT_TO_PB[sealed.wire_format], payload=sealed.payload
+    )
+    if sealed.detached is not None:
+        d = sealed.detached
+        envelope.detached_signature.CopyFrom(
+            pb.DetachedSignature(
+                key_id=d.key_id, algorithm=ALGORITHM_TO_PB[d.algorithm], signature=d.signature
+            )
+        )
+    return envelope
 
 
 def signed_receipt(sealed: SealedReceipt) -> exchange_pb2.SignedReceipt:
