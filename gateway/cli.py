@@ -270,9 +270,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
         version = int(time.time() * 1000)
         digits = "0" * (12 if partner.code == "SG" else 10)
-        tiers = sorted(partner.recognised_tiers) + [
-            t for t in partner.tiers if t not in partner.recognised_tiers
-        ]
+        recognised = partner.recognised_tier_names
+        tiers = sorted(recognised) + [t for t in partner.tiers if t not in recognised]
         records = [
             AeoRecord(
                 f"{partner.code}{digits[:-1]}1",

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
-from gateway.domain.partners import TradeDirection
+from gateway.domain.partners import TradeDirection, TransportMode
 from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2 as pb
 from gateway.times import from_us, to_us
@@ -41,6 +41,14 @@ DIRECTION = {
     pb.TRADE_DIRECTION_EXPORT: TradeDirection.EXPORT,
 }
 DIRECTION_TO_PB = {v: k for k, v in DIRECTION.items()}
+MODE = {
+    pb.TRANSPORT_MODE_SEA: TransportMode.SEA,
+    pb.TRANSPORT_MODE_RAIL: TransportMode.RAIL,
+    pb.TRANSPORT_MODE_ROAD: TransportMode.ROAD,
+    pb.TRANSPORT_MODE_AIR: TransportMode.AIR,
+    pb.TRANSPORT_MODE_POSTAL: TransportMode.POSTAL,
+}
+MODE_TO_PB = {v: k for k, v in MODE.items()}
 
 
 def _name(enum_name: str, prefix: str) -> str:

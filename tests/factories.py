@@ -15,6 +15,7 @@ from gateway.domain.partners import (
     MappingRule,
     Partner,
     SigningKeyInfo,
+    TierRecognition,
     TradeDirection,
 )
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
@@ -84,7 +85,7 @@ def singapore(**changes: Any) -> Partner:
         name="Singapore",
         programme="Secure Trade Partnership",
         tiers=("STP", "STP-Plus"),
-        recognised_tiers=frozenset({"STP-Plus"}),
+        recognised_tiers=(TierRecognition("STP-Plus"),),
         mra_signed="2012-06",
         mra_in_force=date(2013, 3, 15),
         directions=frozenset({TradeDirection.IMPORT, TradeDirection.EXPORT}),
