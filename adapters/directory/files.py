@@ -208,6 +208,15 @@ def _signed(f: _File, value: Any) -> str | None:
     return text
 
 
+def _in_force(f: _File, value: Any) -> date | None:
+    """The MRA's entry into force: a date, or "unknown" (no benefits until it is known)."""
+    if value == "unknown" or value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise f.error("mra.in_force", 'must be a date (YYYY-MM-DD, unquoted) or "unknown"')
+
+
 def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
     f = _File(path)
     data, text = f.load()
@@ -289,7 +298,7 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         tiers=tiers,
         recognised_tiers=recognised,
         mra_signed=_signed(f, mra.get("signed")),
-        mra_in_force=f.day(mra.get("in_force"), "mra.in_force"),
+        mra_in_force=_in_force(f, mra.get("in_force")),
         directions=DIRECTIONS[direction],
         identifiers=identifiers,
         wire_formats=wire_formats,
