@@ -32,11 +32,14 @@ def test_shipped_partner_files_load_with_their_mra_dates_and_keys() -> None:
 
 
 def test_home_file_has_dated_grade_schemes() -> None:
-    """home/CN.toml. Result: Decree 282 in force on 2026-11-27, Decree 251 on 2022-01-01."""
+    """home/CN.toml. Result: Decree 282 in force on 2026-11-27, Decree 251 on 2022-01-01,
+    Decree 225 on 2017-01-01, Decree 197 on 2014-06-01, none on 2010-01-01."""
     home = read_definitions(ROOT / "home" / "CN.toml", ROOT / "partners").home
     assert home.scheme_at(date(2026, 11, 27)).name == "Decree 282"  # type: ignore[union-attr]
     assert home.scheme_at(date(2022, 1, 1)).name == "Decree 251"  # type: ignore[union-attr]
-    assert home.scheme_at(date(2017, 1, 1)) is None
+    assert home.scheme_at(date(2017, 1, 1)).name == "Decree 225"  # type: ignore[union-attr]
+    assert home.scheme_at(date(2014, 6, 1)).name == "Decree 197"  # type: ignore[union-attr]
+    assert home.scheme_at(date(2010, 1, 1)) is None
 
 
 @pytest.fixture
