@@ -328,6 +328,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.codes = [r.identifier for r in records] + ["SG999999999999", "XX123"]
     args.as_of = None
     args.direction = "import"
+    args.mode = None
     args.format = "text"
     return cmd_query(args)
 

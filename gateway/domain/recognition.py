@@ -70,8 +70,8 @@ def entry_into_force(partner: Partner, day: date, mode: TransportMode | None) ->
     """Why the MRA is not in force on ``day`` for ``mode``, or None when it is. Without a mode
     it must be in force for every mode; where only some modes have entered, the answer depends
     on the mode the declaration did not state: "mra.mode_required"."""
-    if mode is not None:
-        start = partner.in_force_for(mode)
+    if mode is not None or not partner.mra_in_force_by_mode:  # one date holds for the mode
+        start = partner.in_force_for(mode) if mode is not None else partner.mra_in_force
         return None if start is not None and start <= day else "mra.not_in_force"
     starts = [partner.in_force_for(m) for m in TransportMode]
     if all(s is not None and s <= day for s in starts):
