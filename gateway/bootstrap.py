@@ -257,7 +257,7 @@ def build(
         RecognitionServicer(recognise), server
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(store.reader, reload_partners), server
+        AdminServicer(store.reader, reload_partners, clock), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

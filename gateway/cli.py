@@ -1,4 +1,4 @@
-"""aeo-gateway command line: serve, certs init, query, demo, migrate."""
+"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate."""
 
 from __future__ import annotations
 
@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from gateway import cli_partners
 from gateway.settings import Settings, SettingsError, describe, load
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway
 
 DEFAULT_CONFIG = Path("aeo-gateway.toml")
+#: Modes of transport, as `query --mode` and partner files name them.
+MODES = ("sea", "rail", "road", "air", "postal")
 
 
 class UsageError(Exception):
@@ -260,12 +263,15 @@ def cmd_query(args: argparse.Namespace) -> int:
     from google.protobuf.json_format import MessageToDict
 
     from gateway.client import EXPORT, IMPORT, RecognitionClient, TlsIdentity, connect
-    from gateway.pb import recognition_pb2
+    from gateway.pb import common_pb2, recognition_pb2
+
+    modes = {m: common_pb2.TransportMode.Value(f"TRANSPORT_MODE_{m.upper()}") for m in MODES}
 
     settings = _settings(args)
     identity = _identity(args, settings, "domestic")
     as_of = _as_of(args.as_of)
     direction = IMPORT if args.direction == "import" else EXPORT
+    mode = modes[args.mode] if args.mode else common_pb2.TRANSPORT_MODE_UNSPECIFIED
     assert identity is None or isinstance(identity, TlsIdentity)
     with connect(_target(args, settings), identity) as channel:
         try:
@@ -273,9 +279,9 @@ def cmd_query(args: argparse.Namespace) -> int:
             # One code is one GetRecognition (a blank one is refused); several are one batch,
             # in which every code gets its own answer.
             if len(args.codes) == 1:
-                answers = [client.recognise(args.codes[0], direction, as_of)]
+                answers = [client.recognise(args.codes[0], direction, as_of, mode)]
             else:
-                answers = client.recognise_many(args.codes, direction, as_of)
+                answers = client.recognise_many(args.codes, direction, as_of, mode)
         except grpc.RpcError as err:
             return _rpc_error(err)
     if args.format == "json":
@@ -285,13 +291,15 @@ def cmd_query(args: argparse.Namespace) -> int:
         outcome = recognition_pb2.RecognitionOutcome.Name(a.outcome).removeprefix(
             "RECOGNITION_OUTCOME_"
         )
-        print(f"{a.declared_code}: {outcome} ({a.reason})")
+        by = f" by {args.mode}" if args.mode else ""
+        print(f"{a.declared_code}: {outcome} ({a.reason}){by}")
         if a.administration:
             fresh = (
                 f"; data received {a.partner_data_received_at.ToJsonString()}"
                 if a.HasField("partner_data_received_at")
                 else ""
             )
+            fresh += " (STALE)" if a.partner_data_stale else ""
             print(
                 f"  administration {a.administration} {a.programme}; tier {a.tier or '-'}; "
                 f"operator {a.operator_name or '-'}{fresh}"
@@ -357,9 +365,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
         version = int(time.time() * 1000)
         digits = "0" * (12 if partner.code == "SG" else 10)
-        tiers = sorted(partner.recognised_tiers) + [
-            t for t in partner.tiers if t not in partner.recognised_tiers
-        ]
+        recognised = partner.recognised_tier_names
+        tiers = sorted(recognised) + [t for t in partner.tiers if t not in recognised]
         records = [
             AeoRecord(
                 f"{partner.code}{digits[:-1]}1",
@@ -408,6 +415,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.codes = [r.identifier for r in records] + ["SG999999999999", "XX123"]
     args.as_of = None
     args.direction = "import"
+    args.mode = None
     args.format = "text"
     return cmd_query(args)
 
@@ -491,12 +499,37 @@ def parser() -> argparse.ArgumentParser:
         default="import",
         help="direction of the declaration (default import); MRAs may cover only one",
     )
+    query.add_argument(
+        "--mode",
+        choices=MODES,
+        help="mode of transport of the declaration (default: not stated); where an MRA entered "
+        "into force on different dates by mode, benefits without one need every mode in force",
+    )
     query.add_argument("--format", choices=("text", "json"), default="text", help="output form")
     _client_options(query)
     query.set_defaults(func=cmd_query)
 
-    partners = sub.add_parser("partners", help="the partner directory of a running gateway")
+    partners = sub.add_parser(
+        "partners", help="partner definitions as configured; reload those of a running gateway"
+    )
     partners_sub = partners.add_subparsers(dest="partners_command", required=True)
+    listing = partners_sub.add_parser(
+        "list",
+        help="every partner as its file defines it (read with the gateway's own loader and "
+        "checks; no running gateway needed)",
+    )
+    listing.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output form (json: all)"
+    )
+    listing.set_defaults(func=cli_partners.cmd_list)
+    show = partners_sub.add_parser(
+        "show",
+        help="one partner's whole definition: dated tiers and mapping, entry into force by "
+        "mode, freshness, keys, formats, assumed fields",
+    )
+    show.add_argument("code", metavar="CODE", help="partner code, e.g. EU or SG")
+    show.add_argument("--format", choices=("table", "json"), default="table", help="output form")
+    show.set_defaults(func=cli_partners.cmd_show)
     reload = partners_sub.add_parser(
         "reload",
         help="reload partner definitions without a restart (as SIGHUP does); an invalid "
@@ -523,7 +556,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except (SettingsError, ConfigurationError, UsageError) as exc:
+    except (
+        SettingsError,
+        ConfigurationError,
+        UsageError,
+        cli_partners.DefinitionsUnreadable,
+    ) as exc:
         print(f"aeo-gateway: {exc}", file=sys.stderr)
         return 2
     except GatewayError as exc:

@@ -93,8 +93,11 @@ class RecognitionClient:
         code: str,
         direction: common_pb2.TradeDirection.ValueType = IMPORT,
         as_of: datetime | None = None,
+        mode: common_pb2.TransportMode.ValueType = common_pb2.TRANSPORT_MODE_UNSPECIFIED,
     ) -> recognition_pb2.Recognition:
-        request = recognition_pb2.GetRecognitionRequest(declared_code=code, direction=direction)
+        request = recognition_pb2.GetRecognitionRequest(
+            declared_code=code, direction=direction, mode=mode
+        )
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))
         return self._stub.GetRecognition(request, timeout=self._timeout).recognition
@@ -104,9 +107,10 @@ class RecognitionClient:
         codes: Sequence[str],
         direction: common_pb2.TradeDirection.ValueType = IMPORT,
         as_of: datetime | None = None,
+        mode: common_pb2.TransportMode.ValueType = common_pb2.TRANSPORT_MODE_UNSPECIFIED,
     ) -> list[recognition_pb2.Recognition]:
         request = recognition_pb2.BatchGetRecognitionsRequest(
-            declared_codes=codes, direction=direction
+            declared_codes=codes, direction=direction, mode=mode
         )
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))

@@ -16,7 +16,7 @@ from gateway.domain.messages import (
     SealedEnvelope,
     SealedReceipt,
 )
-from gateway.domain.partners import TradeDirection
+from gateway.domain.partners import TradeDirection, TransportMode
 from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2 as pb
 from gateway.pb import exchange_pb2
@@ -49,6 +49,14 @@ DIRECTION = {
     pb.TRADE_DIRECTION_EXPORT: TradeDirection.EXPORT,
 }
 DIRECTION_TO_PB = {v: k for k, v in DIRECTION.items()}
+MODE = {
+    pb.TRANSPORT_MODE_SEA: TransportMode.SEA,
+    pb.TRANSPORT_MODE_RAIL: TransportMode.RAIL,
+    pb.TRANSPORT_MODE_ROAD: TransportMode.ROAD,
+    pb.TRANSPORT_MODE_AIR: TransportMode.AIR,
+    pb.TRANSPORT_MODE_POSTAL: TransportMode.POSTAL,
+}
+MODE_TO_PB = {v: k for k, v in MODE.items()}
 
 
 def _name(enum_name: str, prefix: str) -> str:

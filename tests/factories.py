@@ -10,12 +10,15 @@ from gateway.domain.codes import Alias, IdentifierScheme
 from gateway.domain.directory import Directory, PartnerKey
 from gateway.domain.messages import RecordDraft
 from gateway.domain.partners import (
+    Freshness,
     GradeScheme,
     HomeAdministration,
     MappingRule,
     Partner,
     SigningKeyInfo,
+    TierRecognition,
     TradeDirection,
+    TransportMode,
 )
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
 
@@ -46,6 +49,13 @@ def home() -> HomeAdministration:
             patterns=("AEOCN[0-9]{10}",), aliases=(Alias("CN([0-9]{10})", r"AEOCN\1"),)
         ),
         grade_schemes=(
+            GradeScheme(
+                "Decree 197",
+                date(2010, 11, 15),
+                ("AA", "A", "B", "C", "D"),
+                frozenset({"AA"}),
+                "B",
+            ),
             GradeScheme(
                 "Decree 237",
                 date(2018, 5, 1),
@@ -84,7 +94,7 @@ def singapore(**changes: Any) -> Partner:
         name="Singapore",
         programme="Secure Trade Partnership",
         tiers=("STP", "STP-Plus"),
-        recognised_tiers=frozenset({"STP-Plus"}),
+        recognised_tiers=(TierRecognition("STP-Plus"),),
         mra_signed="2012-06",
         mra_in_force=date(2013, 3, 15),
         directions=frozenset({TradeDirection.IMPORT, TradeDirection.EXPORT}),
@@ -95,6 +105,58 @@ def singapore(**changes: Any) -> Partner:
         benefits=BENEFITS,
     )
     return replace(base, **changes)
+
+
+def hong_kong(**changes: Any) -> Partner:
+    """Hong Kong: in force at land ports from 2014-05-18, at air and sea ports from 2014-09-01."""
+    base = replace(
+        singapore(),
+        code="HK",
+        name="Hong Kong, China",
+        programme="HK AEO",
+        tiers=("Tier1", "Tier2"),
+        recognised_tiers=(TierRecognition("Tier1"), TierRecognition("Tier2")),
+        mra_signed="2013-10-29",
+        mra_in_force=date(2014, 5, 18),
+        mra_in_force_by_mode=(
+            (TransportMode.ROAD, date(2014, 5, 18)),
+            (TransportMode.RAIL, date(2014, 5, 18)),
+            (TransportMode.AIR, date(2014, 9, 1)),
+            (TransportMode.SEA, date(2014, 9, 1)),
+        ),
+        identifiers=IdentifierScheme(patterns=("HK[0-9]{8}",), prefix="HK"),
+        signing_keys=(SigningKeyInfo("HK-2026-1", "ed25519"),),
+        mapping=(
+            MappingRule("Tier1", "advanced certified"),
+            MappingRule("Tier2", "advanced certified"),
+            MappingRule("Tier1", "AA", scheme="Decree 197"),
+            MappingRule("Tier2", "AA", scheme="Decree 197"),
+        ),
+    )
+    return replace(base, **changes)
+
+
+def belarus(**changes: Any) -> Partner:
+    """Belarus: three types of AEO, only the third recognised."""
+    base = replace(
+        singapore(),
+        code="BY",
+        name="Belarus",
+        programme="Belarus AEO",
+        tiers=("Type1", "Type2", "Type3"),
+        recognised_tiers=(TierRecognition("Type3"),),
+        mra_signed="2019-04",
+        mra_in_force=date(2019, 7, 24),
+        identifiers=IdentifierScheme(patterns=("BY[0-9]{9}",), prefix="BY"),
+        signing_keys=(SigningKeyInfo("BY-2026-1", "ed25519"),),
+        mapping=(MappingRule("Type3", "advanced certified"),),
+    )
+    return replace(base, **changes)
+
+
+def freshness(stale_grants_benefits: bool) -> Freshness:
+    """Expected daily; stale after three silent days."""
+    return Freshness(timedelta(hours=24), timedelta(hours=72), stale_grants_benefits)
 
 
 def directory(*partners: Partner, version: int = 1, **keys: Any) -> Directory:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapters.crypto.signatures import ALGORITHMS, KeyMismatch, load_public_key, verifier
+from adapters.directory import dated_terms
 from gateway.domain.codes import Alias, IdentifierScheme
 from gateway.domain.definitions import DefinitionProblem, check_overlaps, check_partner
 from gateway.domain.directory import Directory, PartnerKey
@@ -45,15 +46,17 @@ DIRECTIONS = {
 _PARTNER_KEYS = {
     "": {
         "code", "name", "programme", "tiers", "recognised_tiers", "direction", "wire_formats",
-        "benefits", "mra", "identifiers", "trust", "signing_keys", "mapping",
+        "benefits", "mra", "identifiers", "trust", "signing_keys", "mapping", "freshness",
+        "assumed",
     },
-    "mra": {"signed", "in_force", "suspensions"},
+    "mra": {"signed", "in_force", "in_force_by_mode", "suspensions"},
     "mra.suspensions": {"start", "end"},
     "identifiers": {"prefix", "patterns", "aliases", "takes_precedence_over"},
     "identifiers.aliases": {"pattern", "template"},
     "trust": {"ca"},
     "signing_keys": {"key_id", "algorithm", "public_key", "not_before", "not_after"},
-    "mapping": {"tier", "grade", "scheme", "benefits"},
+    "mapping": {"tier", "grade", "scheme", "benefits", "start", "end"},
+    "freshness": {"expected_cadence", "max_staleness", "stale_grants_benefits"},
 }  # fmt: skip
 _HOME_KEYS = {
     "": {"code", "name", "standard_benefits", "identifiers", "grade_schemes"},
@@ -205,6 +208,15 @@ def _signed(f: _File, value: Any) -> str | None:
     return text
 
 
+def _in_force(f: _File, value: Any) -> date | None:
+    """The MRA's entry into force: a date, or "unknown" (no benefits until it is known)."""
+    if value == "unknown" or value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise f.error("mra.in_force", 'must be a date (YYYY-MM-DD, unquoted) or "unknown"')
+
+
 def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
     f = _File(path)
     data, text = f.load()
@@ -213,7 +225,7 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
     if path.stem != code:
         raise f.error("code", f"the file name must be the partner code ({code}.toml)")
     tiers = f.strings(data, "tiers")
-    recognised = f.strings(data, "recognised_tiers")
+    recognised = dated_terms.recognised_tiers(f, data)
     mra = f.require(data, "mra", dict)
     f.known_keys(mra, "mra", _PARTNER_KEYS)
     direction = data.get("direction", "import")
@@ -250,6 +262,7 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         scheme = m.get("scheme")
         if scheme is not None and not isinstance(scheme, str):
             raise f.error(f"mapping[{i}].scheme", "must be a string")
+        start, end = dated_terms.period(f, m, f"mapping[{i}]")
         mapping.append(
             MappingRule(
                 tier=f.require(m, "tier", str, f"mapping[{i}].tier"),
@@ -258,6 +271,8 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
                 benefits=f.strings(m, "benefits", f"mapping[{i}].benefits")
                 if "benefits" in m
                 else None,
+                start=start,
+                end=end,
             )
         )
     suspensions = []
@@ -274,14 +289,16 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
     if not wire_formats:
         raise f.error("wire_formats", "at least one wire format is required")
     identifiers, precedence = f.identifiers(data)
+    if isinstance(data.get("freshness"), dict):
+        f.known_keys(data["freshness"], "freshness", _PARTNER_KEYS)
     partner = Partner(
         code=code,
         name=f.require(data, "name", str),
         programme=f.require(data, "programme", str),
         tiers=tiers,
-        recognised_tiers=frozenset(recognised),
+        recognised_tiers=recognised,
         mra_signed=_signed(f, mra.get("signed")),
-        mra_in_force=f.day(mra.get("in_force"), "mra.in_force"),
+        mra_in_force=_in_force(f, mra.get("in_force")),
         directions=DIRECTIONS[direction],
         identifiers=identifiers,
         wire_formats=wire_formats,
@@ -289,6 +306,9 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         mapping=tuple(mapping),
         benefits=f.strings(data, "benefits", default=list(default_benefits)),
         suspensions=tuple(suspensions),
+        mra_in_force_by_mode=dated_terms.in_force_by_mode(f, mra),
+        freshness=dated_terms.freshness(f, data),
+        assumed=dated_terms.assumed(f, data),
     )
     trust = f.require(data, "trust", dict)
     f.known_keys(trust, "trust", _PARTNER_KEYS)

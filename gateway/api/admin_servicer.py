@@ -12,6 +12,7 @@ from gateway.app.audit import ExchangeAudit
 from gateway.app.directory import ReloadPartners
 from gateway.domain.errors import PartnerNotFound, shown
 from gateway.domain.events import Change, DefinitionChange, RecordVersionApplied
+from gateway.domain.ports import Clock
 from gateway.pb import admin_pb2, admin_pb2_grpc
 
 _DEFINITION_CHANGE = {
@@ -26,9 +27,10 @@ STATE_GAPS = 1_000
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, audit: ExchangeAudit, reload: ReloadPartners) -> None:
+    def __init__(self, audit: ExchangeAudit, reload: ReloadPartners, clock: Clock) -> None:
         self._audit = audit
         self._reload = reload
+        self._clock = clock
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
@@ -59,9 +61,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.GetPartnerStateRequest, context: grpc.ServicerContext
     ) -> admin_pb2.GetPartnerStateResponse:
         code = partner_code(request.name, "/state")
-        if code not in current().directory.partners:
+        partner = current().directory.partners.get(code)
+        if partner is None:
             raise PartnerNotFound(f"no partner {PARTNER_PREFIX}{code} is registered")
         stats = self._audit.partner_stats(code)
+        fresh = partner.freshness
         state = admin_pb2.PartnerState(
             name=request.name,
             last_sequence=stats.last_sequence,
@@ -71,6 +75,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             open_gaps_total=len(stats.gaps),
             needs_snapshot=stats.needs_snapshot,
             sequences_written_off=stats.written_off,
+            stale=fresh is not None and fresh.stale(stats.last_received_at, self._clock.now()),
         )
         if stats.last_received_at is not None:
             protomap.set_timestamp(state.last_received_at, stats.last_received_at)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+
+from google.protobuf.duration_pb2 import Duration
+from google.type import date_pb2
 
 from gateway import protomap
 from gateway.domain.errors import InvalidQuery, shown
-from gateway.domain.partners import Partner, TradeDirection
+from gateway.domain.partners import Partner, TradeDirection, TransportMode
 from gateway.domain.recognition import Answer, Outcome
 from gateway.pb import admin_pb2, common_pb2, recognition_pb2
 
@@ -36,6 +39,16 @@ def direction(value: int) -> TradeDirection:
     return found  # type: ignore[no-any-return]
 
 
+def mode(value: int) -> TransportMode | None:
+    """The request's mode of transport; None when it states none."""
+    if value == common_pb2.TRANSPORT_MODE_UNSPECIFIED:
+        return None
+    found = protomap.MODE.get(value)  # type: ignore[call-overload]
+    if found is None:
+        raise InvalidQuery(f"mode {value} is not a TransportMode")
+    return found  # type: ignore[no-any-return]
+
+
 def partner_code(name: str, suffix: str = "") -> str:
     """ "partners/SG" (or "partners/SG/state" with suffix "/state") -> "SG"."""
     code = name.removeprefix(PARTNER_PREFIX).removesuffix(suffix)
@@ -58,7 +71,10 @@ def answer_to_pb(answer: Answer) -> recognition_pb2.Recognition:
         grade_scheme=answer.grade_scheme,
         benefits=answer.benefits,
         direction=protomap.DIRECTION_TO_PB[answer.direction],
+        partner_data_stale=answer.data_stale,
     )
+    if answer.mode is not None:
+        msg.mode = protomap.MODE_TO_PB[answer.mode]
     protomap.set_timestamp(msg.as_of, answer.as_of)
     if answer.data_received_at is not None:
         protomap.set_timestamp(msg.partner_data_received_at, answer.data_received_at)
@@ -87,8 +103,10 @@ def partner_to_pb(partner: Partner, version: int) -> admin_pb2.Partner:
         display_name=partner.name,
         programme=partner.programme,
         tiers=partner.tiers,
-        recognised_tiers=sorted(partner.recognised_tiers),
+        recognised_tiers=sorted(partner.recognised_tier_names),
         declared_code_patterns=partner.identifiers.patterns,
+        assumed_fields=partner.assumed,
+        benefits=partner.benefits,
         wire_formats=[
             protomap.FORMAT_TO_PB.get(f, common_pb2.WIRE_FORMAT_UNSPECIFIED)
             for f in partner.wire_formats
@@ -107,6 +125,26 @@ def partner_to_pb(partner: Partner, version: int) -> admin_pb2.Partner:
         protomap.set_date(suspension.start, period.start)
         if period.end:
             protomap.set_date(suspension.end, period.end)
+    for m, day in partner.mra_in_force_by_mode:
+        protomap.set_date(mra.in_force_by_mode.add(mode=protomap.MODE_TO_PB[m]).in_force, day)
+    for r in partner.recognised_tiers:
+        recognition = msg.tier_recognitions.add(tier=r.tier)
+        _optional_date(recognition.start, r.start)
+        _optional_date(recognition.end, r.end)
+    for rule in partner.mapping:
+        mapping = msg.mapping.add(
+            tier=rule.tier,
+            grade=rule.grade,
+            grade_scheme=rule.scheme or "",
+            benefits=rule.benefits or (),
+        )
+        _optional_date(mapping.start, rule.start)
+        _optional_date(mapping.end, rule.end)
+    if partner.freshness is not None:
+        fresh = partner.freshness
+        msg.freshness.stale_grants_benefits = fresh.stale_grants_benefits
+        msg.freshness.expected_cadence.CopyFrom(_duration(fresh.expected_cadence))
+        msg.freshness.max_staleness.CopyFrom(_duration(fresh.max_staleness))
     for key in partner.signing_keys:
         k = msg.signing_keys.add(
             key_id=key.key_id,
@@ -119,6 +157,17 @@ def partner_to_pb(partner: Partner, version: int) -> admin_pb2.Partner:
         if key.not_after:
             protomap.set_timestamp(k.not_after, key.not_after)
     return msg
+
+
+def _optional_date(target: date_pb2.Date, day: date | None) -> None:
+    if day is not None:
+        protomap.set_date(target, day)
+
+
+def _duration(span: timedelta) -> Duration:
+    found = Duration()
+    found.FromTimedelta(span)
+    return found
 
 
 def gaps(pairs: tuple[tuple[int, int], ...]) -> list[common_pb2.SequenceGap]:

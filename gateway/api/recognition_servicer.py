@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from gateway.api.auth import current
-from gateway.api.convert import answer_to_pb, direction, optional_time
+from gateway.api.convert import answer_to_pb, direction, mode, optional_time
 from gateway.app.recognise import Recognise
 from gateway.pb import recognition_pb2, recognition_pb2_grpc
 
@@ -22,6 +22,7 @@ class RecognitionServicer(recognition_pb2_grpc.RecognitionServiceServicer):
             request.declared_code,
             direction(request.direction),
             optional_time(request, "as_of"),
+            mode(request.mode),
         )
         return recognition_pb2.GetRecognitionResponse(recognition=answer_to_pb(answer))
 
@@ -33,6 +34,7 @@ class RecognitionServicer(recognition_pb2_grpc.RecognitionServiceServicer):
             list(request.declared_codes),
             direction(request.direction),
             optional_time(request, "as_of"),
+            mode(request.mode),
         )
         return recognition_pb2.BatchGetRecognitionsResponse(
             recognitions=[answer_to_pb(a) for a in answers]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 from gateway.domain.codes import normalise
 from gateway.domain.directory import Directory
 from gateway.domain.errors import InvalidQuery, TooManyCodes
-from gateway.domain.partners import TradeDirection
+from gateway.domain.partners import TradeDirection, TransportMode
 from gateway.domain.ports import Clock
 from gateway.domain.recognition import Answer, Outcome, home_treatment, partner_treatment
 from gateway.domain.records import StoredRecord
@@ -40,11 +41,13 @@ class Recognise:
         declared_code: str,
         direction: TradeDirection,
         as_of: datetime | None = None,
+        mode: TransportMode | None = None,
     ) -> Answer:
         """One code. A blank one is a request without its subject: InvalidQuery."""
         if normalise(declared_code) == "":
             raise InvalidQuery("declared_code is empty")
-        return self._answer(directory, declared_code, direction, self._as_of(as_of))
+        query = _Query(direction, self._as_of(as_of), mode, self._clock.now())
+        return self._answer(directory, declared_code, query)
 
     def many(
         self,
@@ -52,6 +55,7 @@ class Recognise:
         declared_codes: Sequence[str],
         direction: TradeDirection,
         as_of: datetime | None = None,
+        mode: TransportMode | None = None,
     ) -> list[Answer]:
         """Every code answered in order, a blank or unreadable one too: one empty column on
         one declaration never costs the others their answers."""
@@ -60,8 +64,8 @@ class Recognise:
                 f"{len(declared_codes)} codes in one call; the limit is {self._max_codes}",
                 limit=str(self._max_codes),
             )
-        at = self._as_of(as_of)
-        return [self._answer(directory, code, direction, at) for code in declared_codes]
+        query = _Query(direction, self._as_of(as_of), mode, self._clock.now())
+        return [self._answer(directory, code, query) for code in declared_codes]
 
     def _as_of(self, as_of: datetime | None) -> datetime:
         if as_of is None:
@@ -70,40 +74,48 @@ class Recognise:
             raise InvalidQuery("as_of must carry a time zone")
         return as_of
 
-    def _answer(
-        self, directory: Directory, declared: str, direction: TradeDirection, at: datetime
-    ) -> Answer:
+    def _answer(self, directory: Directory, declared: str, query: _Query) -> Answer:
         code = normalise(declared)
         if not code:
             # Unreadable (None: a character outside the normalisation rule) or blank ("").
             reason = "code.format_unknown" if code is None else "code.empty"
-            return Answer(declared, "", Outcome.CODE_FORMAT_UNKNOWN, reason, at, direction)
+            return query.answer(declared, "", Outcome.CODE_FORMAT_UNKNOWN, reason)
         candidates = directory.codebook.matches(code)
         if not candidates:
-            return Answer(
-                declared, code, Outcome.CODE_FORMAT_UNKNOWN, "code.format_unknown", at, direction
-            )
+            return query.answer(declared, code, Outcome.CODE_FORMAT_UNKNOWN, "code.format_unknown")
         for match in candidates:
-            stored = self._reader.record_as_of(match.administration, match.code, at)
+            stored = self._reader.record_as_of(match.administration, match.code, query.at)
             if stored is not None:
-                return self._decide(directory, declared, match.code, stored, direction, at)
+                return self._decide(directory, declared, match.code, stored, query)
         first = candidates[0]
-        return Answer(
-            declared,
-            first.code,
-            Outcome.UNKNOWN_OPERATOR,
-            "operator.unknown",
-            at,
-            direction,
+        received, stale = self._freshness(directory, first.administration, query.now)
+        return replace(
+            query.answer(declared, first.code, Outcome.UNKNOWN_OPERATOR, "operator.unknown"),
             administration=first.administration,
             programme=_programme(directory, first.administration),
-            data_received_at=self._freshness(directory, first.administration),
+            data_received_at=received,
+            data_stale=stale,
         )
 
-    def _freshness(self, directory: Directory, administration: str) -> datetime | None:
-        if administration not in directory.partners:
-            return None
-        return self._reader.last_received(administration)
+    def _freshness(
+        self,
+        directory: Directory,
+        administration: str,
+        now: datetime,
+        seen: datetime | None = None,
+    ) -> tuple[datetime | None, bool]:
+        """When the partner last sent, and whether that is too long ago at ``now`` (the
+        gateway's time, not the declaration's): nothing for the home administration.
+        ``seen``: a message known to have arrived (the one behind the answer's record), which
+        the reader's cached value may not show yet."""
+        partner = directory.partners.get(administration)
+        if partner is None:
+            return None, False
+        received = self._reader.last_received(administration)
+        if seen is not None and (received is None or seen > received):
+            received = seen
+        stale = partner.freshness is not None and partner.freshness.stale(received, now)
+        return received, stale
 
     def _decide(
         self,
@@ -111,14 +123,24 @@ class Recognise:
         declared: str,
         code: str,
         stored: StoredRecord,
-        direction: TradeDirection,
-        at: datetime,
+        query: _Query,
     ) -> Answer:
+        at = query.at
         scheme = directory.home.scheme_at(at.date())
         partner = directory.partners.get(stored.administration)
+        received, stale = self._freshness(
+            directory, stored.administration, query.now, stored.basis.received_at
+        )
         if partner is not None:
             treatment = partner_treatment(
-                partner, stored.record, scheme, at, direction, stored.absent_since
+                partner,
+                stored.record,
+                scheme,
+                at,
+                query.direction,
+                stored.absent_since,
+                mode=query.mode,
+                stale=stale,
             )
         else:
             treatment = home_treatment(
@@ -130,7 +152,8 @@ class Recognise:
             outcome=Outcome.RECOGNISED if treatment.recognised else Outcome.NOT_RECOGNISED,
             reason=treatment.reason,
             as_of=at,
-            direction=direction,
+            direction=query.direction,
+            mode=query.mode,
             administration=stored.administration,
             programme=_programme(directory, stored.administration),
             treatment=treatment.grade,
@@ -138,8 +161,23 @@ class Recognise:
             benefits=treatment.benefits,
             record=stored.record,
             basis=stored.basis,
-            data_received_at=self._freshness(directory, stored.administration),
+            data_received_at=received,
+            data_stale=stale,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What one call asks, the same for each of its codes; ``now`` judges staleness."""
+
+    direction: TradeDirection
+    at: datetime
+    mode: TransportMode | None
+    now: datetime
+
+    def answer(self, declared: str, code: str, outcome: Outcome, reason: str) -> Answer:
+        """An answer about no stored record: the code, its outcome and what was asked."""
+        return Answer(declared, code, outcome, reason, self.at, self.direction, mode=self.mode)
 
 
 def _programme(directory: Directory, administration: str) -> str:

@@ -45,9 +45,10 @@ class Alias:
 class IdentifierScheme:
     """How one administration's operators are written on declarations.
 
-    ``patterns`` are full-match regular expressions of the canonical declared form; ``prefix``
-    turns a national identifier (as partners often send it) into that form; ``aliases`` map
-    older forms onto it.
+    ``patterns`` are full-match regular expressions of the canonical declared form; ``aliases``
+    map older forms onto it; ``prefix`` turns a national identifier into that form, but only
+    for the identifiers a partner sends for itself: on a declaration a bare number cannot say
+    which country it is (SG, KZ and UY codes are all 12 digits), so ``declared`` ignores it.
     """
 
     patterns: tuple[str, ...]
@@ -65,14 +66,23 @@ class IdentifierScheme:
             self, "_aliases", tuple((re.compile(a.pattern), a.template) for a in self.aliases)
         )
 
-    def canonical(self, code: str) -> str | None:
-        """The canonical declared form of ``code``, or None when it is not this scheme's."""
+    def declared(self, code: str) -> str | None:
+        """The canonical form of a code written on a declaration (a pattern or an alias), or
+        None when it is not this scheme's."""
         if self._canonical.fullmatch(code):
             return code
         for pattern, template in self._aliases:
             match = pattern.fullmatch(code)
             if match:
                 return match.expand(template)
+        return None
+
+    def canonical(self, code: str) -> str | None:
+        """The canonical form of an identifier the administration sends for itself: as
+        ``declared``, and a national identifier without the prefix gets it."""
+        found = self.declared(code)
+        if found is not None:
+            return found
         if self.prefix and not code.startswith(self.prefix):
             prefixed = self.prefix + code
             if self._canonical.fullmatch(prefixed):
@@ -129,7 +139,7 @@ class CodeBook:
         """As ``candidates``, for a code already normalised."""
         found = []
         for administration, scheme in self._schemes:
-            canonical = scheme.canonical(code)
+            canonical = scheme.declared(code)
             if canonical is not None:
                 found.append(CodeMatch(administration, canonical))
         return found

@@ -26,16 +26,11 @@ class DefinitionProblem(Exception):
 
 
 def declared_patterns(scheme: IdentifierScheme) -> tuple[str, ...]:
-    """Every form of code the administration claims on a declaration: its patterns, its
-    aliases, and the national form without the prefix (CodeBook accepts "123456789012" for
-    SG when "SG123456789012" is SG's), for patterns that begin with the prefix literally."""
-    bare = tuple(
-        p.removeprefix(literal)
-        for p in scheme.patterns
-        for literal in {scheme.prefix, re.escape(scheme.prefix)}
-        if scheme.prefix and p.startswith(literal) and len(p) > len(literal)
-    )
-    return scheme.patterns + tuple(a.pattern for a in scheme.aliases) + bare
+    """Every form of code the administration claims on a declaration: its patterns and its
+    aliases. The national form without the prefix is not one (the CodeBook never reads it:
+    only a partner's own identifiers get the prefix), so 12-digit SG, KZ and UY numbers do not
+    collide."""
+    return scheme.patterns + tuple(a.pattern for a in scheme.aliases)
 
 
 def check_scheme(administration: str, scheme: IdentifierScheme) -> None:
@@ -60,9 +55,12 @@ def check_partner(partner: Partner, home: HomeAdministration, formats: Collectio
     def problem(field: str, message: str) -> DefinitionProblem:
         return DefinitionProblem(code, field, message)
 
-    for tier in sorted(partner.recognised_tiers):
-        if tier not in partner.tiers:
-            raise problem("recognised_tiers", f"{tier!r} is not among tiers {list(partner.tiers)}")
+    for i, recognition in enumerate(partner.recognised_tiers):
+        if recognition.tier not in partner.tiers:
+            raise problem(
+                f"recognised_tiers[{i}]",
+                f"{recognition.tier!r} is not among tiers {list(partner.tiers)}",
+            )
     schemes = {s.name: s for s in home.grade_schemes}
     for i, rule in enumerate(partner.mapping):
         if rule.tier not in partner.tiers:

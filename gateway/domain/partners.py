@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 
 from gateway.domain.codes import IdentifierScheme
@@ -14,6 +14,16 @@ class TradeDirection(Enum):
 
     IMPORT = "import"
     EXPORT = "export"
+
+
+class TransportMode(Enum):
+    """A declaration's mode of transport: some MRAs entered into force mode by mode."""
+
+    SEA = "sea"
+    RAIL = "rail"
+    ROAD = "road"
+    AIR = "air"
+    POSTAL = "postal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +42,6 @@ class SigningKeyInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class MappingRule:
-    """A recognised partner tier earns the treatment of a home grade.
-
-    ``scheme`` restricts the rule to one home grade scheme (decrees rename grades); None means
-    any scheme that has the grade. ``benefits`` overrides the partner's bundle for this tier.
-    """
-
-    tier: str
-    grade: str
-    scheme: str | None = None
-    benefits: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Period:
     """A closed-open span of calendar days; ``end`` None means open-ended."""
 
@@ -56,13 +52,65 @@ class Period:
         return self.start <= day and (self.end is None or day < self.end)
 
 
+def _within(day: date, start: date | None, end: date | None) -> bool:
+    """Closed-open like Period; a missing start means "always has"."""
+    return (start is None or start <= day) and (end is None or day < end)
+
+
+@dataclass(frozen=True, slots=True)
+class TierRecognition:
+    """A tier the MRA recognises, from ``start`` (None: since the MRA's entry into force)
+    until ``end`` (None: still), closed-open."""
+
+    tier: str
+    start: date | None = None
+    end: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return _within(day, self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRule:
+    """A recognised partner tier earns the treatment of a home grade.
+
+    ``scheme`` restricts the rule to one home grade scheme (decrees rename grades); None means
+    any scheme that has the grade. ``benefits`` overrides the partner's bundle for this tier.
+    ``start``/``end`` date the rule (closed-open; None: unbounded on that side).
+    """
+
+    tier: str
+    grade: str
+    scheme: str | None = None
+    benefits: tuple[str, ...] | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def applies_on(self, day: date) -> bool:
+        return _within(day, self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How often a partner is expected to send, and what its silence costs."""
+
+    expected_cadence: timedelta
+    max_staleness: timedelta
+    stale_grants_benefits: bool
+
+    def stale(self, last_received: datetime | None, now: datetime) -> bool:
+        """Silent for longer than ``max_staleness``, or never heard from."""
+        return last_received is None or now - last_received > self.max_staleness
+
+
 @dataclass(frozen=True, slots=True)
 class Partner:
     code: str
     name: str
     programme: str
     tiers: tuple[str, ...]
-    recognised_tiers: frozenset[str]
+    #: The tiers the MRA recognises, each for a period (a tier may appear more than once).
+    recognised_tiers: tuple[TierRecognition, ...]
     mra_signed: str | None
     mra_in_force: date | None
     #: The declaration directions the MRA covers (many cover imports only).
@@ -75,6 +123,24 @@ class Partner:
     benefits: tuple[str, ...]
     #: Programme-level suspensions of recognition (the MRA's 60-day-notice clause).
     suspensions: tuple[Period, ...] = ()
+    #: Entry into force of modes that differ from ``mra_in_force`` (HK: land before air, sea).
+    mra_in_force_by_mode: tuple[tuple[TransportMode, date], ...] = ()
+    #: None: no expectation, so the partner's data is never judged stale.
+    freshness: Freshness | None = None
+    #: Fields of the definition that rest on an assumption, as the file names them.
+    assumed: tuple[str, ...] = ()
+
+    @property
+    def recognised_tier_names(self) -> frozenset[str]:
+        """Every tier recognised in some period."""
+        return frozenset(r.tier for r in self.recognised_tiers)
+
+    def recognises(self, tier: str, day: date) -> bool:
+        return any(r.tier == tier and r.covers(day) for r in self.recognised_tiers)
+
+    def in_force_for(self, mode: TransportMode) -> date | None:
+        """When the MRA entered into force for ``mode``: its own date, else ``mra_in_force``."""
+        return dict(self.mra_in_force_by_mode).get(mode, self.mra_in_force)
 
     def key(self, key_id: str) -> SigningKeyInfo | None:
         for key in self.signing_keys:  # a partner has one or two keys: a scan beats a dict
@@ -82,8 +148,10 @@ class Partner:
                 return key
         return None
 
-    def rule_for(self, tier: str, scheme: GradeScheme) -> MappingRule | None:
-        rules = [r for r in self.mapping if r.tier == tier]
+    def rule_for(self, tier: str, scheme: GradeScheme, day: date) -> MappingRule | None:
+        """The rule for ``tier`` under ``scheme`` that applies on ``day``; a rule restricted
+        to the scheme wins over a general one."""
+        rules = [r for r in self.mapping if r.tier == tier and r.applies_on(day)]
         specific = [r for r in rules if r.scheme == scheme.name]
         general = [r for r in rules if r.scheme is None and r.grade in scheme.grades]
         return next(iter(specific or general), None)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
-from gateway.domain.partners import GradeScheme, HomeAdministration, Partner, TradeDirection
+from gateway.domain.partners import (
+    GradeScheme,
+    HomeAdministration,
+    Partner,
+    TradeDirection,
+    TransportMode,
+)
 from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus
 
 
@@ -34,6 +40,10 @@ class Answer:
     basis: MessageMeta | None = None
     #: When the gateway last received a message from the administration: how fresh this is.
     data_received_at: datetime | None = None
+    #: The declaration's mode of transport, as asked (None: not stated).
+    mode: TransportMode | None = None
+    #: The partner has been silent for longer than its definition allows (or never sent).
+    data_stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,21 @@ def _status_reason(record: AeoRecord, at: datetime, absent_since: datetime | Non
     return None
 
 
+def entry_into_force(partner: Partner, day: date, mode: TransportMode | None) -> str | None:
+    """Why the MRA is not in force on ``day`` for ``mode``, or None when it is. Without a mode
+    it must be in force for every mode; where only some modes have entered, the answer depends
+    on the mode the declaration did not state: "mra.mode_required"."""
+    if mode is not None or not partner.mra_in_force_by_mode:  # one date holds for the mode
+        start = partner.in_force_for(mode) if mode is not None else partner.mra_in_force
+        return None if start is not None and start <= day else "mra.not_in_force"
+    starts = [partner.in_force_for(m) for m in TransportMode]
+    if all(s is not None and s <= day for s in starts):
+        return None
+    if any(s is not None and s <= day for s in starts):
+        return "mra.mode_required"
+    return "mra.not_in_force"
+
+
 def partner_treatment(
     partner: Partner,
     record: AeoRecord,
@@ -63,13 +88,18 @@ def partner_treatment(
     at: datetime,
     direction: TradeDirection,
     absent_since: datetime | None = None,
+    mode: TransportMode | None = None,
+    stale: bool = False,
 ) -> Treatment:
     """Maps a partner's record to home treatment at ``at`` for a declaration in ``direction``
-    (MRA in force and covering the direction, status, tier, grade scheme)."""
+    by ``mode`` (MRA in force for the mode and covering the direction, status, tier in its
+    period, grade scheme, mapping rule in its period); ``stale``: the partner has been silent
+    too long, which withholds benefits where its definition says so."""
     regular = scheme.regular if scheme else ""
     day = at.date()
-    if partner.mra_in_force is None or day < partner.mra_in_force:
-        return Treatment(False, "mra.not_in_force", regular)
+    not_in_force = entry_into_force(partner, day, mode)
+    if not_in_force:
+        return Treatment(False, not_in_force, regular)
     if direction not in partner.directions:
         return Treatment(False, "mra.direction_not_covered", regular)
     if any(p.covers(day) for p in partner.suspensions):
@@ -77,15 +107,17 @@ def partner_treatment(
     status = _status_reason(record, at, absent_since)
     if status:
         return Treatment(False, status, regular)
-    if record.tier not in partner.recognised_tiers:
+    if not partner.recognises(record.tier, day):
         return Treatment(False, "tier.not_recognised", regular)
     if scheme is None:
         return Treatment(False, "grade_scheme.none_in_force", regular)
-    rule = partner.rule_for(record.tier, scheme)
+    rule = partner.rule_for(record.tier, scheme, day)
     if rule is None:
         return Treatment(False, "mapping.missing", regular)
     if rule.grade not in scheme.aeo_grades:
         return Treatment(False, "mapping.grade_not_aeo", regular)
+    if stale and partner.freshness is not None and not partner.freshness.stale_grants_benefits:
+        return Treatment(False, "partner.data_stale", regular)
     benefits = rule.benefits if rule.benefits is not None else partner.benefits
     return Treatment(True, "recognised", rule.grade, benefits)
 

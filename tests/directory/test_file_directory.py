@@ -25,18 +25,21 @@ def test_shipped_partner_files_load_with_their_mra_dates_and_keys() -> None:
     assert set(definitions.partners) >= {"SG", "KR"}
     sg = definitions.partners["SG"].partner
     assert sg.mra_in_force == date(2013, 3, 15)
-    assert sg.recognised_tiers == {"STP-Plus"}
+    assert sg.recognised_tier_names == {"STP-Plus"}
     assert sg.directions == {TradeDirection.IMPORT, TradeDirection.EXPORT}
     assert sg.signing_keys[0].algorithm == "ed25519"
     assert definitions.partners["KR"].partner.signing_keys[0].algorithm == "ecdsa-p256-sha256"
 
 
 def test_home_file_has_dated_grade_schemes() -> None:
-    """home/CN.toml. Result: Decree 282 in force on 2026-11-27, Decree 251 on 2022-01-01."""
+    """home/CN.toml. Result: Decree 282 in force on 2026-11-27, Decree 251 on 2022-01-01,
+    Decree 225 on 2017-01-01, Decree 197 on 2014-06-01, none on 2010-01-01."""
     home = read_definitions(ROOT / "home" / "CN.toml", ROOT / "partners").home
     assert home.scheme_at(date(2026, 11, 27)).name == "Decree 282"  # type: ignore[union-attr]
     assert home.scheme_at(date(2022, 1, 1)).name == "Decree 251"  # type: ignore[union-attr]
-    assert home.scheme_at(date(2017, 1, 1)) is None
+    assert home.scheme_at(date(2017, 1, 1)).name == "Decree 225"  # type: ignore[union-attr]
+    assert home.scheme_at(date(2014, 6, 1)).name == "Decree 197"  # type: ignore[union-attr]
+    assert home.scheme_at(date(2010, 1, 1)) is None
 
 
 @pytest.fixture
@@ -72,7 +75,7 @@ def edit(root: Path, code: str, old: str, new: str) -> Path:
         (
             'recognised_tiers = ["STP-Plus"]',
             'recognised_tiers = ["STP-Gold"]',
-            "recognised_tiers",
+            "recognised_tiers[0]",
         ),
         ("recognised_tiers =", "recognized_tiers =", "recognized_tiers"),
         ('patterns = ["SG[0-9]{12}"]', 'patterns = ["SG[0-9"]', "identifiers.patterns"),
@@ -198,12 +201,14 @@ def test_a_trust_anchor_file_with_several_certificates_is_refused(
         directory(folder)
 
 
-def test_a_national_form_without_prefix_counts_as_a_claimed_code(folder: Path) -> None:
-    """KR's file claims bare 12-digit numbers, which SG also accepts as its national form
-    ("123456789012" is SG123456789012). Result: refused as an overlap."""
+def test_a_national_form_without_prefix_is_not_a_claimed_code(folder: Path) -> None:
+    """KR's file claims bare 12-digit numbers on declarations; SG adds its prefix only to the
+    identifiers it sends itself. Result: no overlap; a bare 12-digit declared code is KR's
+    alone, and SG's own bare identifier still becomes SG + 12 digits."""
     edit(folder, "KR", 'patterns = ["KR[0-9]{10}"]', 'patterns = ["KR[0-9]{10}", "[0-9]{12}"]')
-    with pytest.raises(DefinitionInvalid, match=r"both match '\d{12}'"):
-        directory(folder)
+    snapshot = directory(folder).current()
+    assert [c.administration for c in snapshot.codebook.candidates("123456789012")] == ["KR"]
+    assert snapshot.partners["SG"].identifiers.canonical("123456789012") == "SG123456789012"
 
 
 def test_a_misspelt_key_in_the_home_file_is_refused(folder: Path) -> None:

@@ -156,10 +156,11 @@ def test_home_code_forms_are_understood(live: Live) -> None:
 
 
 def test_admin_lists_registered_partners(live: Live) -> None:
-    """An admin asks for the registry, one partner per page. Result: SG and KR with pinned
-    algorithms, wire formats and MRA terms."""
+    """An admin asks for the registry, one partner per page. Result: the thirteen partners of
+    partners/, among them SG and KR with pinned algorithms, wire formats and MRA terms."""
     partners = {p.name: p for p in AdminClient(live.channel("admin")).partners(page_size=1)}
-    assert set(partners) == {"partners/SG", "partners/KR"}
+    codes = ["AU", "BY", "CH", "EU", "HK", "IL", "JP", "KR", "KZ", "MN", "NZ", "SG", "UY"]
+    assert set(partners) == {f"partners/{c}" for c in codes}
     assert [k.algorithm for k in partners["partners/KR"].signing_keys] == [
         common_pb2.SIGNATURE_ALGORITHM_ECDSA_P256_SHA256
     ]

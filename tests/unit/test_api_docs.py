@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,24 @@ def test_every_error_reason_is_documented(reason: str) -> None:
 def test_every_recognition_outcome_is_documented(value: str) -> None:
     """An outcome added to the API. Result: this test fails until docs/api.md explains it."""
     assert f"`{value}`" in DOC
+
+
+RECOGNITION_SOURCES = [
+    Path(__file__).resolve().parents[2] / "gateway" / "domain" / "recognition.py",
+    Path(__file__).resolve().parents[2] / "gateway" / "app" / "recognise.py",
+]
+RECOGNITION_REASONS = sorted(
+    {
+        reason
+        for source in RECOGNITION_SOURCES
+        for reason in re.findall(r'"([a-z_]+\.[a-z_]+)"', source.read_text())
+    }
+    | {f"status.{status}" for status in ("suspended", "revoked", "expired")}
+)
+
+
+@pytest.mark.parametrize("reason", RECOGNITION_REASONS)
+def test_every_recognition_reason_is_documented(reason: str) -> None:
+    """A reason the recognition code can answer with (read from its source). Result: this
+    test fails until docs/api.md names it."""
+    assert f"`{reason}`" in DOC

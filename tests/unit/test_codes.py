@@ -43,6 +43,15 @@ def test_national_identifier_gets_the_partner_prefix() -> None:
     assert singapore().identifiers.canonical("12345") is None
 
 
+def test_a_bare_number_on_a_declaration_names_no_administration() -> None:
+    """A declaration names 123456789012 without a country prefix (SG, KZ and UY codes are
+    all 12 digits). Result: no candidate: the prefix is added only to what a partner sends
+    for itself, never guessed for a declared code."""
+    assert book().candidates("123456789012") == []
+    assert singapore().identifiers.declared("123456789012") is None
+    assert singapore().identifiers.declared("SG123456789012") == "SG123456789012"
+
+
 # What a person types between characters, and NFKC's full-width forms: each read as SG + 12.
 READABLE = [
     pytest.param("sg000000000001", id="lower case"),
