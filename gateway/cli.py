@@ -23,6 +23,7 @@ from gateway.settings import Settings, SettingsError, describe, load
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway
+    from gateway.domain.codes import IdentifierScheme
 
 DEFAULT_CONFIG = Path("aeo-gateway.toml")
 #: Modes of transport, as `query --mode` and partner files name them.
@@ -339,12 +340,15 @@ def cmd_partners_reload(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """A partner (SG) submits a signed delta, then a domestic system asks about its operators."""
+    """A partner submits a signed delta in its own wire format, then a domestic system asks
+    about its operators."""
     from adapters.crypto.signatures import Signer
     from adapters.directory.files import read_definitions
+    from adapters.wire.registry import codecs
+    from gateway import protomap
     from gateway.client import AdminClient, PartnerClient, TlsIdentity, connect
-    from gateway.devkit import pb_records
-    from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
+    from gateway.domain.messages import OutboundBatch
+    from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
     from gateway.pb import exchange_pb2
 
     settings = _settings(args)
@@ -352,6 +356,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.partner not in definitions.partners:
         raise UsageError(f"no partner {args.partner!r} in {settings.partners_dir}")
     partner = definitions.partners[args.partner].partner
+    codes = _demo_codes(partner.identifiers)
     key = partner.signing_keys[0]
     signer = Signer.from_file(
         settings.pki_dir / "partners" / partner.code / f"signing-{key.key_id}.key.pem",
@@ -364,13 +369,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             sequence = AdminClient(admin_channel).partner_state(partner.code).last_sequence + 1
         now = datetime.now(UTC)
         version = int(time.time() * 1000)
-        digits = "0" * (12 if partner.code == "SG" else 10)
-        recognised = partner.recognised_tier_names
-        tiers = sorted(recognised) + [t for t in partner.tiers if t not in recognised]
-        records = [
+        tiers = sorted(partner.recognised_tier_names) + [
+            t for t in partner.tiers if t not in partner.recognised_tier_names
+        ]
+        records = (
             AeoRecord(
-                f"{partner.code}{digits[:-1]}1",
-                "Demo Logistics Pte Ltd",
+                codes[0],
+                "Demo Logistics Ltd",
                 "1 Harbour Road",
                 RecordStatus.VALID,
                 tiers[0],
@@ -379,7 +384,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 StatusEvent.GRANTED,
             ),
             AeoRecord(
-                f"{partner.code}{digits[:-1]}2",
+                codes[1],
                 "Demo Trading Co",
                 "2 Market Street",
                 RecordStatus.SUSPENDED,
@@ -389,7 +394,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 StatusEvent.SUSPENDED,
             ),
             AeoRecord(
-                f"{partner.code}{digits[:-1]}3",
+                codes[2],
                 "Demo Basic Member",
                 "3 Dock Lane",
                 RecordStatus.VALID,
@@ -398,26 +403,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 now - timedelta(days=1),
                 StatusEvent.GRANTED,
             ),
-        ]
+        )
+        batch = OutboundBatch(partner.code, sequence, now, BatchKind.DELTA, records)
+        sealed = codecs()[partner.wire_formats[0]].seal(batch, signer)
         with connect(target, TlsIdentity.dev(settings.pki_dir, partner.code)) as channel:
-            response = PartnerClient(channel, partner.code, signer).submit(
-                sequence, pb_records(records)
+            response = PartnerClient(channel, partner.code, signer).submit_envelope(
+                protomap.signed_envelope(sealed)
             )
     except grpc.RpcError as err:
         return _rpc_error(err)
     receipt = exchange_pb2.Receipt()
     receipt.ParseFromString(response.receipt.receipt)
     print(
-        f"{partner.code} submitted message {receipt.message_id}: {receipt.records_applied} of "
-        f"{receipt.records_received} records applied; receipt signed by "
-        f"{response.receipt.signature.key_id}"
+        f"{partner.code} submitted message {receipt.message_id} ({sealed.wire_format}): "
+        f"{receipt.records_applied} of {receipt.records_received} records applied; receipt "
+        f"signed by {response.receipt.signature.key_id}"
     )
-    args.codes = [r.identifier for r in records] + ["SG999999999999", "XX123"]
+    args.codes = [*codes, "XX123"]
     args.as_of = None
     args.direction = "import"
     args.mode = None
     args.format = "text"
     return cmd_query(args)
+
+
+def _demo_codes(scheme: IdentifierScheme) -> list[str]:
+    """Four codes of the scheme, from its first example: three to send, one never sent."""
+    if not scheme.examples:
+        raise UsageError("the partner's file has no identifiers.examples to make demo codes from")
+    base = scheme.examples[0]
+    codes = [c for c in (base[:-1] + d for d in "12349") if scheme.declared(c) == c]
+    if len(codes) < 4:
+        raise UsageError(f"cannot vary the example {base!r} into demo codes; give another")
+    return codes[:4]
 
 
 def _client_options(parser: argparse.ArgumentParser) -> None:

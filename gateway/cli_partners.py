@@ -112,6 +112,7 @@ def as_dict(p: Partner, directory: Directory) -> dict[str, Any]:
                 {"pattern": a.pattern, "template": a.template} for a in p.identifiers.aliases
             ],
             "takes_precedence_over": sorted(directory.precedence.get(p.code, ())),
+            "examples": list(p.identifiers.examples),
         },
         "wire_formats": list(p.wire_formats),
         "signing_keys": [
@@ -176,6 +177,8 @@ def show_lines(p: Partner, directory: Directory) -> list[tuple[str, str]]:
         lines.append(("prefix", f"{ids.prefix} (added to identifiers {p.code} sends bare)"))
     for a in ids.aliases:
         lines.append(("alias", f"{a.pattern} -> {a.template}"))
+    if ids.examples:
+        lines.append(("examples", ", ".join(ids.examples)))
     wins = sorted(directory.precedence.get(p.code, ()))
     if wins:
         lines.append(("wins over", ", ".join(wins)))

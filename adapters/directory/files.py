@@ -51,7 +51,7 @@ _PARTNER_KEYS = {
     },
     "mra": {"signed", "in_force", "in_force_by_mode", "suspensions"},
     "mra.suspensions": {"start", "end"},
-    "identifiers": {"prefix", "patterns", "aliases", "takes_precedence_over"},
+    "identifiers": {"prefix", "patterns", "aliases", "takes_precedence_over", "examples"},
     "identifiers.aliases": {"pattern", "template"},
     "trust": {"ca"},
     "signing_keys": {"key_id", "algorithm", "public_key", "not_before", "not_after"},
@@ -60,7 +60,7 @@ _PARTNER_KEYS = {
 }  # fmt: skip
 _HOME_KEYS = {
     "": {"code", "name", "standard_benefits", "identifiers", "grade_schemes"},
-    "identifiers": {"prefix", "patterns", "aliases"},
+    "identifiers": {"prefix", "patterns", "aliases", "examples"},
     "identifiers.aliases": {"pattern", "template"},
     "grade_schemes": {"name", "in_force", "grades", "aeo_grades", "regular"},
 }
@@ -178,10 +178,20 @@ class _File:
         precedence = self.strings(
             section, "takes_precedence_over", "identifiers.takes_precedence_over", []
         )
+        examples = self.strings(section, "examples", "identifiers.examples", [])
         try:
-            scheme = IdentifierScheme(patterns=patterns, prefix=prefix, aliases=tuple(aliases))
+            scheme = IdentifierScheme(
+                patterns=patterns, prefix=prefix, aliases=tuple(aliases), examples=examples
+            )
         except Exception as exc:  # re.error from a pattern that does not compile
             raise self.error("identifiers.patterns", f"not a regular expression: {exc}") from exc
+        for i, example in enumerate(examples):
+            # Examples document the patterns; one the patterns refuse documents a mistake.
+            if scheme.declared(example) != example:
+                raise self.error(
+                    f"identifiers.examples[{i}]",
+                    f"{example!r} is not a declared code of the patterns {list(patterns)}",
+                )
         return scheme, precedence
 
 

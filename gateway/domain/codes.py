@@ -54,6 +54,8 @@ class IdentifierScheme:
     patterns: tuple[str, ...]
     prefix: str = ""
     aliases: tuple[Alias, ...] = ()
+    #: Codes in the canonical declared form, for people and tools (``partners show``, the demo).
+    examples: tuple[str, ...] = ()
     _canonical: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _aliases: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
 

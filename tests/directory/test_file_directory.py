@@ -150,10 +150,24 @@ def test_a_new_partner_is_a_file(tmp_path: Path) -> None:
         .replace('code = "SG"', 'code = "XX"')
         .replace("SG[0-9]{12}", "XX[0-9]{5}")
         .replace('prefix = "SG"', 'prefix = "XX"')
+        .replace('"SG201912345678"', '"XX12345"')
     )
     entry = read_partner(path, ())
     assert entry.partner.code == "XX"
     assert entry.partner.identifiers.canonical("12345") == "XX12345"
+    assert entry.partner.identifiers.examples == ("XX12345",)
+
+
+def test_an_example_the_patterns_refuse_is_refused_with_its_field(tmp_path: Path) -> None:
+    """SG's file gives the example "SG12345" (SG codes have 12 digits). Result:
+    DefinitionInvalid naming identifiers.examples[0]: an example documents the patterns."""
+    path = tmp_path / "SG.toml"
+    path.write_text(
+        (ROOT / "partners" / "SG.toml").read_text().replace('"SG201912345678"', '"SG12345"')
+    )
+    with pytest.raises(DefinitionInvalid) as refused:
+        read_partner(path, ())
+    assert refused.value.metadata["field"] == "identifiers.examples[0]"
 
 
 def ca_path(root: Path, code: str) -> Path:

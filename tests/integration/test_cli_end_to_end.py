@@ -67,17 +67,21 @@ def test_demo_submits_as_a_partner_and_queries_as_a_domestic_system(
     STP-Plus operator recognised, the suspended one not, unknown and malformed codes told apart;
     SIGTERM then stops the gateway cleanly."""
     proc, target = served
+    eu = cli(config, "demo", "--partner", "EU", "--target", target)
+    assert eu.returncode == 0, eu.stderr
+    assert "(xmldsig): 3 of 3 records applied" in eu.stdout
+    assert "DE123456789012341: RECOGNISED (recognised)" in eu.stdout
     demo = cli(config, "demo", "--target", target)
     assert demo.returncode == 0, demo.stderr
     assert "3 of 3 records applied" in demo.stdout
-    assert "SG000000000001: RECOGNISED (recognised)" in demo.stdout
-    assert "SG000000000002: NOT_RECOGNISED (status.suspended)" in demo.stdout
-    assert "SG000000000003: NOT_RECOGNISED (tier.not_recognised)" in demo.stdout
-    assert "SG999999999999: UNKNOWN_OPERATOR" in demo.stdout
+    assert "SG201912345671: RECOGNISED (recognised)" in demo.stdout
+    assert "SG201912345672: NOT_RECOGNISED (status.suspended)" in demo.stdout
+    assert "SG201912345673: NOT_RECOGNISED (tier.not_recognised)" in demo.stdout
+    assert "SG201912345674: UNKNOWN_OPERATOR" in demo.stdout
     assert "XX123: CODE_FORMAT_UNKNOWN" in demo.stdout
 
     query = cli(
-        config, "query", "AEO<SG000000000001>", "--target", target, "--as-of", "2026-01-01T00:00:00"
+        config, "query", "AEO<SG201912345671>", "--target", target, "--as-of", "2026-01-01T00:00:00"
     )
     assert query.returncode == 0, query.stderr
     assert "UNKNOWN_OPERATOR" in query.stdout  # the record took effect yesterday, not in January
