@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
+from gateway.domain.messages import OutboundBatch
+from gateway.domain.records import BatchKind
 from gateway.importer import UnreadableFile, envelope_from
 from gateway.pb import common_pb2, exchange_pb2
 from tests.conftest import Live
@@ -158,3 +160,27 @@ def test_the_form_of_a_file_is_recognised_from_its_content() -> None:
         envelope_from(b"")
     with pytest.raises(UnreadableFile, match="not jws"):
         envelope_from(native.SerializeToString(), "jws")
+
+
+def test_an_xml_dsig_document_and_a_jws_import_as_they_were_signed(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The EU's XML-DSig document and Korea's JWS, each saved as the partner sent it (the JWS
+    with a trailing newline, as text files end). Result: both recognised from their content,
+    verified with the partner's registered key and applied."""
+    issued = now() - timedelta(days=2)
+    eu = live.workspace.envelope(
+        OutboundBatch("EU", 1, issued, BatchKind.SNAPSHOT, (record("DE123456789", tier="AEOF"),))
+    )
+    kr = live.workspace.envelope(
+        OutboundBatch("KR", 1, issued, BatchKind.DELTA, (record("1208147521", tier="AAA"),))
+    )
+    (tmp_path / "eu.xml").write_bytes(eu.payload)
+    (tmp_path / "kr.jws").write_bytes(kr.payload + b"\n")
+    config = str(_config(live, tmp_path))
+    assert main(["--config", config, "import", str(tmp_path / "eu.xml"), "--partner", "EU"]) == 0
+    assert main(["--config", config, "import", str(tmp_path / "kr.jws"), "--partner", "KR"]) == 0
+    assert capsys.readouterr().out.count("1 of 1 records applied") == 2
+    reader = live.gateway.store.reader
+    assert reader.record_as_of("EU", "DE123456789", now()) is not None
+    assert reader.record_as_of("KR", "KR1208147521", now()) is not None
