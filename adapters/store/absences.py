@@ -68,9 +68,12 @@ class SqlAbsences:
         return known
 
     def note(self, administration: str, presence: Presence) -> None:
+        closes = bool(presence.named) and self._has_open(administration)
+        if not (closes or presence.replaces_set):
+            return  # the hot path: a delta of a partner with no open absence
         named = json.dumps(sorted(presence.named))
         at = to_us(presence.at)
-        if presence.named and self._has_open(administration):
+        if closes:
             self._staged.append((self._close, (at, at, administration, presence.sequence, named)))
         if presence.replaces_set:
             params = (
