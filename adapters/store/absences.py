@@ -37,6 +37,10 @@ _OPEN = (
     "WHERE a.administration = ? AND a.identifier = known.identifier "
     "AND a.present_again IS NULL)"
 )
+#: Absences opened by one snapshot from which the planner's statistics are refreshed at once
+#: (see Dialect.analyze_absences); fewer are left to autovacuum.
+ANALYZE_AFTER = 1_000
+
 _ANY_OPEN = (
     "SELECT 1 FROM record_absences WHERE administration = ? AND present_again IS NULL LIMIT 1"
 )
@@ -51,6 +55,7 @@ class SqlAbsences:
         self._close = q(_CLOSE.format(named=dialect.json_texts))
         self._open = q(_OPEN.format(named=dialect.json_texts))
         self._any_open = q(_ANY_OPEN)
+        self._analyze = dialect.analyze_absences
         #: Whether each partner may have an open absence: read once per group, and set when a
         #: snapshot of the group opens some.
         self._open_somewhere: dict[str, bool] = {}
@@ -100,6 +105,8 @@ class SqlAbsences:
         """Runs the kept statements in the order their works ran; records must be written
         first (a snapshot's absences are the operators stored before it, minus those it names)."""
         for sql, params in self._kept:
-            self._cur.execute(sql, params)
+            done = self._cur.execute(sql, params)
+            if sql is self._open and self._analyze and done.rowcount >= ANALYZE_AFTER:
+                self._cur.execute(self._analyze)
         self._kept.clear()
         self.opens_kept = False
