@@ -196,3 +196,17 @@ def second_id(store: SqlStore) -> str:
     with store.database.reading() as conn:
         row = conn.execute("SELECT message_id FROM messages WHERE sequence = 2").fetchone()
     return str(row[0])
+
+
+def test_a_snapshot_leaving_many_out_opens_them_all_in_its_transaction(store: SqlStore) -> None:
+    """SG has 1,500 operators; snapshot 2 names one. Result: 1,499 absences (past the count
+    after which PostgreSQL's statistics are refreshed in the same transaction); the next
+    snapshot naming them all again closes every one."""
+    many = [record(f"SG{i:012d}") for i in range(1, 1501)]
+    commit(store, sent(1, T1, *many))
+    commit(store, snapshot(2, T2, many[0]))
+    assert len(current(store)) == 1
+    assert len(absences(store)) == 1499
+    commit(store, snapshot(3, T3, *many))
+    assert len(current(store)) == 1500
+    assert all(row[4] == to_us(T3) for row in absences(store))
