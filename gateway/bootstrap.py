@@ -33,6 +33,7 @@ from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.recognise import Recognise
+from gateway.app.reconcile import ReconcilePartner
 from gateway.app.submit import SubmitStatusMessage
 from gateway.app.unit_of_work import Transactions
 from gateway.clock import SystemClock
@@ -257,7 +258,8 @@ def build(
         RecognitionServicer(recognise), server
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(store.reader, reload_partners, clock), server
+        AdminServicer(store.reader, reload_partners, ReconcilePartner(store.reader, clock), clock),
+        server,
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

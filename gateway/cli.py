@@ -339,6 +339,36 @@ def cmd_partners_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_partners_reconcile(args: argparse.Namespace) -> int:
+    """The reconciliation digest of one partner's current set, to compare with the partner's."""
+    from gateway.client import AdminClient, TlsIdentity, connect
+
+    settings = _settings(args)
+    identity = _identity(args, settings, "admin")
+    assert identity is None or isinstance(identity, TlsIdentity)
+    with connect(_target(args, settings), identity) as channel:
+        try:
+            found = AdminClient(channel).reconciliation(args.code)
+        except grpc.RpcError as err:
+            return _rpc_error(err)
+    # Hex, as sha256sum prints it: what a partner compares its own digest with.
+    summary = {
+        "name": found.name,
+        "sha256": found.sha256.hex(),
+        "operators": found.operators,
+        "last_sequence": found.last_sequence,
+        "computed_at": found.computed_at.ToJsonString(),
+    }
+    if args.format == "json":
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"{summary['name']}: sha256 {summary['sha256']} over {found.operators} operators; "
+            f"last sequence {found.last_sequence}; computed {summary['computed_at']}"
+        )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """A partner submits a signed delta in its own wire format, then a domestic system asks
     about its operators."""
@@ -443,6 +473,18 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca", help="CA certificate that issued the gateway's certificate")
     parser.add_argument("--cert", help="client certificate (default: the development PKI's)")
     parser.add_argument("--key", help="client private key")
+
+
+def _reconcile_parser(partners_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    reconcile = partners_sub.add_parser(
+        "reconcile",
+        help="the digest over a partner's current set of operators, to compare with the one "
+        "the partner computes (docs/api.md)",
+    )
+    reconcile.add_argument("code", metavar="CODE", help="the partner, e.g. SG")
+    reconcile.add_argument("--format", choices=("text", "json"), default="text", help="output form")
+    _client_options(reconcile)
+    reconcile.set_defaults(func=cmd_partners_reconcile)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -555,6 +597,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _client_options(reload)
     reload.set_defaults(func=cmd_partners_reload)
+    _reconcile_parser(partners_sub)
 
     demo = sub.add_parser("demo", help="submit a signed partner message, then query it")
     demo.add_argument("--partner", default="SG", help="partner to simulate (default SG)")

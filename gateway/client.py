@@ -148,6 +148,13 @@ class AdminClient:
     def reload_partners(self) -> admin_pb2.ReloadPartnersResponse:
         return self._stub.ReloadPartners(admin_pb2.ReloadPartnersRequest(), timeout=self._timeout)
 
+    def reconciliation(self, code: str) -> admin_pb2.Reconciliation:
+        """The digest over the partner's current set of operators (see admin.proto)."""
+        return self._stub.GetPartnerReconciliation(
+            admin_pb2.GetPartnerReconciliationRequest(name=f"partners/{code}/reconciliation"),
+            timeout=self._timeout,
+        ).reconciliation
+
     def changes(self, page_token: str = "", page_size: int = 0) -> admin_pb2.ListChangesResponse:
         return self._stub.ListChanges(
             admin_pb2.ListChangesRequest(page_size=page_size, page_token=page_token),

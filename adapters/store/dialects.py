@@ -54,6 +54,17 @@ class Dialect:
     #: Statement taken first in the migration transaction, so instances starting together
     #: migrate one after another (None where BEGIN IMMEDIATE already serialises them).
     migration_lock: str | None = None
+    #: A subquery of the texts of one bound JSON array, so that a set of any size (a
+    #: snapshot's operators) is one parameter of one statement.
+    json_texts: str = "SELECT value FROM json_each(?)"
+    #: Refreshes the planner's statistics of record_absences after a snapshot opened many
+    #: absences at once (None where the planner needs none: SQLite plans by its indexes).
+    #: Without it PostgreSQL plans the next statements for the table's old size, until
+    #: autovacuum catches up, with nested loops that scan every absence per operator.
+    analyze_absences: str | None = None
+    #: Starts a read-only transaction whose statements all see one snapshot of the database
+    #: (SQLite's deferred BEGIN does once it reads; PostgreSQL needs REPEATABLE READ).
+    begin_read: str = "BEGIN"
     #: Whether an idle pooled connection may still be used (see _postgres_idle_alive).
     idle_alive: Callable[[Any], bool] = lambda conn: True
 
@@ -208,5 +219,8 @@ def from_url(url: str) -> Dialect:
             # catalog (UniqueViolation on pg_type), or both apply the same migration.
             migration_lock=f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})",
             idle_alive=_postgres_idle_alive,
+            json_texts="SELECT jsonb_array_elements_text(CAST(? AS jsonb))",
+            begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            analyze_absences="ANALYZE record_absences",
         )
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} (sqlite or postgresql)")

@@ -72,7 +72,7 @@ CHANGE_COLUMNS = (
     "body",
 )
 
-_STATUSES = {s.value: s for s in RecordStatus}
+STATUSES = {s.value: s for s in RecordStatus}
 _EVENTS = {e.value: e for e in StatusEvent}
 
 
@@ -143,7 +143,7 @@ def stored_record(administration: str, row: Sequence[Any]) -> StoredRecord:
         identifier=identifier,
         name=name,
         address=address,
-        status=_STATUSES[status],
+        status=STATUSES[status],
         tier=tier,
         version=version,
         effective_at=from_us(effective_at),
@@ -236,7 +236,7 @@ def change(row: Sequence[Any]) -> Change:
             administration,
             subject,
             int(version),
-            _STATUSES[status],
+            STATUSES[status],
             _EVENTS[event_],
             from_us(at),
             message,

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from adapters.store import tables
+from adapters.store.absences import SqlAbsences
 from adapters.store.dialects import Dialect
 from gateway.app.unit_of_work import StoredMessage
 from gateway.domain.events import DomainEvent
@@ -113,6 +114,7 @@ class _Repository:
         self._rows.settle(keep)
 
     def flush(self) -> None:
+        """Writes the kept rows and forgets them (a group may flush more than once)."""
         raise NotImplementedError
 
 
@@ -158,6 +160,7 @@ class SqlMessages(_Repository):
         if self._rows.kept:
             sql = tables.insert("messages", tables.MESSAGE_COLUMNS)
             self._cur.executemany(self._q(sql), self._rows.kept)
+            self._rows.kept.clear()
 
 
 class SqlRecords(_Repository):
@@ -205,6 +208,7 @@ class SqlRecords(_Repository):
         if self._rows.kept:
             sql = tables.insert("record_versions", ("administration", *tables.RECORD_COLUMNS))
             self._cur.executemany(self._q(sql), self._rows.kept)
+            self._rows.kept.clear()
 
 
 class SqlPartnerStates(_Repository):
@@ -262,6 +266,9 @@ class SqlPartnerStates(_Repository):
                     for partner, (state, at) in sorted(self._saved.kept.items())
                 ],
             )
+            # Written: what the database holds now is what later works of the group read.
+            self._stored.update((p, state) for p, (state, _) in self._saved.kept.items())
+            self._saved.kept.clear()
 
 
 class SqlChangeLog(_Repository):
@@ -281,6 +288,7 @@ class SqlChangeLog(_Repository):
             self._q(tables.insert("changes", tables.CHANGE_COLUMNS)),
             [(now, *row) for row in self._rows.kept],
         )
+        self._rows.kept.clear()
 
 
 class GroupUnitOfWork:
@@ -291,8 +299,16 @@ class GroupUnitOfWork:
         self.records = SqlRecords(cur, dialect)
         self.partner_states = SqlPartnerStates(cur, dialect)
         self.changes = SqlChangeLog(cur, dialect)
+        self.absences = SqlAbsences(cur, dialect)
         self._parts: tuple[Callable[[bool], None], ...] = tuple(
-            part.settle for part in (self.messages, self.records, self.partner_states, self.changes)
+            part.settle
+            for part in (
+                self.messages,
+                self.records,
+                self.partner_states,
+                self.changes,
+                self.absences,
+            )
         )
 
     def lock(self, partners: Collection[str]) -> None:
@@ -302,8 +318,19 @@ class GroupUnitOfWork:
         """Keeps the finished work's writes, or drops those of a work that failed."""
         for settle in self._parts:
             settle(keep)
+        if self.absences.opens_kept:
+            # A snapshot's absences are the operators stored before it: what the works before
+            # it and the snapshot wrote goes in now, and the works after it read it back.
+            self.flush()
 
     def flush(self) -> None:
-        """Writes every kept row, one statement per table."""
-        for part in (self.partner_states, self.records, self.messages, self.changes):
+        """Writes every kept row, one statement per table (absences after the records they
+        are computed from)."""
+        for part in (
+            self.partner_states,
+            self.records,
+            self.messages,
+            self.changes,
+            self.absences,
+        ):
             part.flush()

@@ -68,11 +68,16 @@ def _draft(msg: pb.AeoRecord) -> RecordDraft:
         days = (None, None, None, None)
         bad = next(f for f in _DATES if msg.HasField(f) and not _is_date(msg, f))
         problem = problem or ("record.field_invalid", f"{bad} is not a calendar date")
+    status = _STATUS.get(msg.status)
+    if status is None and msg.status != pb.RECORD_STATUS_UNSPECIFIED:
+        # Set, but to a value this gateway does not know (a newer partner's enum): refused
+        # for what it is, not as missing.
+        problem = problem or ("record.status_unknown", f"status {msg.status} is not known")
     return RecordDraft(
         msg.identifier,
         msg.version,
         effective_at,
-        _STATUS.get(msg.status),
+        status,
         msg.name,
         msg.address,
         msg.tier,

@@ -10,9 +10,11 @@ from gateway.api.auth import current
 from gateway.api.convert import PARTNER_PREFIX, gaps, partner_code, partner_to_pb
 from gateway.app.audit import ExchangeAudit
 from gateway.app.directory import ReloadPartners
+from gateway.app.reconcile import ReconcilePartner
 from gateway.domain.errors import PartnerNotFound, shown
 from gateway.domain.events import Change, DefinitionChange, RecordVersionApplied
 from gateway.domain.ports import Clock
+from gateway.domain.reconciliation import Reconciliation
 from gateway.pb import admin_pb2, admin_pb2_grpc
 
 _DEFINITION_CHANGE = {
@@ -27,9 +29,16 @@ STATE_GAPS = 1_000
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, audit: ExchangeAudit, reload: ReloadPartners, clock: Clock) -> None:
+    def __init__(
+        self,
+        audit: ExchangeAudit,
+        reload: ReloadPartners,
+        reconcile: ReconcilePartner,
+        clock: Clock,
+    ) -> None:
         self._audit = audit
         self._reload = reload
+        self._reconcile = reconcile
         self._clock = clock
 
     def ListPartners(
@@ -105,6 +114,29 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             changes=[_change_to_pb(c) for c in changes],
             next_page_token=pages.token("changes", str(last)),
         )
+
+    def GetPartnerReconciliation(
+        self, request: admin_pb2.GetPartnerReconciliationRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.GetPartnerReconciliationResponse:
+        code = partner_code(request.name, RECONCILIATION_SUFFIX)
+        found = self._reconcile(current().directory, code)
+        return admin_pb2.GetPartnerReconciliationResponse(
+            reconciliation=_reconciliation_to_pb(found)
+        )
+
+
+RECONCILIATION_SUFFIX = "/reconciliation"
+
+
+def _reconciliation_to_pb(found: Reconciliation) -> admin_pb2.Reconciliation:
+    msg = admin_pb2.Reconciliation(
+        name=PARTNER_PREFIX + found.partner + RECONCILIATION_SUFFIX,
+        sha256=found.sha256,
+        operators=found.operators,
+        last_sequence=found.last_sequence,
+    )
+    protomap.set_timestamp(msg.computed_at, found.computed_at)
+    return msg
 
 
 def _change_to_pb(change: Change) -> admin_pb2.Change:

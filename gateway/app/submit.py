@@ -13,6 +13,7 @@ from gateway.domain.exchange import Limits, VerifiedMessage, accept, decide
 from gateway.domain.messages import InboundMessage, SealedReceipt
 from gateway.domain.ports import DecodeLimits, ReceiptSealer, WireCodec
 from gateway.domain.sequences import MAX_OPEN_GAPS
+from gateway.domain.snapshots import presence
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ def record_message(
     if existing is not None:
         return SubmitResult(existing, duplicate=True)
     latest = uow.records.latest_versions(partner, {r.identifier for r in message.records})
-    decision = decide(message, uow.partner_states.sequence(partner), latest, max_open_gaps)
+    sequence = uow.partner_states.sequence(partner)
+    decision = decide(message, sequence, latest, max_open_gaps)
     sealed = sealer.seal(decision.receipt)
     meta = message.meta
     uow.partner_states.save(partner, decision.sequence, meta.received_at)
@@ -99,6 +101,18 @@ def record_message(
                 meta.message_id,
             )
         )
+    named = presence(
+        message.kind,
+        message.records,
+        message.refused_named,
+        decision.applied,
+        message.issued_at,
+        message.sequence,
+        meta.message_id,
+        sequence.last,
+    )
+    if named is not None:
+        uow.absences.note(partner, named)
     detached = message.inbound.detached
     uow.messages.add(
         StoredMessage(

@@ -16,6 +16,7 @@ from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
 from gateway.domain.sequences import SequenceState
+from gateway.domain.snapshots import Presence
 
 T = TypeVar("T")
 
@@ -68,6 +69,15 @@ class PartnerStateRepository(Protocol):
     def save(self, partner: str, state: SequenceState, received_at: datetime) -> None: ...
 
 
+class AbsenceRepository(Protocol):
+    def note(self, administration: str, presence: Presence) -> None:
+        """Closes the open absences of the operators ``presence`` names (those a snapshot
+        numbered before it opened) and, for a snapshot that replaces the set, opens one for
+        every other operator the administration has sent, unless already open. A store does
+        both set-based, and nothing at all for a delta of a partner with no open absence."""
+        ...
+
+
 class ChangeLog(Protocol):
     def append(self, event: DomainEvent) -> None:
         """Recorded with the transaction; gets its cursor, in commit order, on commit."""
@@ -86,6 +96,9 @@ class UnitOfWork(Protocol):
 
     @property
     def changes(self) -> ChangeLog: ...
+
+    @property
+    def absences(self) -> AbsenceRepository: ...
 
 
 Work = Callable[[UnitOfWork], T]

@@ -22,13 +22,17 @@ from gateway.domain.errors import (
 )
 from gateway.domain.messages import DecodedBatch, InboundMessage, Receipt, Rejection
 from gateway.domain.partners import Partner
-from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
+from gateway.domain.records import AeoRecord, BatchKind, MessageMeta, RecordStatus
 from gateway.domain.sequences import MAX_OPEN_GAPS, Gap, SequenceState, advance
 from gateway.domain.validation import check_header, validate_record
 
 #: How many open gaps a receipt lists: the newest, which the partner most likely still holds and
 #: which are the last to be written off; ``open_gaps_total`` gives the count of all of them.
 RECEIPT_GAPS = 32
+
+#: A record must carry a tier of the partner's vocabulary, except one that is not valid: a
+#: suspended, revoked or expired operator earns no treatment, so its tier may be left empty.
+_VALID = RecordStatus.VALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,9 @@ class VerifiedMessage:
     records: tuple[AeoRecord, ...]
     rejected: tuple[Rejection, ...]
     digest: bytes
+    #: Identifiers (declared form) of records refused for their content, not their identifier:
+    #: a snapshot still names these operators (see snapshots.presence).
+    refused_named: tuple[str, ...] = ()
     #: Raised by ``decide`` unless these exact bytes were accepted before: a late retry of an
     #: accepted message still gets its original receipt rather than, say, a stale-clock refusal.
     refusal: GatewayError | None = None
@@ -96,15 +103,18 @@ def accept(
         )
     records: list[AeoRecord] = []
     rejected: list[Rejection] = []
+    refused_named: list[str] = []
     for draft in batch.drafts:
         checked = validate_record(draft)
         if isinstance(checked, Rejection):
             rejected.append(checked)
+            named = _canonical(partner, draft.identifier)
+            if named is not None:
+                refused_named.append(named)
             continue
         # The rule that reads declared codes reads partners' identifiers too: an identifier
         # is stored only in a form a declaration can name without any lossy fold.
-        code = normalise(checked.identifier)
-        canonical = partner.identifiers.canonical(code) if code else None
+        canonical = _canonical(partner, checked.identifier)
         if canonical is None:
             rejected.append(
                 Rejection(
@@ -114,6 +124,18 @@ def accept(
                     f"not a {partner.code} identifier",
                 )
             )
+            continue
+        if checked.tier not in partner.tiers and (checked.tier or checked.status is _VALID):
+            rejected.append(
+                Rejection(
+                    canonical,
+                    checked.version,
+                    "record.tier_unknown",
+                    f"tier {shown(checked.tier)} is not one of {partner.code}'s: "
+                    f"{', '.join(partner.tiers)}",
+                )
+            )
+            refused_named.append(canonical)
         elif canonical == checked.identifier:
             records.append(checked)
         else:
@@ -129,8 +151,15 @@ def accept(
         records=tuple(records),
         rejected=tuple(rejected),
         digest=hashlib.sha256(message.payload).digest(),
+        refused_named=tuple(refused_named),
         refusal=refusal,
     )
+
+
+def _canonical(partner: Partner, identifier: str) -> str | None:
+    """The identifier in declared form, or None when it is not one of the partner's."""
+    code = normalise(identifier)
+    return partner.identifiers.canonical(code) if code else None
 
 
 @dataclass(frozen=True, slots=True)

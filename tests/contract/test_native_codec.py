@@ -178,3 +178,17 @@ def test_an_unknown_group_does_not_hide_records_from_the_count() -> None:
         native.decode(payload, DecodeLimits(max_records=10), "SG-K1", "ed25519")
     assert len(common_pb2.StatusBatch.FromString(payload).records) == 11
     native.check_size(_header() + group + b"\x2a\x00" * 10, DecodeLimits(10))  # within it
+
+
+def test_a_status_set_to_an_unknown_value_is_a_problem_distinct_from_a_missing_one() -> None:
+    """Record 0 has status 99 (a value a newer partner's enum might have), record 1 none.
+    Result: record.status_unknown for the first, record.field_missing for the second."""
+    msg = common_pb2.StatusBatch()
+    msg.ParseFromString(GOLDEN.read_bytes())
+    msg.records[0].status = 99  # type: ignore[assignment]
+    msg.records[1].status = common_pb2.RECORD_STATUS_UNSPECIFIED
+    batch = native.decode(msg.SerializeToString(), LIMITS, "k", "ed25519")
+    first, second = (validate_record(d) for d in batch.drafts[:2])
+    assert batch.drafts[0].problem == ("record.status_unknown", "status 99 is not known")
+    assert getattr(first, "reason", None) == "record.status_unknown"
+    assert getattr(second, "reason", None) == "record.field_missing"

@@ -32,20 +32,6 @@ from gateway.times import from_us, to_us
 from tests.conftest import PG_ADMIN_URL
 from tests.factories import record
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    s = SqlStore.open(url, read_pool_size=2)
-    s.migrate()
-    s.start()
-    yield s
-    s.stop()
-
-
 SEALER = ProtobufReceiptSealer(Signer(pki.signing_key("ed25519"), "GW-1", "ed25519"))
 
 

@@ -21,6 +21,7 @@ from gateway.domain.messages import (
 from gateway.domain.ports import DecodeLimits, KeyResolver, Signer
 from gateway.domain.records import AeoRecord, MessageMeta
 from gateway.domain.sequences import SequenceState
+from gateway.domain.snapshots import Presence
 
 
 @dataclass
@@ -33,6 +34,8 @@ class MemoryStore:
         default_factory=dict
     )
     changes: list[DomainEvent] = field(default_factory=list)
+    #: What each message said about who is present (the SQL store turns it into absences).
+    presences: list[tuple[str, Presence]] = field(default_factory=list)
 
 
 class MemoryUnitOfWork:
@@ -44,10 +47,12 @@ class MemoryUnitOfWork:
         self.versions: list[tuple[str, AeoRecord, MessageMeta]] = []
         self.saved: dict[str, SequenceState] = {}
         self.events: list[DomainEvent] = []
+        self.noted: list[tuple[str, Presence]] = []
         self.messages = self
         self.records = self
         self.partner_states = self
         self.changes = self
+        self.absences = self
 
     # MessageRepository and RecordRepository: nothing to gain from announced reads in memory
     def expect(self, *keys: Any) -> None:
@@ -85,6 +90,10 @@ class MemoryUnitOfWork:
     def append(self, event: DomainEvent) -> None:
         self.events.append(event)
 
+    # AbsenceRepository
+    def note(self, administration: str, presence: Presence) -> None:
+        self.noted.append((administration, presence))
+
     def commit(self) -> None:
         for message in self.added:
             self._store.messages[(message.partner, message.digest)] = message
@@ -94,6 +103,7 @@ class MemoryUnitOfWork:
             )
         self._store.sequences.update(self.saved)
         self._store.changes.extend(self.events)
+        self._store.presences.extend(self.noted)
 
 
 class InlineTransactions:

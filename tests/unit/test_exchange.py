@@ -331,3 +331,50 @@ def test_a_rejected_identifier_is_named_without_unprintable_characters() -> None
     (ignored,) = h.sealer.sealed[-1].ignored
     assert ignored.identifier == "SG\ufffd\ufffd"
     ignored.identifier.encode()
+
+
+def test_a_tier_outside_the_partners_vocabulary_is_refused_alone() -> None:
+    """SG (tiers STP, STP-Plus) sends a valid "Gold", a valid record with no tier, a revoked
+    one with no tier and a valid STP. Result: the first two refused with record.tier_unknown;
+    the revoked one (no treatment to earn) and the STP applied."""
+    h = Harness()
+    h.send(
+        1,
+        record("SG000000000001", tier="Gold"),
+        record("SG000000000002", tier=""),
+        record("SG000000000003", tier="", status=RecordStatus.REVOKED),
+        record("SG000000000004", tier="STP"),
+        payload=b"four tiers",
+    )
+    receipt = h.sealer.sealed[-1]
+    assert [(i.identifier, i.reason) for i in receipt.ignored] == [
+        ("SG000000000001", "record.tier_unknown"),
+        ("SG000000000002", "record.tier_unknown"),
+    ]
+    assert receipt.applied == 2
+    assert h.versions("SG000000000003") == [1]
+
+
+def test_a_snapshot_names_its_refused_operators_and_a_delta_only_what_it_applies() -> None:
+    """SG sends snapshot 1 with A and B (B of an unknown tier), then delta 2 with A v1 (stale)
+    and C. Result: the snapshot names A and B and replaces the set; the delta names only C."""
+    h = Harness()
+    h.send(1, record(), record("SG000000000002", tier="Gold"), kind=BatchKind.SNAPSHOT)
+    h.send(2, record(), record("SG000000000003"))
+    (_, snapshot), (_, delta) = h.store.presences
+    assert snapshot.named == {"SG000000000001", "SG000000000002"}
+    assert snapshot.replaces_set
+    assert delta.named == {"SG000000000003"}
+    assert not delta.replaces_set
+
+
+def test_a_late_snapshot_does_not_replace_the_set() -> None:
+    """SG sends 1 and 3, then snapshot 2. Result: the snapshot names its operators but does
+    not replace the set (message 3 was issued after it)."""
+    h = Harness()
+    h.send(1, record())
+    h.send(3, record("SG000000000003"))
+    h.send(2, record(version=2), kind=BatchKind.SNAPSHOT)
+    _, late = h.store.presences[-1]
+    assert late.named == {"SG000000000001"}
+    assert not late.replaces_set
