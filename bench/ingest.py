@@ -2,8 +2,11 @@
 
 Three servers on the same core and TLS setup, in the same run: a trivial servicer, the bare
 verify-and-insert path (bench/baseline_server.py), and the gateway. Ratios are to the bare path.
+``--formats native,xmldsig,jws`` also runs the gateway on the EU's XML-DSig (RSA-SHA256) and
+Korea's JWS (ES256) messages of the same records, reported beside the native rate.
 
     python -m bench.ingest [--messages 6000] [--batch-messages 400] [--preload 1000000]
+                           [--formats native,xmldsig,jws]
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from adapters.crypto.signatures import Signer
 from bench.data import code, fresh_copy, preload
 from bench.harness import CLIENT_CPU, Result, measure, median_of, pin, ratio, raw, workspace
 from gateway.client import native_envelope
-from gateway.devkit import pb_records
-from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
+from gateway.devkit import DevWorkspace, pb_records
+from gateway.domain.messages import OutboundBatch
+from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2, exchange_pb2, exchange_pb2_grpc
 
 SUBMIT = "/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage"
@@ -54,6 +58,37 @@ def envelopes(
     return out
 
 
+#: The partner whose messages each other format is measured with, and its tier and prefix.
+FORMAT_PARTNERS = {"xmldsig": ("EU", "AEOF", "DE"), "jws": ("KR", "AAA", "KR")}
+
+
+def format_envelopes(
+    ws: DevWorkspace, wire_format: str, messages: int, per_message: int, offset: int
+) -> list[exchange_pb2.SubmitStatusMessageRequest]:
+    """The native bench's records as the EU (XML-DSig) or Korea (JWS) would send them."""
+    partner, tier, prefix = FORMAT_PARTNERS[wire_format]
+    now = datetime.now(UTC)
+    out = []
+    for seq in range(1, messages + 1):
+        records = tuple(
+            AeoRecord(
+                f"{prefix}{offset + (seq - 1) * per_message + j:010d}",
+                "Bench Operator",
+                "1 Bench Road",
+                RecordStatus.VALID,
+                tier,
+                1,
+                now,
+                StatusEvent.GRANTED,
+            )
+            for j in range(per_message)
+        )
+        batch = OutboundBatch(partner, seq, now, BatchKind.DELTA, records)
+        envelope = ws.envelope(batch, wire_format)
+        out.append(exchange_pb2.SubmitStatusMessageRequest(envelope=envelope))
+    return out
+
+
 def submit(
     ch: grpc.Channel,
 ) -> Callable[[exchange_pb2.SubmitStatusMessageRequest], grpc.Future[Any]]:
@@ -76,7 +111,13 @@ def main() -> int:
     parser.add_argument(
         "--preload", type=int, default=0, help="operators stored before the gateway runs"
     )
+    parser.add_argument(
+        "--formats",
+        default="native",
+        help="wire formats to run the gateway with, a list of native, xmldsig, jws",
+    )
     opts = parser.parse_args()
+    others = [f for f in opts.formats.split(",") if f != "native"]
     pin(CLIENT_CPU)
     with workspace() as ws:
         key = ws.pki / "partners/SG/signing-SG-2026-1.key.pem"
@@ -91,6 +132,13 @@ def main() -> int:
         offset = opts.preload + 10
         single = envelopes(signer, opts.messages, 1, offset)
         batched = envelopes(signer, opts.batch_messages, 100, offset)
+        loads = {
+            fmt: {
+                "single": format_envelopes(ws, fmt, opts.messages, 1, offset),
+                "batch100": format_envelopes(ws, fmt, opts.batch_messages, 100, offset),
+            }
+            for fmt in others
+        }
         rows: dict[str, list[Result]] = {}
         rss: list[float] = []
         baseline = ["-m", "bench.baseline_server"]
@@ -114,6 +162,18 @@ def main() -> int:
                 rss.append(mb)
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
+                for fmt in others:
+                    db = fresh_copy(template, ws.root / f"gw-{run}-{label}-{fmt}.db")
+                    config = ws.write_config(
+                        "gateway.toml", database_url=f"sqlite:///{db}", listen="127.0.0.1:0"
+                    )
+                    gateway = ["-m", "gateway", "--config", str(config), "serve"]
+                    who = FORMAT_PARTNERS[fmt][0]
+                    load = loads[fmt][label]
+                    result, mb = measure(ws, gateway, who, submit, load, opts.in_flight)
+                    rows.setdefault(f"{fmt} {label}", []).append(result)
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{db}{suffix}").unlink(missing_ok=True)
     best = {k: median_of(v) for k, v in rows.items()}
     print(
         f"\ningest, {opts.in_flight} in flight, median of {opts.repeats} runs, "
@@ -126,6 +186,10 @@ def main() -> int:
         ours = best[f"gateway {label}"]
         print(f"{'  gateway / bare verify-insert':<44} {ratio(ours, best[f'bare {label}'])}")
         print(f"{'  gateway / trivial servicer':<44} {ratio(ours, best[f'trivial {label}'])}")
+        for fmt in others:
+            theirs = best[f"{fmt} {label}"]
+            print(theirs.line(f"gateway {fmt} ({label})", unit, scale))
+            print(f"{f'  {fmt} / native':<44} {ratio(theirs, ours)}")
     print(f"gateway resident memory after the runs: max {max(rss):.0f} MB")
     return 0
 

@@ -3,10 +3,11 @@
 Per message: the codec's ``open`` (strict header, key from a resolver, structure scan, joserfc
 verification with the pinned algorithm, strict JSON, drafts) then a plain SQLite insert of the
 records; against the bare path: joserfc ``deserialize_compact`` with the same key and
-``algorithms=["ES256"]``, ``json.loads``, and the same insert (the same rows: times parsed to microseconds). ES256 (Korea's keys). Runs
-alternate between the two paths; the median run of each is reported, and the ratio of the
-medians (bare time / codec time: 1.0 is as fast as the baseline). No network, no TLS: this
-isolates the format's cost; bench.ingest measures the whole gateway.
+``algorithms=["ES256"]``, ``json.loads``, and the same insert of the same rows (times parsed to
+microseconds). ES256 (Korea's keys). Runs alternate between the two paths; the median run of
+each is reported, and the ratio of the medians (bare time / codec time: 1.0 is as fast as the
+baseline). No network, no TLS: this isolates the format's cost; bench.ingest measures the
+whole gateway.
 
     python -m bench.jws [--messages 200] [--records 1,100,1000] [--repeats 5]
 """
