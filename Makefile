@@ -87,7 +87,9 @@ api-snapshot: $(TOOLS)/.buf-$(BUF_VERSION) proto-deps
 	$(BUF) build protos --exclude-source-info -o $(API_IMAGE)
 
 bench: $(VENV)/.installed-dev
-	$(PY) -m bench.ingest
+	$(PY) -m bench.ingest --formats native,xmldsig,jws
+	$(PY) -m bench.xmldsig
+	$(PY) -m bench.jws
 	$(PY) -m bench.recognition
 	$(PY) -m bench.hostile
 
