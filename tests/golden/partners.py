@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BATCHES = HERE / "partners"
+BATCHES = HERE / "batches"
 KEYS = HERE / "keys"
 #: When every golden batch was issued; the gateway under test runs its clock at RECEIVED.
 ISSUED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
