@@ -245,7 +245,15 @@ def check_layout(root: etree._Element) -> Layout:
 def _key_name(key_info: etree._Element) -> str:
     children = _children(key_info)
     if len(children) != 1 or children[0].tag != _KEY_NAME or len(children[0]):
-        offered = ", ".join(sorted({etree.QName(c).localname for c in children if c.tag}))
+        # A comment's tag is a function, not a name: it is named "comment" here.
+        offered = ", ".join(
+            sorted(
+                {
+                    etree.QName(c).localname if isinstance(c.tag, str) else "comment"
+                    for c in children
+                }
+            )
+        )
         raise KeyMaterialOffered(
             f"KeyInfo must hold one KeyName and nothing else; found {shown(offered)}"
         )
@@ -356,8 +364,13 @@ def verify(root: etree._Element, layout: Layout, public: object) -> etree._Eleme
             f"signature does not verify with key {shown(layout.key_name)}",
             key_id=layout.key_name,
         ) from exc
-    except (InvalidInput, SignXMLException, etree.DocumentInvalid, ValueError) as exc:
-        raise _layout_error(shown(str(exc), 160)) from exc
+    except etree.C14NError as exc:
+        # libxml2 cannot canonicalise some documents (a relative namespace URI, say): what is
+        # signed cannot be computed, so nothing of it can be read.
+        raise MalformedPayload("the document cannot be canonicalised (exclusive C14N)") from exc
+    except (InvalidInput, SignXMLException, etree.DocumentInvalid, ValueError, TypeError) as exc:
+        # TypeError: signxml on an empty SignatureValue or DigestValue.
+        raise _layout_error(shown(str(exc) or type(exc).__name__, 160)) from exc
     assert not isinstance(result, list)  # expect_references=1
     signed = result.signed_xml
     if signed is None or result.signature_key != forms.pem:

@@ -8,6 +8,7 @@ passes cannot be refused by the database later.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from gateway.domain.errors import MalformedPayload
@@ -16,6 +17,11 @@ from gateway.domain.records import AeoRecord
 
 #: Versions and sequence numbers are stored as signed 64-bit integers.
 MAX_NUMBER = 2**63 - 1
+
+#: Instants are stored in UTC: one whose UTC form falls outside what a datetime can hold (year
+#: 1 to 9999) could be stored but never read back. A day's margin at each end.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 #: C0 controls (NUL included), DEL and lone surrogates: never part of a name, an address or a
 #: code, and not storable as text everywhere.
@@ -45,6 +51,8 @@ def check_header(batch: DecodedBatch) -> None:
         raise MalformedPayload(f"sequence must be between 1 and {MAX_NUMBER}")
     if batch.issued_at.utcoffset() is None:
         raise MalformedPayload("issued_at must carry a time zone")
+    if not EARLIEST <= batch.issued_at <= LATEST:
+        raise MalformedPayload("issued_at is outside the years 1 to 9999 in UTC")
 
 
 def _problem(draft: RecordDraft, limits: TextLimits) -> tuple[str, str] | None:
@@ -60,6 +68,8 @@ def _problem(draft: RecordDraft, limits: TextLimits) -> tuple[str, str] | None:
         return "record.field_missing", "effective_at is missing"
     if draft.effective_at.utcoffset() is None:
         return "record.field_invalid", "effective_at must carry a time zone"
+    if not EARLIEST <= draft.effective_at <= LATEST:
+        return "record.field_invalid", "effective_at is outside the years 1 to 9999 in UTC"
     if draft.status is None:
         return "record.field_missing", "status is missing"
     texts = (draft.identifier, draft.tier, draft.name, draft.address)

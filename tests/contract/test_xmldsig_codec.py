@@ -480,3 +480,36 @@ def test_an_error_does_not_echo_long_input() -> None:
     )
     error = refused(payload, AlgorithmNotPinned, "signature.algorithm_not_pinned")
     assert len(error.message) < 300
+
+
+def test_a_comment_inside_key_info_is_refused_not_a_crash() -> None:
+    """A comment put before KeyInfo's KeyName (KeyInfo is outside what is signed). Result:
+    KeyMaterialOffered naming the comment, before any signature work."""
+    root = tree(sealed())
+    ds(root, "ds:Signature/ds:KeyInfo").insert(0, etree.Comment(" x "))
+    error = refused(etree.tostring(root), KeyMaterialOffered, "signature.key_material_offered")
+    assert "comment" in error.message
+
+
+def test_a_relative_namespace_uri_that_c14n_cannot_handle_is_malformed() -> None:
+    """SignedInfo, and in another message a signed record, declare a relative namespace URI,
+    which libxml2's canonicalisation refuses. Result: payload.malformed or
+    signature.layout_invalid with a reason, never an internal error."""
+    doc = sealed()
+    in_signed_info = doc.replace(b"<ds:SignedInfo", b'<ds:SignedInfo xmlns:r="rel"', 1)
+    with pytest.raises(GatewayError) as caught:
+        open_(in_signed_info)
+    assert caught.value.reason in ("payload.malformed", "signature.layout_invalid")
+    in_record = doc.replace(b"<Record>", b'<Record><a:b xmlns:a="u"/>', 1)
+    with pytest.raises(GatewayError) as caught:
+        open_(in_record)
+    assert caught.value.reason in ("payload.malformed", "payload.schema_invalid")
+
+
+def test_an_empty_signature_value_is_refused_not_a_crash() -> None:
+    """The SignatureValue emptied. Result: a signature error with its reason."""
+    root = tree(sealed())
+    ds(root, "ds:Signature/ds:SignatureValue").text = None
+    with pytest.raises(GatewayError) as caught:
+        open_(etree.tostring(root))
+    assert caught.value.reason in ("signature.layout_invalid", "signature.invalid")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -321,6 +321,26 @@ def test_times_without_a_time_zone_are_refused_by_the_core() -> None:
     ]
     with pytest.raises(MalformedPayload):
         h.send(2, record(), issued_at_offset=timedelta(0), payload=b"b", naive_issued_at=True)
+
+
+def test_times_whose_utc_form_no_datetime_can_hold_are_refused_by_the_core() -> None:
+    """Effective times 0001-01-01T00:00+23:59 and 9999-12-31T23:59-23:59 (valid as written,
+    but in UTC before year 1 or after 9999: stored, they could never be read back). Result:
+    both ignored with record.field_invalid; the third record applied."""
+    plus, minus = (timezone(timedelta(hours=h, minutes=m)) for h, m in ((23, 59), (-23, -59)))
+    h = Harness()
+    h.send(
+        1,
+        record(effective_at=datetime(1, 1, 1, tzinfo=plus)),
+        record("SG000000000002", effective_at=datetime(9999, 12, 31, 23, 59, tzinfo=minus)),
+        record("SG000000000003"),
+        payload=b"d",
+    )
+    assert [(i.identifier, i.reason) for i in h.sealer.sealed[-1].ignored] == [
+        ("SG000000000001", "record.field_invalid"),
+        ("SG000000000002", "record.field_invalid"),
+    ]
+    assert h.versions("SG000000000003") == [1]
 
 
 def test_a_rejected_identifier_is_named_without_unprintable_characters() -> None:
