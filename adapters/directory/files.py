@@ -11,9 +11,10 @@ import hashlib
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -59,7 +60,7 @@ _PARTNER_KEYS = {
     "freshness": {"expected_cadence", "max_staleness", "stale_grants_benefits"},
 }  # fmt: skip
 _HOME_KEYS = {
-    "": {"code", "name", "standard_benefits", "identifiers", "grade_schemes"},
+    "": {"code", "name", "standard_benefits", "identifiers", "grade_schemes", "time_zone"},
     "identifiers": {"prefix", "patterns", "aliases", "examples"},
     "identifiers.aliases": {"pattern", "template"},
     "grade_schemes": {"name", "in_force", "grades", "aeo_grades", "regular"},
@@ -362,7 +363,18 @@ def read_home(path: Path) -> HomeAdministration:
         identifiers=identifiers,
         grade_schemes=tuple(schemes),
         standard_benefits=f.strings(data, "standard_benefits"),
+        zone=_zone(f, data.get("time_zone", "UTC")),
     )
+
+
+def _zone(f: _File, name: object) -> tzinfo:
+    """An IANA time zone ("Asia/Shanghai"); tzdata is a dependency, so every zone is known."""
+    if not isinstance(name, str) or not name:
+        raise f.error("time_zone", 'must be an IANA time zone name such as "Asia/Shanghai"')
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise f.error("time_zone", f"{name!r} is not an IANA time zone") from exc
 
 
 def read_definitions(home_file: Path, partners_dir: Path) -> Definitions:

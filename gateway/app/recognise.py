@@ -126,7 +126,8 @@ class Recognise:
         query: _Query,
     ) -> Answer:
         at = query.at
-        scheme = directory.home.scheme_at(at.date())
+        day = directory.home.day_of(at)
+        scheme = directory.home.scheme_at(day)
         partner = directory.partners.get(stored.administration)
         received, stale = self._freshness(
             directory, stored.administration, query.now, stored.basis.received_at
@@ -141,6 +142,7 @@ class Recognise:
                 stored.absent_since,
                 mode=query.mode,
                 stale=stale,
+                day=day,
             )
         else:
             treatment = home_treatment(

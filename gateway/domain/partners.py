@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, tzinfo, timedelta
 from enum import Enum
 
 from gateway.domain.codes import IdentifierScheme
@@ -175,6 +175,12 @@ class HomeAdministration:
     identifiers: IdentifierScheme
     grade_schemes: tuple[GradeScheme, ...]
     standard_benefits: tuple[str, ...]
+    #: Where declarations are lodged: calendar-day rules (entry into force, dated tiers and
+    #: mapping, grade schemes, validity) are judged on the declaration's day in this zone.
+    zone: tzinfo = UTC
+
+    def day_of(self, at: datetime) -> date:
+        return at.astimezone(self.zone).date()
 
     def scheme_at(self, day: date) -> GradeScheme | None:
         in_force = [s for s in self.grade_schemes if s.in_force <= day]

@@ -54,14 +54,16 @@ class Treatment:
     benefits: tuple[str, ...] = ()
 
 
-def _status_reason(record: AeoRecord, at: datetime, absent_since: datetime | None) -> str | None:
+def _status_reason(
+    record: AeoRecord, at: datetime, day: date, absent_since: datetime | None
+) -> str | None:
     if absent_since is not None and absent_since <= at:
         return "record.absent_from_snapshot"
     if record.consent_withdrawn:
         return "consent.withdrawn"
     if record.status is not RecordStatus.VALID:
         return f"status.{record.status.value}"
-    if record.valid_until is not None and at.date() > record.valid_until:
+    if record.valid_until is not None and day > record.valid_until:
         return "status.expired"
     return None
 
@@ -90,13 +92,15 @@ def partner_treatment(
     absent_since: datetime | None = None,
     mode: TransportMode | None = None,
     stale: bool = False,
+    day: date | None = None,
 ) -> Treatment:
     """Maps a partner's record to home treatment at ``at`` for a declaration in ``direction``
     by ``mode`` (MRA in force for the mode and covering the direction, status, tier in its
     period, grade scheme, mapping rule in its period); ``stale``: the partner has been silent
-    too long, which withholds benefits where its definition says so."""
+    too long, which withholds benefits where its definition says so. ``day``: the declaration's
+    calendar day where it is lodged (HomeAdministration.day_of); ``at``'s UTC day when None."""
     regular = scheme.regular if scheme else ""
-    day = at.date()
+    day = day or at.date()
     not_in_force = entry_into_force(partner, day, mode)
     if not_in_force:
         return Treatment(False, not_in_force, regular)
@@ -104,7 +108,7 @@ def partner_treatment(
         return Treatment(False, "mra.direction_not_covered", regular)
     if any(p.covers(day) for p in partner.suspensions):
         return Treatment(False, "mra.suspended", regular)
-    status = _status_reason(record, at, absent_since)
+    status = _status_reason(record, at, day, absent_since)
     if status:
         return Treatment(False, status, regular)
     if not partner.recognises(record.tier, day):
@@ -132,7 +136,7 @@ def home_treatment(
     """A home operator's own grade (its tier) under the scheme in force at ``at``."""
     if scheme is None:
         return Treatment(False, "grade_scheme.none_in_force", "")
-    status = _status_reason(record, at, absent_since)
+    status = _status_reason(record, at, home.day_of(at), absent_since)
     if status:
         return Treatment(False, status, scheme.regular)
     if record.tier not in scheme.grades:

@@ -235,6 +235,17 @@ def test_a_misspelt_key_in_the_home_file_is_refused(folder: Path) -> None:
     assert refused.value.metadata["field"] == "nmae"
 
 
+def test_the_home_time_zone_is_read_and_an_unknown_one_refused(folder: Path) -> None:
+    """home/CN.toml names Asia/Shanghai; then Mars/Olympus. Result: the home administration
+    judges days in Beijing time; the unknown zone is refused with time_zone named."""
+    assert directory(folder).current().home.zone.key == "Asia/Shanghai"  # type: ignore[attr-defined]
+    home = folder / "home" / "CN.toml"
+    home.write_text(home.read_text().replace("Asia/Shanghai", "Mars/Olympus", 1))
+    with pytest.raises(DefinitionInvalid) as refused:
+        directory(folder)
+    assert refused.value.metadata["field"] == "time_zone"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [

@@ -3,7 +3,9 @@ entry into force by mode of transport, and partners whose data has gone stale.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -237,3 +239,27 @@ def test_the_answer_echoes_the_mode() -> None:
     )
     assert answer.mode is TransportMode.AIR
     assert answer.outcome is Outcome.UNKNOWN_OPERATOR
+
+
+@pytest.mark.parametrize(
+    ("at", "reason"),
+    [
+        # 05:00 in Beijing on the day air entered into force: still 31 August in UTC.
+        (datetime(2014, 9, 1, 5, 0, tzinfo=timezone(timedelta(hours=8))), "recognised"),
+        # 23:30 UTC on 31 August is 07:30 on 1 September in Beijing.
+        (datetime(2014, 8, 31, 23, 30, tzinfo=UTC), "recognised"),
+        # 15:30 UTC on 31 August is 23:30 on 31 August in Beijing: not yet.
+        (datetime(2014, 8, 31, 15, 30, tzinfo=UTC), "mra.not_in_force"),
+    ],
+)
+def test_calendar_days_are_the_home_administrations(at: datetime, reason: str) -> None:
+    """An HK Tier1 operator declared by air around midnight of 2014-09-01, with the home
+    administration in Asia/Shanghai. Result: the MRA is in force from midnight Beijing time,
+    whatever the offset of the time asked about."""
+    china = replace(home(), zone=ZoneInfo("Asia/Shanghai"))
+    day = china.day_of(at)
+    scheme = china.scheme_at(day)
+    treatment = partner_treatment(
+        hong_kong(), hk_operator(), scheme, at, IMPORT, mode=TransportMode.AIR, day=day
+    )
+    assert treatment.reason == reason
