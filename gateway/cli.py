@@ -178,7 +178,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                     receipt=MessageToDict(receipt),
                 )
                 if args.receipts is not None:
-                    target = args.receipts / f"{outcome.path.name}.receipt.pb"
+                    # Named by message id: two files of one name in two folders stay apart.
+                    target = args.receipts / f"{receipt.message_id}.receipt.pb"
                     target.write_bytes(signed.SerializeToString())
                     report["receipt_file"] = str(target)
             reports.append(report)
@@ -191,6 +192,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(reports, indent=2))
     return 1 if refused else 0
+
+
+def _days(text: str) -> int:
+    """A number of days from 0 to 36500 (argparse reports the ValueError in one line)."""
+    days = int(text)
+    if not 0 <= days <= 36_500:
+        raise ValueError(text)
+    return days
 
 
 def _import_line(report: dict[str, object], receipt: object) -> str:
@@ -249,7 +258,10 @@ def _as_of(text: str | None) -> datetime | None:
         raise UsageError(
             f"--as-of {text!r} is not an ISO 8601 time; write e.g. 2026-11-01T09:30:00+08:00"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not datetime(1, 1, 2, tzinfo=UTC) <= moment <= datetime(9999, 12, 30, tzinfo=UTC):
+        raise UsageError(f"--as-of {text!r} is outside the years 1 to 9999 in UTC")
+    return moment
 
 
 def _algorithm(value: int) -> str:
@@ -543,7 +555,7 @@ def parser() -> argparse.ArgumentParser:
     )
     imports.add_argument(
         "--max-age-days",
-        type=int,
+        type=_days,
         default=3650,
         help="oldest issue time accepted, in days before now (default 3650)",
     )

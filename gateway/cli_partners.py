@@ -75,9 +75,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     partner = directory.partners.get(code)
     if partner is None:
         known = ", ".join(sorted(directory.partners))
+        add = f", or add partners/{code}.toml" if code.isalnum() else ""
         raise DefinitionsUnreadable(
-            f"no partner {args.code!r} is defined (known: {known}); check the code, or add "
-            f"partners/{code}.toml"
+            f"no partner {args.code!r} is defined (known: {known}); check the code{add}"
         )
     if args.format == "json":
         print(json.dumps(as_dict(partner, directory), indent=2))

@@ -37,19 +37,22 @@ def envelope_from(data: bytes, wire_format: str = "") -> exchange_pb2.SignedEnve
     head = data.removeprefix(_BOM).lstrip()
     if wire_format in ("", "xmldsig") and head.startswith(b"<"):
         return exchange_pb2.SignedEnvelope(format=common_pb2.WIRE_FORMAT_XMLDSIG, payload=data)
-    # A text file ends in a newline; the signed JWS is the serialization without it.
-    if wire_format in ("", "jws") and _JWS_COMPACT.fullmatch(data.strip()):
-        return exchange_pb2.SignedEnvelope(format=common_pb2.WIRE_FORMAT_JWS, payload=data.strip())
+    # A text file may start with a byte-order mark and ends in a newline; the signed JWS is the
+    # serialization without them.
+    compact = head.rstrip()
+    if wire_format in ("", "jws") and _JWS_COMPACT.fullmatch(compact):
+        return exchange_pb2.SignedEnvelope(format=common_pb2.WIRE_FORMAT_JWS, payload=compact)
     envelope = exchange_pb2.SignedEnvelope()
     try:
         envelope.ParseFromString(data)
     except DecodeError:
         envelope.Clear()
     if not envelope.payload:
-        raise UnreadableFile(
-            "is neither a serialized SignedEnvelope, an XML document nor a JWS compact "
-            "serialization"
-        )
+        expected = {
+            "xmldsig": "an XML document",
+            "jws": "a JWS compact serialization",
+        }.get(wire_format, "a JWS compact serialization, an XML document")
+        raise UnreadableFile(f"is neither {expected} nor a serialized SignedEnvelope")
     named = protomap.FORMAT_TO_PB.get(wire_format) if wire_format else None
     if named is not None and envelope.format not in (named, common_pb2.WIRE_FORMAT_UNSPECIFIED):
         raise UnreadableFile(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import Enum
 
 from gateway.domain.codes import IdentifierScheme

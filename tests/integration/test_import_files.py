@@ -56,11 +56,13 @@ def test_an_imported_file_is_stored_with_the_receipt_grpc_would_have_given(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "1 of 1 records applied" in out
-    written = exchange_pb2.SignedReceipt.FromString((receipts / "sg-1.pb.receipt.pb").read_bytes())
+    [receipt_file] = receipts.glob("*.receipt.pb")
+    written = exchange_pb2.SignedReceipt.FromString(receipt_file.read_bytes())
     response = partner_client(live).submit_envelope(signed)
     assert response.duplicate
     assert response.receipt == written
     assert receipt_of(live, response).records_applied == 1
+    assert receipt_file.name == f"{receipt_of(live, response).message_id}.receipt.pb"
     stored = live.gateway.store.reader.record_as_of("SG", "SG000000000009", now())
     assert stored is not None
     assert stored.basis.message_id == receipt_of(live, response).message_id
@@ -136,6 +138,11 @@ def test_an_unknown_partner_or_missing_receipts_folder_is_one_line(
     err = capsys.readouterr().err
     assert "no partner 'ZZ' is registered" in err
     assert len(err.strip().splitlines()) == 1
+    too_old = ["--config", config, "import", str(path), "--partner", "SG", "--max-age-days"]
+    with pytest.raises(SystemExit) as usage:
+        main([*too_old, "99999999999"])
+    assert usage.value.code == 2
+    assert "invalid _days value" in capsys.readouterr().err
     missing = str(tmp_path / "nowhere")
     args = ["--config", config, "import", str(path), "--partner", "SG", "--receipts", missing]
     assert main(args) == 2
@@ -143,13 +150,13 @@ def test_an_unknown_partner_or_missing_receipts_folder_is_one_line(
 
 
 def test_the_form_of_a_file_is_recognised_from_its_content() -> None:
-    """An XML document (with a byte-order mark), a JWS with a trailing newline, a serialized
-    envelope, and bytes that are none of these. Result: the xmldsig and jws payloads as they
-    were signed, the envelope as it was, and UnreadableFile."""
+    """An XML document and a JWS, each with a byte-order mark (the JWS with a line end too), a
+    serialized envelope, and bytes that are none of these. Result: the xmldsig and jws payloads
+    as they were signed, the envelope as it was, and UnreadableFile."""
     xml = b"\xef\xbb\xbf<?xml version='1.0'?><Batch/>"
     assert envelope_from(xml).format == common_pb2.WIRE_FORMAT_XMLDSIG
     assert envelope_from(xml).payload == xml
-    jws = envelope_from(b"eyJhbGciOiJFUzI1NiJ9.e30.c2ln\n")
+    jws = envelope_from(b"\xef\xbb\xbfeyJhbGciOiJFUzI1NiJ9.e30.c2ln\r\n")
     assert (jws.format, jws.payload) == (
         common_pb2.WIRE_FORMAT_JWS,
         b"eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
@@ -160,6 +167,8 @@ def test_the_form_of_a_file_is_recognised_from_its_content() -> None:
         envelope_from(b"")
     with pytest.raises(UnreadableFile, match="not jws"):
         envelope_from(native.SerializeToString(), "jws")
+    with pytest.raises(UnreadableFile, match="neither a JWS compact serialization nor"):
+        envelope_from(xml, "jws")
 
 
 def test_an_xml_dsig_document_and_a_jws_import_as_they_were_signed(
