@@ -21,9 +21,8 @@ from __future__ import annotations
 import binascii
 import copy
 import json
-import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Final, NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -34,6 +33,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.util import json_b64encode, urlsafe_b64decode, urlsafe_b64encode
 
 from adapters.crypto.signatures import ECDSA_P256, ED25519, RSA_PKCS1, RSA_PSS
+from adapters.wire import timestamps
 from gateway.domain.errors import (
     AlgorithmNotPinned,
     KeyMaterialOffered,
@@ -122,13 +122,6 @@ _RECORD_NAMES: Final = frozenset(
 _STATUS: Final = {s.value: s for s in RecordStatus}
 _EVENT: Final = {e.value: e for e in StatusEvent}
 _KIND: Final = {k.value: k for k in BatchKind}
-#: RFC 3339 date-time, upper-case T and Z, at most microseconds (what the store keeps). Python's
-#: fromisoformat alone would also take ISO 8601 forms partners' parsers may not.
-_INSTANT: Final = re.compile(
-    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
-)
-_DAY: Final = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 #: Every byte but quotes and JSON's six structural characters, for the structure scan.
 _NOT_STRUCTURE: Final = bytes(range(256)).translate(None, b'"[]{}:,')
 #: Objects and arrays alike, for the depth.
@@ -286,23 +279,16 @@ def _check_structure(document: bytes, limits: DecodeLimits) -> int:
     return outside.count(b":")
 
 
-def _instant(value: str) -> datetime:
-    """An RFC 3339 date-time; ValueError otherwise."""
-    if not _INSTANT.fullmatch(value):
-        raise ValueError("not an RFC 3339 date-time with a time zone (YYYY-MM-DDThh:mm:ssZ)")
-    return datetime.fromisoformat(value)
-
-
 def _day(item: dict[str, Any], field: str) -> date | None:
     value = item.get(field)
     if value is None:
         return None
-    if type(value) is not str or not _DAY.fullmatch(value):
+    if type(value) is not str:
         raise ValueError(f"{field} is not a calendar date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        return timestamps.day(value)
     except ValueError:
-        raise ValueError(f"{field} is not a calendar date") from None
+        raise ValueError(f"{field} is not a calendar date (YYYY-MM-DD)") from None
 
 
 def _invalid(identifier: Any, version: Any, reason: str, detail: str) -> RecordDraft:
@@ -317,11 +303,7 @@ def _invalid(identifier: Any, version: Any, reason: str, detail: str) -> RecordD
 
 
 def _date(value: Any) -> date | None:
-    if value is None:
-        return None
-    if type(value) is not str or not _DAY.fullmatch(value):
-        raise ValueError
-    return date.fromisoformat(value)
+    return None if value is None else timestamps.day(value)
 
 
 def _draft(item: dict[str, Any]) -> RecordDraft:
@@ -342,13 +324,12 @@ def _draft(item: dict[str, Any]) -> RecordDraft:
             and type(tier) is str
             and type(consent) is bool
             and type(effective) is str
-            and _INSTANT.fullmatch(effective)
             and item.keys() <= _RECORD_NAMES
         ):
             return _checked_draft(item)
         # tuple.__new__ directly: the NamedTuple's own __new__ is a Python function.
         return tuple.__new__(RecordDraft, (
-            identifier, version, datetime.fromisoformat(effective), status, name, address,
+            identifier, version, timestamps.instant(effective), status, name, address,
             tier, event, _date(get("authorised_from")), _date(get("valid_until")),
             _date(get("suspended_on")), _date(get("revoked_on")), consent, None,
         ))  # fmt: skip
@@ -398,7 +379,7 @@ def _checked_draft(item: dict[str, Any]) -> RecordDraft:
         if effective is not None:
             if type(effective) is not str:
                 raise ValueError("not a string")
-            effective_at = _instant(effective)
+            effective_at = timestamps.instant(effective)
     except ValueError as exc:
         return _invalid(identifier, version, "record.field_invalid", f"effective_at: {exc}")
     try:
@@ -440,7 +421,7 @@ def _document(
     if type(issued) is not str:
         _schema("$.issued_at", "must be a string")
     try:
-        issued_at = _instant(issued)
+        issued_at = timestamps.instant(issued)
     except ValueError as exc:
         _schema("$.issued_at", str(exc))
     batch_kind = _KIND.get(kind) if type(kind) is str else None
@@ -495,10 +476,6 @@ def _decode(
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _instant_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _record(r: AeoRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "identifier": r.identifier,
@@ -507,7 +484,7 @@ def _record(r: AeoRecord) -> dict[str, Any]:
         "status": r.status.value,
         "tier": r.tier,
         "version": r.version,
-        "effective_at": _instant_text(r.effective_at),
+        "effective_at": timestamps.instant_text(r.effective_at),
         "event": r.event.value,
     }
     for field in _DAYS:
@@ -524,7 +501,7 @@ def encode(batch: OutboundBatch) -> bytes:
     document = {
         "partner": batch.partner,
         "sequence": batch.sequence,
-        "issued_at": _instant_text(batch.issued_at),
+        "issued_at": timestamps.instant_text(batch.issued_at),
         "kind": batch.kind.value,
         "records": [_record(r) for r in batch.records],
     }

@@ -12,10 +12,9 @@ from the element signxml returns as signed, never from the document as received.
 
 from __future__ import annotations
 
-import re
 import threading
 from base64 import b64encode
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from typing import Any, Final
 
@@ -30,6 +29,7 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from adapters.crypto.signatures import ECDSA_P256, RSA_PKCS1
+from adapters.wire import timestamps
 from gateway.domain.errors import (
     AlgorithmNotPinned,
     KeyMaterialOffered,
@@ -383,10 +383,6 @@ def verify(root: etree._Element, layout: Layout, public: object) -> etree._Eleme
 _STATUS = {s.value: s for s in RecordStatus}
 _EVENT = {e.value: e for e in StatusEvent}
 _KIND = {k.value: k for k in BatchKind}
-_INSTANT = re.compile(
-    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6})\d*)?(Z|[+-]\d{2}:\d{2})", re.ASCII
-)
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _FIELDS = {
     _q(local): field
     for local, field in (
@@ -408,23 +404,6 @@ _FIELDS = {
 _DATE_FIELDS = ("authorised_from", "valid_until", "suspended_on", "revoked_on")
 
 
-def instant(text: str) -> datetime:
-    """An xs:dateTime with its zone; fractions beyond microseconds are cut. ValueError else."""
-    match = _INSTANT.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{shown(text)} is not a date and time with a zone")
-    whole, fraction, zone = match.groups()
-    return datetime.fromisoformat(
-        f"{whole}.{(fraction or '').ljust(6, '0')}{'+00:00' if zone == 'Z' else zone}"
-    )
-
-
-def _day(text: str) -> date:
-    if _DAY.fullmatch(text) is None:
-        raise ValueError(f"{shown(text)} is not a calendar date")
-    return date.fromisoformat(text)
-
-
 def _draft(element: etree._Element) -> RecordDraft:
     read = {_FIELDS[child.tag]: child.text or "" for child in element}
     problem: tuple[str, str] | None = None
@@ -439,7 +418,7 @@ def _draft(element: etree._Element) -> RecordDraft:
         problem = problem or ("record.field_invalid", f"event {shown(event_text)} is not known")
     effective_at = None
     try:
-        effective_at = instant(read.get("effective_at", ""))
+        effective_at = timestamps.instant(read.get("effective_at", ""))
     except ValueError as exc:
         problem = problem or ("record.field_invalid", f"effective_at: {exc}")
     authorised_from, valid_until, suspended_on, revoked_on = days = [
@@ -473,7 +452,7 @@ def _optional_day(text: str | None) -> date | ValueError | None:
     if text is None:
         return None
     try:
-        return _day(text)
+        return timestamps.day(text)
     except ValueError as exc:
         return exc
 
@@ -513,7 +492,7 @@ def read(signed: etree._Element, key_id: str, algorithm: str) -> DecodedBatch:
     """The batch in a signed document, once the schema holds."""
     _check_schema(signed)
     try:
-        issued_at = instant(signed.get("issuedAt", ""))
+        issued_at = timestamps.instant(signed.get("issuedAt", ""))
     except ValueError as exc:
         raise MalformedPayload(f"issuedAt: {exc}") from exc
     return DecodedBatch(
@@ -537,7 +516,7 @@ def document(batch: OutboundBatch) -> etree._Element:
         nsmap={None: NS},  # type: ignore[dict-item]  # the default namespace
         partner=batch.partner,
         sequence=str(batch.sequence),
-        issuedAt=batch.issued_at.isoformat(),
+        issuedAt=timestamps.instant_text(batch.issued_at),
         kind=batch.kind.value,
     )
     for r in batch.records:
@@ -553,7 +532,7 @@ def _record(element: etree._Element, r: AeoRecord) -> None:
         ("Status", r.status.value),
         ("Tier", r.tier or None),
         ("Version", str(r.version)),
-        ("EffectiveAt", r.effective_at.isoformat()),
+        ("EffectiveAt", timestamps.instant_text(r.effective_at)),
         ("Event", None if r.event is StatusEvent.UNSPECIFIED else r.event.value),
         ("AuthorisedFrom", _iso(r.authorised_from)),
         ("ValidUntil", _iso(r.valid_until)),
