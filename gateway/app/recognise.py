@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from gateway.domain.codes import normalise
 from gateway.domain.directory import Directory
 from gateway.domain.errors import InvalidQuery, TooManyCodes
-from gateway.domain.partners import TradeDirection, TransportMode
+from gateway.domain.partners import GradeScheme, TradeDirection, TransportMode
 from gateway.domain.ports import Clock
 from gateway.domain.recognition import Answer, Outcome, home_treatment, partner_treatment
 from gateway.domain.records import StoredRecord
@@ -46,8 +46,9 @@ class Recognise:
         """One code. A blank one is a request without its subject: InvalidQuery."""
         if normalise(declared_code) == "":
             raise InvalidQuery("declared_code is empty")
-        query = _Query(direction, self._as_of(as_of), mode, self._clock.now())
-        return self._answer(directory, declared_code, query)
+        return self._answer(
+            directory, declared_code, self._query(directory, direction, as_of, mode)
+        )
 
     def many(
         self,
@@ -64,8 +65,20 @@ class Recognise:
                 f"{len(declared_codes)} codes in one call; the limit is {self._max_codes}",
                 limit=str(self._max_codes),
             )
-        query = _Query(direction, self._as_of(as_of), mode, self._clock.now())
+        query = self._query(directory, direction, as_of, mode)
         return [self._answer(directory, code, query) for code in declared_codes]
+
+    def _query(
+        self,
+        directory: Directory,
+        direction: TradeDirection,
+        as_of: datetime | None,
+        mode: TransportMode | None,
+    ) -> _Query:
+        at = self._as_of(as_of)
+        day = directory.home.day_of(at)
+        scheme = directory.home.scheme_at(day)
+        return _Query(direction, at, mode, self._clock.now(), day, scheme)
 
     def _as_of(self, as_of: datetime | None) -> datetime:
         if as_of is None:
@@ -125,9 +138,7 @@ class Recognise:
         stored: StoredRecord,
         query: _Query,
     ) -> Answer:
-        at = query.at
-        day = directory.home.day_of(at)
-        scheme = directory.home.scheme_at(day)
+        at, day, scheme = query.at, query.day, query.scheme
         partner = directory.partners.get(stored.administration)
         received, stale = self._freshness(
             directory, stored.administration, query.now, stored.basis.received_at
@@ -176,6 +187,9 @@ class _Query:
     at: datetime
     mode: TransportMode | None
     now: datetime
+    #: The declaration's day where it is lodged, and the home grade scheme in force on it.
+    day: date
+    scheme: GradeScheme | None
 
     def answer(self, declared: str, code: str, outcome: Outcome, reason: str) -> Answer:
         """An answer about no stored record: the code, its outcome and what was asked."""

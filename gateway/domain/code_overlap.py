@@ -74,6 +74,27 @@ def common_match(a: Sequence[str], b: Sequence[str]) -> str | None:
     return witness if witness is not None else _search(left, right, frozenset())
 
 
+#: What a normalised declared code is made of (codes.normalise keeps printable ASCII only).
+_PRINTABLE = frozenset(range(0x20, 0x7F))
+
+
+def first_characters(patterns: Sequence[str]) -> frozenset[str] | None:
+    """The printable ASCII characters a string fully matching one of ``patterns`` can begin
+    with; None when that cannot be told (a pattern matching the empty string, or one this
+    module does not read). Lets a code book try only the schemes a code's first character
+    allows, whatever the number of administrations."""
+    try:
+        nfa = _Nfa(patterns)
+    except UnsupportedPattern:
+        return None
+    nfa.finish(_PRINTABLE | {OTHER})
+    start = nfa.closure(nfa.start)
+    if nfa.end in start:
+        return None
+    found = frozenset().union(*(nfa.sets[c] for s in start for c, _ in nfa.moves[s]))
+    return frozenset(chr(c) for c in found - {OTHER})
+
+
 def _checked_flags(flags: int) -> int:
     if flags & (re.IGNORECASE | re.LOCALE):
         raise UnsupportedPattern("case-insensitive or locale flag")

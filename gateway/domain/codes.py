@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from gateway.domain.code_overlap import first_characters
+
 # Before November 2018 a foreign AEO code went in the remarks column as AEO<SG...>.
 _LEGACY_WRAPPER = re.compile(r"AEO<([A-Z0-9]+)>")
 
@@ -131,6 +133,20 @@ class CodeBook:
         precedence: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self._schemes = _winners_first(tuple(schemes), precedence or {})
+        # Per first character, the schemes whose codes may begin with it, winners first: a
+        # code is tried against two or three schemes, not every administration's.
+        firsts = [
+            first_characters(s.patterns + tuple(a.pattern for a in s.aliases))
+            for _, s in self._schemes
+        ]
+        self._by_first = {
+            chr(c): tuple(
+                item
+                for item, first in zip(self._schemes, firsts, strict=True)
+                if first is None or chr(c) in first
+            )
+            for c in range(0x20, 0x7F)
+        }
 
     def candidates(self, raw: str) -> list[CodeMatch]:
         """The administrations a declared code may belong to; none when it cannot be read."""
@@ -140,7 +156,7 @@ class CodeBook:
     def matches(self, code: str) -> list[CodeMatch]:
         """As ``candidates``, for a code already normalised."""
         found = []
-        for administration, scheme in self._schemes:
+        for administration, scheme in self._by_first.get(code[:1], self._schemes):
             canonical = scheme.declared(code)
             if canonical is not None:
                 found.append(CodeMatch(administration, canonical))

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from gateway.domain.code_overlap import PLACEHOLDER, UnsupportedPattern, common_match
+from gateway.domain.code_overlap import (
+    PLACEHOLDER,
+    UnsupportedPattern,
+    common_match,
+    first_characters,
+)
 
 EORI = r"[A-Z]{2}[A-Z0-9]{1,15}"
 EU_AEO = r"[A-Z]{2}AEO[CSF][A-Z0-9]+"
@@ -239,3 +244,15 @@ def test_random_patterns_agree_with_brute_force() -> None:
             assert witness is None, (a, b, witness)
         outcomes["overlap" if witness is not None else "none"] += 1
     assert min(outcomes.values()) >= 30, outcomes
+
+
+def test_first_characters_are_those_a_full_match_can_begin_with() -> None:
+    """A literal prefix, an alternation of prefixes, a class, an optional start, and patterns
+    this module does not read or that match the empty string. Result: the exact printable
+    ASCII set where it can be told, None where it cannot."""
+    assert first_characters(["SG[0-9]{12}"]) == frozenset("S")
+    assert first_characters(["(?:AT|BE|XI)[A-Z0-9]{1,15}", "CN[0-9]{10}"]) == frozenset("ABXC")
+    assert first_characters(["[0-3][0-9]"]) == frozenset("0123")
+    assert first_characters(["(?:AEO)?CN[0-9]{10}"]) == frozenset("AC")
+    assert first_characters(["[0-9]*"]) is None
+    assert first_characters(["(?=S)SG"]) is None
