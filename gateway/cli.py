@@ -130,7 +130,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from gateway import protomap
     from gateway.bootstrap import open_core
-    from gateway.importer import import_files
+    from gateway.importer import import_files, printable
     from gateway.pb import exchange_pb2
 
     settings = _settings(args)
@@ -161,9 +161,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         for i, outcome in enumerate(outcomes, 1):
             if progress:
                 print(
-                    f"\r[{i}/{len(args.files)}] {outcome.path.name[:60]}", end="", file=sys.stderr
+                    f"\r[{i}/{len(args.files)}] {printable(Path(outcome.path.name))[:60]}",
+                    end="",
+                    file=sys.stderr,
                 )
-            report: dict[str, object] = {"file": str(outcome.path)}
+            report: dict[str, object] = {"file": printable(outcome.path)}
             if outcome.result is None:
                 refused += 1
                 reason = getattr(outcome.refusal, "reason", "file.unreadable")

@@ -9,6 +9,7 @@ the payload itself: an XML document (xmldsig) or a JWS compact serialization (jw
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -55,12 +56,17 @@ def envelope_from(data: bytes, wire_format: str = "") -> exchange_pb2.SignedEnve
         raise UnreadableFile(f"is neither {expected} nor a serialized SignedEnvelope")
     named = protomap.FORMAT_TO_PB.get(wire_format) if wire_format else None
     if named is not None and envelope.format not in (named, common_pb2.WIRE_FORMAT_UNSPECIFIED):
-        raise UnreadableFile(
-            f"holds a {protomap.FORMAT_NAME[envelope.format]} envelope, not {wire_format}"
-        )
+        held = protomap.FORMAT_NAME.get(envelope.format, f"unknown ({envelope.format})")
+        raise UnreadableFile(f"holds a {held} envelope, not {wire_format}")
     if named is not None:
         envelope.format = named
     return envelope
+
+
+def printable(path: Path) -> str:
+    """A file name as text that can always be printed and stored: bytes that are not UTF-8
+    (a name from another system) are written as escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def import_files(
         try:
             envelope = envelope_from(data, wire_format)
             # The audit log's peer: who imported which file, in place of a TLS fingerprint.
-            peer = f"import:{who}:{path.name}"[:200]
+            peer = f"import:{who}:{printable(Path(path.name))}"[:200]
             message = protomap.inbound_message(envelope, partner, clock.now(), peer)
             yield Imported(path, result=submit(message, directory()))
         except (GatewayError, UnreadableFile) as exc:

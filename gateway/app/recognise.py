@@ -14,6 +14,7 @@ from gateway.domain.partners import GradeScheme, TradeDirection, TransportMode
 from gateway.domain.ports import Clock
 from gateway.domain.recognition import Answer, Outcome, home_treatment, partner_treatment
 from gateway.domain.records import StoredRecord
+from gateway.domain.validation import EARLIEST, LATEST
 
 
 class RecordReader(Protocol):
@@ -85,6 +86,9 @@ class Recognise:
             return self._clock.now()
         if as_of.tzinfo is None:
             raise InvalidQuery("as_of must carry a time zone")
+        # Near the ends of the datetime range the home zone's day cannot be computed.
+        if not EARLIEST <= as_of <= LATEST:
+            raise InvalidQuery("as_of is outside the years 1 to 9999 in UTC")
         return as_of
 
     def _answer(self, directory: Directory, declared: str, query: _Query) -> Answer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 
 from gateway.domain.partners import (
@@ -100,7 +100,7 @@ def partner_treatment(
     too long, which withholds benefits where its definition says so. ``day``: the declaration's
     calendar day where it is lodged (HomeAdministration.day_of); ``at``'s UTC day when None."""
     regular = scheme.regular if scheme else ""
-    day = day or at.date()
+    day = day or at.astimezone(UTC).date()
     not_in_force = entry_into_force(partner, day, mode)
     if not_in_force:
         return Treatment(False, not_in_force, regular)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from gateway.cli import main
 from gateway.domain.messages import OutboundBatch
 from gateway.domain.records import BatchKind
-from gateway.importer import UnreadableFile, envelope_from
+from gateway.importer import UnreadableFile, envelope_from, printable
 from gateway.pb import common_pb2, exchange_pb2
 from tests.conftest import Live
 from tests.factories import record
@@ -169,6 +170,15 @@ def test_the_form_of_a_file_is_recognised_from_its_content() -> None:
         envelope_from(native.SerializeToString(), "jws")
     with pytest.raises(UnreadableFile, match="neither a JWS compact serialization nor"):
         envelope_from(xml, "jws")
+    unknown = exchange_pb2.SignedEnvelope(format=99, payload=b"x")  # type: ignore[arg-type]
+    with pytest.raises(UnreadableFile, match=r"unknown \(99\) envelope, not native"):
+        envelope_from(unknown.SerializeToString(), "native")
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_and_stored_escaped() -> None:
+    """A file name carrying the byte 0xFF (from another system). Result: written with an
+    escape, so the report and the audit peer can always be printed and stored."""
+    assert printable(Path(os.fsdecode(b"sg-\xff.pb"))) == "sg-\\xff.pb"
 
 
 def test_an_xml_dsig_document_and_a_jws_import_as_they_were_signed(

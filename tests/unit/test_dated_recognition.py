@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.app.recognise import Recognise
+from gateway.domain.errors import InvalidQuery
 from gateway.domain.partners import (
     MappingRule,
     Partner,
@@ -263,3 +264,18 @@ def test_calendar_days_are_the_home_administrations(at: datetime, reason: str) -
         hong_kong(), hk_operator(), scheme, at, IMPORT, mode=TransportMode.AIR, day=day
     )
     assert treatment.reason == reason
+
+
+@pytest.mark.parametrize("as_of", [datetime(9999, 12, 31, 23, 59, tzinfo=UTC), datetime.min])
+def test_an_as_of_whose_home_day_cannot_be_computed_is_an_invalid_query(as_of: datetime) -> None:
+    """as_of on the last minute of year 9999 in UTC (already year 10000 in Beijing), and the
+    first instant of year 1. Result: InvalidQuery (INVALID_ARGUMENT), never an overflow."""
+    china = replace(home(), zone=ZoneInfo("Asia/Shanghai"))
+    handler = Recognise(Reader(None, record()), Clock(), max_codes=10)
+    with pytest.raises(InvalidQuery, match="outside the years 1 to 9999"):
+        handler.one(
+            replace(directory(singapore()), home=china),
+            "SG000000000001",
+            IMPORT,
+            as_of.replace(tzinfo=UTC),
+        )
