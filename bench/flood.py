@@ -34,7 +34,7 @@ from pathlib import Path
 import grpc
 
 from bench.harness import CLIENT_CPU, pin
-from bench.raw_h2 import CANCEL, REFUSED_STREAM, RawConnection
+from bench.raw_h2 import CANCEL, ENHANCE_YOUR_CALM, REFUSED_STREAM, RawConnection
 from gateway.api.errors import error_info
 from gateway.client import algorithm_enum, connect, native_envelope
 from gateway.devkit import DevWorkspace, pb_records
@@ -48,7 +48,11 @@ KINDS = ("stalled", "poison", "oversized", "gaps")
 #: slow the well-behaved clients down by itself (ratios about 1).
 CONTROL = "spin"
 _STATUS = {code.value[0]: code.name for code in grpc.StatusCode}
-_RESET = {REFUSED_STREAM: "REFUSED_STREAM", CANCEL: "CANCEL"}
+_RESET = {
+    REFUSED_STREAM: "REFUSED_STREAM",
+    CANCEL: "CANCEL",
+    ENHANCE_YOUR_CALM: "ENHANCE_YOUR_CALM",
+}
 
 
 def outcome_of(error: grpc.RpcError | None) -> str:

@@ -25,7 +25,11 @@ from google.rpc import error_details_pb2, status_pb2
 
 from gateway.client import TlsIdentity
 
-REFUSED_STREAM, CANCEL = 0x7, 0x8
+REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM = 0x7, 0x8, 0xB
+#: How a gRPC server's transport refuses a stream it will not serve: past the advertised stream
+#: limit (REFUSED_STREAM), or, from a client that keeps opening streams it must refuse,
+#: ENHANCE_YOUR_CALM (RFC 9113 section 7).
+TRANSPORT_REFUSALS = frozenset({REFUSED_STREAM, ENHANCE_YOUR_CALM})
 
 
 class _Unruly(h2.connection.H2Connection):
