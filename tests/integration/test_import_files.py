@@ -143,7 +143,7 @@ def test_an_unknown_partner_or_missing_receipts_folder_is_one_line(
     with pytest.raises(SystemExit) as usage:
         main([*too_old, "99999999999"])
     assert usage.value.code == 2
-    assert "invalid _days value" in capsys.readouterr().err
+    assert "invalid days value" in capsys.readouterr().err
     missing = str(tmp_path / "nowhere")
     args = ["--config", config, "import", str(path), "--partner", "SG", "--receipts", missing]
     assert main(args) == 2
