@@ -544,6 +544,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GatewayError as exc:
         print(f"aeo-gateway: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`... | head`): nothing more to say, and nothing to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:  # a certificate or key file named on the command line
         print(f"aeo-gateway: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
