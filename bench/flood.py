@@ -12,6 +12,10 @@ Kinds (``--kinds``, all by default):
 - ``oversized``: one signed payload of ``--empty-records`` empty records (about 3.9 MB for two
   million), sent again and again from ``--oversized-threads`` threads;
 - ``gaps``: valid one-record messages whose sequence numbers skip one each time, from a thread;
+- ``forged_xml`` (not in the default, which floods as SG): as the EU, XML-DSig documents of 100
+  records under the EU's key id but signed by another key, from ``--poison-threads`` threads:
+  each costs the gateway the whole hardened parse and signxml verification before its refusal,
+  the most expensive refusal any format has;
 - ``spin`` (a control, not in the default): no traffic, only a busy loop on the same core.
 
     python -m bench.flood --target localhost:PORT --workspace DIR [--kinds stalled,poison]
@@ -33,12 +37,17 @@ from pathlib import Path
 
 import grpc
 
+from adapters.crypto.signatures import RSA_PKCS1, Signer
+from adapters.pki import signing_key
+from adapters.wire.xmldsig import XmlDsigCodec
 from bench.harness import CLIENT_CPU, pin
 from bench.raw_h2 import CANCEL, ENHANCE_YOUR_CALM, REFUSED_STREAM, RawConnection
+from gateway import protomap
 from gateway.api.errors import error_info
 from gateway.client import algorithm_enum, connect, native_envelope
 from gateway.devkit import DevWorkspace, pb_records
-from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
+from gateway.domain.messages import OutboundBatch
+from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2, exchange_pb2
 
 SUBMIT = "/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage"
@@ -47,6 +56,8 @@ KINDS = ("stalled", "poison", "oversized", "gaps")
 #: traffic at all. ``--kinds spin`` checks that the flooder's presence on that core does not
 #: slow the well-behaved clients down by itself (ratios about 1).
 CONTROL = "spin"
+#: As the EU rather than SG: see the module's docstring.
+FORGED_XML = "forged_xml"
 _STATUS = {code.value[0]: code.name for code in grpc.StatusCode}
 _RESET = {
     REFUSED_STREAM: "REFUSED_STREAM",
@@ -99,6 +110,7 @@ class Flood:
             ("poison", self.poison, self.opts.poison_threads),
             ("oversized", self.oversized, self.opts.oversized_threads),
             ("gaps", self.gaps, 1),
+            (FORGED_XML, self.forged_xml, self.opts.poison_threads),
             (CONTROL, self.spin, 1),
         ]
         for kind, target, count in workers:
@@ -224,6 +236,23 @@ class Flood:
             next(self.sequences)  # skipped: every message leaves a gap behind it
             self._send("gaps", call, self._message(next(self.sequences), self._record()))
 
+    def forged_xml(self) -> None:
+        forger = Signer(signing_key(RSA_PKCS1), self.ws.signer("EU").key_id, RSA_PKCS1)
+        now = datetime.now(UTC)
+        records = tuple(
+            AeoRecord(
+                f"DE{i:012d}", "Forged GmbH", "1 Forge Road", RecordStatus.VALID, "AEOF", 1, now,
+                StatusEvent.GRANTED,
+            )
+            for i in range(100)
+        )  # fmt: skip
+        batch = OutboundBatch("EU", next(self.sequences), now, BatchKind.DELTA, records)
+        envelope = protomap.signed_envelope(XmlDsigCodec().seal(batch, forger))
+        body = exchange_pb2.SubmitStatusMessageRequest(envelope=envelope).SerializeToString()
+        call = connect(self.opts.target, self.ws.identity("EU")).unary_unary(SUBMIT, None, None)
+        while not self.stop.is_set():
+            self._send(FORGED_XML, call, body)
+
     def spin(self) -> None:
         spins = 0
         while not self.stop.is_set():
@@ -254,7 +283,7 @@ def main() -> int:
     )
     opts = parser.parse_args()
     kinds = [k for k in opts.kinds.split(",") if k]
-    unknown = set(kinds) - {*KINDS, CONTROL}
+    unknown = set(kinds) - {*KINDS, FORGED_XML, CONTROL}
     if unknown:
         parser.error(f"unknown kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
     pin(CLIENT_CPU)

@@ -35,7 +35,7 @@ from typing import Any
 
 import grpc
 
-from bench.flood import CONTROL, KINDS, outcome_of
+from bench.flood import CONTROL, FORGED_XML, KINDS, outcome_of
 from bench.harness import (
     CLIENT_CPU,
     ROOT,
@@ -570,8 +570,9 @@ def main() -> int:
     parser.add_argument(
         "--flood",
         default=",".join(KINDS),
-        help=f"flood kinds, of {','.join(KINDS)} (all by default); or {CONTROL}: no traffic, "
-        "the flooder only burns CPU on the load generator's core (a control)",
+        help=f"flood kinds, of {','.join(KINDS)} (all by default) and {FORGED_XML} (as the EU); "
+        f"or {CONTROL}: no traffic, the flooder only burns CPU on the load generator's core "
+        "(a control)",
     )
     parser.add_argument(
         "--flood-priority",
@@ -599,7 +600,7 @@ def main() -> int:
     )
     parser.add_argument("--retries", type=int, default=2, help="times a noisy pair is run again")
     opts = parser.parse_args()
-    unknown = set(opts.flood.split(",")) - {*KINDS, CONTROL}
+    unknown = set(opts.flood.split(",")) - {*KINDS, FORGED_XML, CONTROL}
     if unknown:
         parser.error(f"unknown flood kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
     pin(CLIENT_CPU)

@@ -228,6 +228,8 @@ def build(
             # real body can take a moment to be read).
             max_waiting=settings.max_calls_per_client,
             bytes_per_second=settings.max_bytes_per_second_per_client,
+            refusals_per_second=settings.max_refusals_per_second_per_client,
+            refusal_burst=5 * settings.max_refusals_per_second_per_client,
             burst_bytes=max(
                 2 * settings.max_payload_bytes, 2 * settings.max_bytes_per_second_per_client
             ),

@@ -64,6 +64,11 @@ class Settings:
     #: Request bytes per second one client may send on average (bursts of twice
     #: max_payload_bytes, or two seconds' worth, pass at once); calls beyond it wait.
     max_bytes_per_second_per_client: int = 8 * 1024 * 1024
+    #: Calls of one client the gateway may refuse as the caller's fault (a bad signature, a
+    #: malformed message) per second on average, five seconds' worth at once; past that its
+    #: calls are refused unread with client.too_many_refusals. A forged XML-DSig document costs
+    #: milliseconds to refuse: a stream of them must not cost the other clients their share.
+    max_refusals_per_second_per_client: float = 20.0
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
@@ -83,6 +88,7 @@ _MINIMUMS = {
     "max_active_per_client": 1,
     "request_body_timeout_seconds": 0.1,
     "max_bytes_per_second_per_client": 1024,
+    "max_refusals_per_second_per_client": 0.1,
     "read_pool_size": 1,
     "grace_seconds": 0,
 }

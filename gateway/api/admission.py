@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from gateway.app.unit_of_work import Transactions, UnitOfWork, Work
-from gateway.domain.errors import TooManyCalls
+from gateway.domain.errors import TooManyCalls, TooManyRefusals
 
 T = TypeVar("T")
 
@@ -55,6 +55,10 @@ class AdmissionLimits:
     max_waiting: int = 1 << 30
     bytes_per_second: float = float("inf")
     burst_bytes: float = float("inf")
+    #: Calls of one client the gateway refuses (the caller's fault) per second on average, and
+    #: at once; past them the client's calls are refused unread (TooManyRefusals).
+    refusals_per_second: float = float("inf")
+    refusal_burst: float = float("inf")
 
 
 class _Bucket:
@@ -115,11 +119,42 @@ class Admission:
         self.limits = limits
         self._clients: dict[str, _Client] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self._refusal_buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
         self._keys = itertools.count()
         self._watchdog = _BodyWatchdog()
         self._clock = clock
         self._sleep = sleep
+
+    def refused(self, client: str) -> None:
+        """Charges one refused call to ``client``'s refusal budget."""
+        self._refusals(client, charge=1.0)
+
+    def check_refusals(self, client: str) -> None:
+        """TooManyRefusals while ``client`` has spent its refusal budget: its calls are then
+        refused before their bytes are parsed, let alone checked."""
+        if self._refusals(client, charge=0.0) < 1.0:
+            raise TooManyRefusals(
+                f"more than {self.limits.refusals_per_second:g} calls of this client per second "
+                "were refused; slow down and send well-formed, correctly signed messages",
+                limit=f"{self.limits.refusals_per_second:g}",
+            )
+
+    def _refusals(self, client: str, charge: float) -> float:
+        """The client's refusal budget after refilling it and taking ``charge`` from it."""
+        rate, burst = self.limits.refusals_per_second, self.limits.refusal_burst
+        if rate == float("inf"):
+            return float("inf")
+        now = self._clock()
+        with self._lock:
+            bucket = self._refusal_buckets.get(client)
+            if bucket is None:
+                if len(self._refusal_buckets) >= 4096:
+                    self._refusal_buckets.clear()  # bounded memory, as for the byte meter
+                bucket = self._refusal_buckets[client] = _Bucket(burst, now)
+            bucket.level = max(0.0, min(burst, bucket.level + (now - bucket.at) * rate) - charge)
+            bucket.at = now
+            return bucket.level
 
     def meter(self, client: str, size: int) -> None:
         """Charges ``size`` request bytes to ``client``; waits while its bucket is overdrawn.

@@ -30,6 +30,7 @@ from gateway.domain.errors import (
     MalformedRequest,
     NoClientIdentity,
     RoleNotPermitted,
+    Status,
     shown,
 )
 
@@ -113,6 +114,21 @@ class GatewayInterceptor(_Interceptor):
         return RequestContext(principal, directory)
 
 
+#: Refusals that are the caller's fault, and cost the gateway the work of finding it out: they
+#: are charged to the caller's refusal budget (Admission.refused). Throttling and the gateway's
+#: own failures are not.
+_CALLERS_FAULT = frozenset(
+    {
+        Status.INVALID_ARGUMENT,
+        Status.UNAUTHENTICATED,
+        Status.PERMISSION_DENIED,
+        Status.ALREADY_EXISTS,
+        Status.FAILED_PRECONDITION,
+        Status.NOT_FOUND,
+    }
+)
+
+
 def _client(principal: Principal) -> str:
     """Whose limits a call counts against: a partner as a whole (its CA may issue many
     certificates), otherwise the one home certificate."""
@@ -146,12 +162,16 @@ class _Call:
                 raw = self._body(client, requests, context)
                 with self._admission.call(client):
                     if self._allowed is not None:  # the gateway's own work waits its turn
+                        self._admission.check_refusals(client)
                         self._admission.meter(client, len(raw))
                         self._admission.take_turn()
-                    request = self._parsed(raw)
                     token = _current.set(request_context)
                     try:
-                        return behavior(request, context)
+                        return behavior(self._parsed(raw), context)
+                    except GatewayError as exc:
+                        if exc.status in _CALLERS_FAULT:
+                            self._admission.refused(client)
+                        raise
                     finally:
                         _current.reset(token)
             except Exception as exc:  # answered precisely below

@@ -95,6 +95,17 @@ class TooManyCalls(GatewayError):
     transient = True
 
 
+class TooManyRefusals(GatewayError):
+    """The client's recent calls were refused faster than one client may have them refused
+    (``max_refusals_per_second_per_client``): a forged or broken message costs the gateway its
+    whole check, so a client sending them is slowed down before it costs the others theirs.
+    Refused before anything of the call is read; retry later, with well-formed messages."""
+
+    status = Status.RESOURCE_EXHAUSTED
+    reason = "client.too_many_refusals"
+    transient = True
+
+
 class MalformedRequest(GatewayError):
     """The request is not a well-formed message of the method's request type."""
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from adapters import pki
+from adapters.crypto.signatures import Signer
 from bench.raw_h2 import CANCEL, TRANSPORT_REFUSALS, Outcome, RawConnection, wait
 from gateway.api.errors import error_info
 from gateway.client import RecognitionClient, TlsIdentity, connect, signed_envelope
@@ -24,6 +26,7 @@ from tests.factories import record
 from tests.integration.helpers import (
     envelope,
     expect_error,
+    now,
     partner_client,
     recognition_client,
     store_view,
@@ -205,8 +208,9 @@ def test_poison_messages_fail_alone_while_another_partner_submits(
 ) -> None:
     """SG sends, from four threads, validly signed messages carrying versions of 2^63 and NUL
     bytes in names and tiers, and batches numbered 2^63; at the same time KR submits 30
-    messages. Result: every KR message is applied; every SG message gets a final, precise
-    answer (never UNAVAILABLE)."""
+    messages. Result: every KR message is applied; every SG message gets a precise answer
+    (never UNAVAILABLE): refused as invalid, or, once SG has been refused more often than
+    its refusal budget allows, refused unread with client.too_many_refusals."""
     overrides = {}
     if store == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
@@ -230,11 +234,11 @@ def test_poison_messages_fail_alone_while_another_partner_submits(
                     submit(client, sequence, hostile)
                     sg_codes.append("OK")
                 except grpc.RpcError as exc:
-                    sg_codes.append(exc.code().name)
+                    sg_codes.append(_answer(exc))
             try:
                 client.submit_envelope(envelope(signer, "SG", 2**63, record()))
             except grpc.RpcError as exc:
-                sg_codes.append(exc.code().name)
+                sg_codes.append(_answer(exc))
 
     threads = [threading.Thread(target=flood, args=(i,)) for i in range(4)]
     for t in threads:
@@ -250,7 +254,41 @@ def test_poison_messages_fail_alone_while_another_partner_submits(
             t.join()
     assert live.gateway.store.reader.partner_stats("KR").operators == 30
     assert sg_codes
-    assert set(sg_codes) <= {"OK", "INVALID_ARGUMENT"}, set(sg_codes)
+    assert set(sg_codes) <= {"OK", "INVALID_ARGUMENT", "client.too_many_refusals"}, set(sg_codes)
+
+
+def _answer(exc: grpc.RpcError) -> str:
+    """The status name, or for RESOURCE_EXHAUSTED its reason: which limit answered."""
+    info = error_info(exc)
+    if exc.code() is grpc.StatusCode.RESOURCE_EXHAUSTED and info is not None:
+        return str(info.reason)
+    return str(exc.code().name)
+
+
+def test_a_partner_sending_forged_messages_is_slowed_down_and_others_are_not(
+    start_gateway: Callable[..., Live],
+) -> None:
+    """SG sends 30 messages signed by a key not its own under its key id (each costs the
+    gateway its signature check), with a refusal budget of one per second (five at once); KR submits
+    meanwhile. Result: SG's first five are refused signature.invalid, the rest unread with
+    RESOURCE_EXHAUSTED client.too_many_refusals; every KR message is applied."""
+    live = start_gateway(max_refusals_per_second_per_client=1.0)
+    forger = Signer(ed25519.Ed25519PrivateKey.generate(), "SG-2026-1", "ed25519")
+    sg = partner_client(live)
+    answers = []
+    for sequence in range(1, 31):
+        try:
+            sg.submit_envelope(envelope(forger, "SG", sequence, record()))
+            answers.append("OK")
+        except grpc.RpcError as exc:
+            info = error_info(exc)
+            answers.append(info.reason if info else exc.code().name)
+    assert answers[:5] == ["signature.invalid"] * 5, answers
+    assert set(answers[5:]) == {"client.too_many_refusals"}, answers
+    kr = partner_client(live, "KR")
+    for sequence in range(1, 11):
+        assert not submit(kr, sequence, record(f"KR{sequence:010d}", tier="AA")).duplicate
+    assert live.gateway.store.reader.record_as_of("SG", "SG000000000001", now()) is None
 
 
 def _identity(tmp_path: Path, live: Live, issued: pki.Issued) -> TlsIdentity:

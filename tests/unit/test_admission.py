@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gateway.api.admission import Admission, AdmissionLimits, waiting
-from gateway.domain.errors import TooManyCalls
+from gateway.domain.errors import TooManyCalls, TooManyRefusals
 
 
 def admission(max_calls: int = 2, max_active: int = 1, body_timeout: float = 0.2) -> Admission:
@@ -131,3 +131,25 @@ def test_a_new_call_waiting_for_its_body_cancels_the_longest_waiting_one() -> No
     assert gate.body("SG", lambda: b"sg", lambda: None) == b"sg"
     assert cancelled.is_set()
     worker.join(5)
+
+
+def test_a_client_refused_too_often_is_refused_unread_until_its_budget_refills() -> None:
+    """A budget of one refusal per second, three at once; SG's calls are refused three times
+    in a row. Result: SG's next call is TooManyRefusals and KR's is not; a second later SG has
+    one refusal of budget again."""
+    now = [0.0]
+    limits = AdmissionLimits(8, 1, 1.0, refusals_per_second=1.0, refusal_burst=3.0)
+    gate = Admission(limits, clock=lambda: now[0])
+    for _ in range(3):
+        gate.check_refusals("SG")
+        gate.refused("SG")
+    with pytest.raises(TooManyRefusals) as refused:
+        gate.check_refusals("SG")
+    assert refused.value.reason == "client.too_many_refusals"
+    assert refused.value.transient
+    gate.check_refusals("KR")
+    now[0] = 1.0
+    gate.check_refusals("SG")
+    gate.refused("SG")
+    with pytest.raises(TooManyRefusals):
+        gate.check_refusals("SG")
