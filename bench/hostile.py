@@ -515,10 +515,10 @@ def table(result: dict[str, Any]) -> str:
     flooder = result["flooder"]
     lines += [
         "",
-        f"flooder (SG), all B runs: {flooder['seconds']:.0f} s, "
+        f"flooder (SG; the EU for {FORGED_XML}), all B runs: {flooder['seconds']:.0f} s, "
         f"{flooder['cpu_seconds']:.0f} s of CPU on the load generator's core",
     ]
-    for kind in (*KINDS, CONTROL):
+    for kind in (*KINDS, FORGED_XML, CONTROL):
         calls = flooder["calls"].get(kind)
         if calls:
             lines.append(f"  {kind}: " + ", ".join(f"{n:,} {what}" for what, n in calls.items()))
