@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeAlias
 
 import grpc
 import pytest
@@ -119,8 +120,8 @@ def _signed_kr(document: bytes, **header: object) -> Callable[[DevWorkspace], by
 _DUPLICATE = _kr_document().replace(b'{"partner":"KR"', b'{"partner":"KR","partner":"KR"', 1)
 _DEEP = _kr_document().replace(b'"name":', b'"x":' + b"[" * 200 + b"]" * 200 + b',"name":', 1)
 
-Build = Callable[[DevWorkspace], bytes]
-Format = common_pb2.WireFormat.ValueType
+Build: TypeAlias = Callable[[DevWorkspace], bytes]
+Format: TypeAlias = common_pb2.WireFormat.ValueType
 
 #: (name, partner, format, payload builder, status, reason)
 CASES: list[tuple[str, str, Format, Build, grpc.StatusCode, str]] = [
