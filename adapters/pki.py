@@ -210,12 +210,16 @@ def init(
                 ips=["127.0.0.1", "::1"],
             ),
         )
-    for role in ("domestic", "admin"):
+    for role in ("domestic", "admin", "registry"):
         if not w.exists(f"clients/{role}.pem"):
             w.pair(
                 f"clients/{role}",
                 issue(home, f"{home_code} {role} system", home_name, uris=[ROLE_URI_PREFIX + role]),
             )
+    if not w.exists("clients/gateway.pem"):
+        # What the gateway presents when it sends home AEO changes to partners' gateways: they
+        # know it by the home CA that issued it (no role: it calls only partners).
+        w.pair("clients/gateway", issue(home, f"{home_code} customs gateway", home_name))
     key_id, algorithm = gateway_key
     if not w.exists(f"gateway/signing-{key_id}.key.pem"):
         key = signing_key(algorithm)
@@ -230,6 +234,19 @@ def init(
             w.pair(f"{base}/ca", ca)
         if not w.exists(f"{base}/client.pem"):
             w.pair(f"{base}/client", issue(ca, f"{partner.code} customs gateway", partner.name))
+        if not w.exists(f"{base}/server.pem"):
+            # The partner's own gateway, run locally by the demo and the federation tests.
+            w.pair(
+                f"{base}/server",
+                issue(
+                    ca,
+                    f"{partner.code} customs gateway",
+                    partner.name,
+                    server=True,
+                    dns=["localhost"],
+                    ips=["127.0.0.1", "::1"],
+                ),
+            )
         for pk_id, pk_alg in partner.signing:
             if not w.exists(f"{base}/signing-{pk_id}.key.pem"):
                 key = signing_key(pk_alg)

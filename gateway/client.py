@@ -43,10 +43,11 @@ class TlsIdentity:
 
     @classmethod
     def dev(cls, pki: Path, who: str) -> TlsIdentity:
-        """From the development PKI: who is "domestic", "admin" or a partner code."""
+        """From the development PKI: who is "domestic", "admin", "registry" or a partner
+        code."""
         stem = (
             pki / "clients" / who
-            if who in ("domestic", "admin")
+            if who in ("domestic", "admin", "registry")
             else pki / "partners" / who / "client"
         )
         return cls(pki / "ca.pem", Path(f"{stem}.pem"), Path(f"{stem}.key.pem"))

@@ -49,7 +49,7 @@ class DevWorkspace:
         return settings.with_overrides(**overrides) if overrides else settings
 
     def identity(self, who: str) -> TlsIdentity:
-        """TLS identity of "domestic", "admin" or a partner code."""
+        """TLS identity of "domestic", "admin", "registry" or a partner code."""
         return TlsIdentity.dev(self.pki, who)
 
     def signer(self, partner: str, key_id: str | None = None) -> Signer:

@@ -36,10 +36,31 @@ class Settings:
     home_file: Path = Path("home/CN.toml")
     #: sqlite:///relative.db, sqlite:////absolute.db or postgresql://user@host/db
     database_url: str = "sqlite:///var/aeo-gateway.db"
-    #: The gateway's own message-signing key (receipts, outbound messages).
-    signing_key: Path = Path("certs/dev/gateway/signing-CN-GW-1.key.pem")
-    signing_key_id: str = "CN-GW-1"
-    signing_algorithm: str = "ed25519"
+    #: The gateway's own message-signing key (receipts, outbound messages). ECDSA P-256 by
+    #: default: every wire format speaks it (XML-DSig has no Ed25519 in signxml).
+    signing_key: Path = Path("certs/dev/gateway/signing-CN-GW-2.key.pem")
+    signing_key_id: str = "CN-GW-2"
+    signing_algorithm: str = "ecdsa-p256-sha256"
+    #: The client certificate and key the gateway presents to partners' gateways when it
+    #: sends them the home administration's AEO changes.
+    outbound_tls_cert: Path = Path("certs/dev/clients/gateway.pem")
+    outbound_tls_key: Path = Path("certs/dev/clients/gateway.key.pem")
+    #: Deliver queued home AEO changes to partners with an [outbound] endpoint. Off, changes
+    #: are still queued (another replica, or this one later, delivers them).
+    outbound_enabled: bool = True
+    #: Seconds between looks for work another replica queued (work queued here, and a settled
+    #: message's successor, is taken at once).
+    outbound_poll_seconds: float = 0.2
+    #: Changes sealed into one outbound message at most: a backlog drains in large messages.
+    outbound_max_records_per_message: int = 500
+    #: Seconds one send to a partner may take before it counts as failed.
+    outbound_call_timeout_seconds: float = 5.0
+    #: Age (from when its oldest change was queued) past which an outbound message that no
+    #: valid receipt has settled is dead-lettered: no longer attempted until an admin re-drives
+    #: it.
+    outbound_dead_letter_after_seconds: float = 86_400.0
+    #: Partners this gateway delivers to at once (replicas share the partners between them).
+    outbound_workers: int = 8
     #: How far a message's issued_at may be from the gateway's clock.
     clock_skew_seconds: int = 300
     max_payload_bytes: int = 4 * 1024 * 1024
@@ -90,6 +111,11 @@ _MINIMUMS = {
     "max_bytes_per_second_per_client": 1024,
     "max_refusals_per_second_per_client": 0.1,
     "read_pool_size": 1,
+    "outbound_poll_seconds": 0.01,
+    "outbound_max_records_per_message": 1,
+    "outbound_call_timeout_seconds": 0.1,
+    "outbound_dead_letter_after_seconds": 1,
+    "outbound_workers": 1,
     "grace_seconds": 0,
 }
 

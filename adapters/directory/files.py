@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from gateway.domain.definitions import DefinitionProblem, check_overlaps, check_
 from gateway.domain.directory import Directory, PartnerKey
 from gateway.domain.errors import DefinitionInvalid
 from gateway.domain.partners import (
+    OutboundEndpoint,
     GradeScheme,
     HomeAdministration,
     MappingRule,
@@ -48,8 +49,9 @@ _PARTNER_KEYS = {
     "": {
         "code", "name", "programme", "tiers", "recognised_tiers", "direction", "wire_formats",
         "benefits", "mra", "identifiers", "trust", "signing_keys", "mapping", "freshness",
-        "assumed",
+        "assumed", "outbound",
     },
+    "outbound": {"endpoint", "server_name", "ca", "wire_format"},
     "mra": {"signed", "in_force", "in_force_by_mode", "suspensions"},
     "mra.suspensions": {"start", "end"},
     "identifiers": {"prefix", "patterns", "aliases", "takes_precedence_over", "examples"},
@@ -84,6 +86,8 @@ class PartnerEntry:
     takes_precedence_over: tuple[str, ...]
     source: Path
     text: bytes
+    #: The CA of the partner's gateway server certificate (its outbound endpoint).
+    server_ca: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -324,7 +328,46 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
     trust = f.require(data, "trust", dict)
     f.known_keys(trust, "trust", _PARTNER_KEYS)
     ca = path.parent / f.require(trust, "ca", str, "trust.ca")
-    return PartnerEntry(partner, ca, tuple(key_files), precedence, path, text)
+    outbound, server_ca = _outbound(f, data, wire_formats, path.parent)
+    return PartnerEntry(
+        replace(partner, outbound=outbound),
+        ca,
+        tuple(key_files),
+        precedence,
+        path,
+        text,
+        server_ca or ca,
+    )
+
+
+def _outbound(
+    f: _File, data: dict[str, Any], wire_formats: list[str], folder: Path
+) -> tuple[OutboundEndpoint | None, Path | None]:
+    """The optional [outbound] table: the partner's gateway and the CA of its server
+    certificate (default: the partner's trust.ca)."""
+    section = data.get("outbound")
+    if section is None:
+        return None, None
+    if not isinstance(section, dict):
+        raise f.error("outbound", "must be a table")
+    f.known_keys(section, "outbound", _PARTNER_KEYS)
+    address = f.require(section, "endpoint", str, "outbound.endpoint")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise f.error("outbound.endpoint", f"{address!r} is not host:port")
+    wire_format = section.get("wire_format", wire_formats[0])
+    if not isinstance(wire_format, str):
+        raise f.error("outbound.wire_format", "must be a string")
+    server_name = section.get("server_name", "")
+    if not isinstance(server_name, str):
+        raise f.error("outbound.server_name", "must be a string")
+    ca = section.get("ca")
+    if ca is not None and not isinstance(ca, str):
+        raise f.error("outbound.ca", "must be a path")
+    return (
+        OutboundEndpoint(address, wire_format, server_name),
+        folder / ca if ca is not None else None,
+    )
 
 
 def read_home(path: Path) -> HomeAdministration:
@@ -447,6 +490,7 @@ class FileDirectory:
             raise _File(path).error(problem.field, problem.message) from problem
         keys: dict[tuple[str, str], PartnerKey] = {}
         anchors: dict[str, bytes] = {}
+        server_cas: dict[str, bytes] = {}
         digests: dict[str, str] = {}
         # One CA for two parties would let either speak for the other: compared as certificates
         # (DER), so a reformatted copy of the same CA is the same CA.
@@ -461,6 +505,11 @@ class FileDirectory:
             seen_cas[fingerprint] = f"partner {code}"
             anchors[code] = ca.public_bytes(Encoding.PEM)
             digest.update(anchors[code])
+            if entry.partner.outbound is not None and entry.server_ca is not None:
+                server_cas[code] = _trust_anchor(f, entry.server_ca, "outbound.ca").public_bytes(
+                    Encoding.PEM
+                )
+                digest.update(server_cas[code])
             for i, (info, file) in enumerate(
                 zip(entry.partner.signing_keys, entry.key_files, strict=True)
             ):
@@ -488,21 +537,22 @@ class FileDirectory:
             trust_anchors=anchors,
             digests=digests,
             precedence=precedence,
+            server_cas=server_cas,
         )
 
 
-def _trust_anchor(f: _File, path: Path) -> x509.Certificate:
+def _trust_anchor(f: _File, path: Path, field: str = "trust.ca") -> x509.Certificate:
     """The one CA certificate in ``path``: a bundle would be trusted whole by TLS while the
     caller's identity is matched against one certificate of it."""
     try:
         certs = x509.load_pem_x509_certificates(path.read_bytes())
     except OSError as exc:
         raise f.error(
-            "trust.ca",
+            field,
             f"{path}: {exc.strerror}; run `aeo-gateway certs init` for a development PKI",
         ) from exc
     except ValueError as exc:
-        raise f.error("trust.ca", f"{path} is not a PEM certificate: {exc}") from exc
+        raise f.error(field, f"{path} is not a PEM certificate: {exc}") from exc
     if len(certs) != 1:
-        raise f.error("trust.ca", f"{path} holds {len(certs)} certificates; give exactly one CA")
+        raise f.error(field, f"{path} holds {len(certs)} certificates; give exactly one CA")
     return certs[0]

@@ -291,6 +291,19 @@ class SqlChangeLog(_Repository):
         self._rows.kept.clear()
 
 
+class SqlOutbox(_Repository):
+    """Home AEO changes queued per partner, written with the change itself (migration 0005)."""
+
+    def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
+        self._rows.staged.append((partner, identifier, version, to_us(queued_at)))
+
+    def flush(self) -> None:
+        if self._rows.kept:
+            sql = tables.insert("outbox", ("partner", "identifier", "version", "queued_at"))
+            self._cur.executemany(self._q(sql), self._rows.kept)
+            self._rows.kept.clear()
+
+
 class GroupUnitOfWork:
     """The UnitOfWork port for every work of one group commit."""
 
@@ -300,6 +313,7 @@ class GroupUnitOfWork:
         self.partner_states = SqlPartnerStates(cur, dialect)
         self.changes = SqlChangeLog(cur, dialect)
         self.absences = SqlAbsences(cur, dialect)
+        self.outbox = SqlOutbox(cur, dialect)
         self._parts: tuple[Callable[[bool], None], ...] = tuple(
             part.settle
             for part in (
@@ -308,6 +322,7 @@ class GroupUnitOfWork:
                 self.partner_states,
                 self.changes,
                 self.absences,
+                self.outbox,
             )
         )
 
@@ -332,5 +347,6 @@ class GroupUnitOfWork:
             self.messages,
             self.changes,
             self.absences,
+            self.outbox,
         ):
             part.flush()

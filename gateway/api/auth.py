@@ -31,6 +31,8 @@ class Role(Enum):
     PARTNER = "partner"
     DOMESTIC = "domestic"
     ADMIN = "admin"
+    #: The home credit system: feeds the home administration's own AEO changes.
+    REGISTRY = "registry"
     #: Plaintext development mode: no certificate, so no partner identity.
     INSECURE_LOCAL = "insecure-local"
     #: A home certificate without a gateway role: health and reflection only.
@@ -50,6 +52,10 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "PartnerExchangeService": frozenset({Role.PARTNER}),
     SERVICE_PREFIX + "RecognitionService": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "AdminService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "HomeRegistryService": frozenset({Role.REGISTRY, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "ChangeFeedService": frozenset(
+        {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
+    ),
 }
 
 
@@ -111,7 +117,7 @@ class Authenticator:
             if _issued_by(cert, ca):
                 return Principal(Role.PARTNER, code, fingerprint, subject)
         if _issued_by(cert, self._home_ca):
-            for role in (Role.DOMESTIC, Role.ADMIN):
+            for role in (Role.DOMESTIC, Role.ADMIN, Role.REGISTRY):
                 if ROLE_URI_PREFIX + role.value in _uris(cert):
                     return Principal(role, None, fingerprint, subject)
             return Principal(Role.NONE, None, fingerprint, subject)

@@ -78,6 +78,13 @@ class AbsenceRepository(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
+        """Queues a stored home record version for ``partner``, with the transaction: delivery
+        (gateway.app.deliver) seals, sends and settles it."""
+        ...
+
+
 class ChangeLog(Protocol):
     def append(self, event: DomainEvent) -> None:
         """Recorded with the transaction; gets its cursor, in commit order, on commit."""
@@ -99,6 +106,9 @@ class UnitOfWork(Protocol):
 
     @property
     def absences(self) -> AbsenceRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
 
 Work = Callable[[UnitOfWork], T]

@@ -82,6 +82,12 @@ def check_partner(partner: Partner, home: HomeAdministration, formats: Collectio
                 f"wire_formats[{i}]",
                 f"{wire_format!r} is not a wire format this gateway speaks ({', '.join(formats)})",
             )
+    if partner.outbound is not None and partner.outbound.wire_format not in formats:
+        raise problem(
+            "outbound.wire_format",
+            f"{partner.outbound.wire_format!r} is not a wire format this gateway speaks "
+            f"({', '.join(formats)})",
+        )
     check_scheme(code, partner.identifiers)
 
 

@@ -49,6 +49,9 @@ class Directory:
     digests: Mapping[str, str]
     #: Administration -> the administrations whose codes it wins over where patterns overlap.
     precedence: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Partner code -> PEM of the CA that issues its gateway's TLS server certificate, for
+    #: partners with an outbound endpoint.
+    server_cas: Mapping[str, bytes] = field(default_factory=dict)
     codebook: CodeBook = field(init=False)
 
     def __post_init__(self) -> None:

@@ -104,6 +104,18 @@ class Freshness:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundEndpoint:
+    """Where the home administration's AEO changes go: the partner's gateway, over mutual TLS.
+
+    ``server_name`` is the name its TLS certificate must carry (empty: the host of
+    ``address``); ``wire_format`` is the format messages to it are sealed in."""
+
+    address: str
+    wire_format: str
+    server_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Partner:
     code: str
     name: str
@@ -129,6 +141,8 @@ class Partner:
     freshness: Freshness | None = None
     #: Fields of the definition that rest on an assumption, as the file names them.
     assumed: tuple[str, ...] = ()
+    #: The partner's gateway for home AEO changes; None: nothing is sent to it.
+    outbound: OutboundEndpoint | None = None
 
     @property
     def recognised_tier_names(self) -> frozenset[str]:
@@ -137,6 +151,12 @@ class Partner:
 
     def recognises(self, tier: str, day: date) -> bool:
         return any(r.tier == tier and r.covers(day) for r in self.recognised_tiers)
+
+    def in_force_on(self, day: date) -> bool:
+        """In force on ``day`` for at least one mode: from then on the partner is sent home
+        AEO changes (Hong Kong's land ports began before its air and sea ports)."""
+        starts = [self.mra_in_force, *(start for _, start in self.mra_in_force_by_mode)]
+        return any(start is not None and start <= day for start in starts)
 
     def in_force_for(self, mode: TransportMode) -> date | None:
         """When the MRA entered into force for ``mode``: its own date, else ``mra_in_force``."""

@@ -4,6 +4,7 @@ isort:skip_file
 Operator-facing service: partner registry, exchange state and the change feed."""
 
 from gateway.pb import common_pb2 as _common_pb2
+from gateway.pb import exchange_pb2 as _exchange_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
@@ -22,6 +23,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OutboundMessageState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutboundMessageStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutboundMessageState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTBOUND_MESSAGE_STATE_UNSPECIFIED: _OutboundMessageState.ValueType  # 0
+    """Not set: in a request, any state."""
+    OUTBOUND_MESSAGE_STATE_SENDING: _OutboundMessageState.ValueType  # 1
+    """Sealed and being sent (or waiting for its next attempt)."""
+    OUTBOUND_MESSAGE_STATE_SETTLED: _OutboundMessageState.ValueType  # 2
+    """The partner returned a valid signed receipt for this very message."""
+    OUTBOUND_MESSAGE_STATE_DEAD_LETTERED: _OutboundMessageState.ValueType  # 3
+    """Not settled within the age limit: no longer attempted until re-driven."""
+
+class OutboundMessageState(_OutboundMessageState, metaclass=_OutboundMessageStateEnumTypeWrapper):
+    """Where an outbound message is in its delivery."""
+
+OUTBOUND_MESSAGE_STATE_UNSPECIFIED: OutboundMessageState.ValueType  # 0
+"""Not set: in a request, any state."""
+OUTBOUND_MESSAGE_STATE_SENDING: OutboundMessageState.ValueType  # 1
+"""Sealed and being sent (or waiting for its next attempt)."""
+OUTBOUND_MESSAGE_STATE_SETTLED: OutboundMessageState.ValueType  # 2
+"""The partner returned a valid signed receipt for this very message."""
+OUTBOUND_MESSAGE_STATE_DEAD_LETTERED: OutboundMessageState.ValueType  # 3
+"""Not settled within the age limit: no longer attempted until re-driven."""
+Global___OutboundMessageState: _TypeAlias = OutboundMessageState  # noqa: Y015
 
 @_typing.final
 class ListPartnersRequest(_message.Message):
@@ -559,6 +588,8 @@ class PartnerState(_message.Message):
     NEEDS_SNAPSHOT_FIELD_NUMBER: _builtins.int
     SEQUENCES_WRITTEN_OFF_FIELD_NUMBER: _builtins.int
     STALE_FIELD_NUMBER: _builtins.int
+    PROGRAMME_FIELD_NUMBER: _builtins.int
+    OUTBOUND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Resource name, "partners/{code}/state", e.g. "partners/SG/state"."""
     last_sequence: _builtins.int
@@ -589,6 +620,14 @@ class PartnerState(_message.Message):
     def last_received_at(self) -> _timestamp_pb2.Timestamp:
         """When the gateway last received a message from the partner; absent when never."""
 
+    @_builtins.property
+    def programme(self) -> Global___ProgrammeStatus:
+        """The state of the partner's programme now."""
+
+    @_builtins.property
+    def outbound(self) -> Global___OutboundState:
+        """The state of the gateway's outbound delivery to the partner."""
+
     def __init__(
         self,
         *,
@@ -602,14 +641,370 @@ class PartnerState(_message.Message):
         needs_snapshot: _builtins.bool = ...,
         sequences_written_off: _builtins.int = ...,
         stale: _builtins.bool = ...,
+        programme: Global___ProgrammeStatus | None = ...,
+        outbound: Global___OutboundState | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "outbound", b"outbound", "programme", b"programme"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "sequences_written_off", b"sequences_written_off", "stale", b"stale"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "outbound", b"outbound", "programme", b"programme", "sequences_written_off", b"sequences_written_off", "stale", b"stale"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PartnerState: _TypeAlias = PartnerState  # noqa: Y015
+
+@_typing.final
+class ProgrammeStatus(_message.Message):
+    """The state of a partner's programme in the mutual recognition."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    SUSPENDS_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Resource name, "partners/{code}/programme"."""
+    state: _common_pb2.ProgrammeState.ValueType
+    """The state now."""
+    reason: _builtins.str
+    """Why, as the administrator recorded it."""
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """Since when the state applies; absent for a programme never given notice."""
+
+    @_builtins.property
+    def suspends_at(self) -> _timestamp_pb2.Timestamp:
+        """When a notice of suspension takes effect; absent unless state is NOTICE_OF_SUSPENSION."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        state: _common_pb2.ProgrammeState.ValueType = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        suspends_at: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "suspends_at", b"suspends_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "reason", b"reason", "since", b"since", "state", b"state", "suspends_at", b"suspends_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProgrammeStatus: _TypeAlias = ProgrammeStatus  # noqa: Y015
+
+@_typing.final
+class OutboundState(_message.Message):
+    """The gateway's outbound delivery to one partner."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENDPOINT_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    OLDEST_QUEUED_AT_FIELD_NUMBER: _builtins.int
+    LAST_SETTLED_SEQUENCE_FIELD_NUMBER: _builtins.int
+    DEAD_LETTERS_FIELD_NUMBER: _builtins.int
+    PAUSED_FIELD_NUMBER: _builtins.int
+    endpoint: _builtins.str
+    """The partner's endpoint, host:port; empty when none is configured (nothing is queued)."""
+    backlog: _builtins.int
+    """Changes queued and not yet settled by a receipt."""
+    last_settled_sequence: _builtins.int
+    """The highest outbound sequence number the partner has acknowledged with a valid receipt."""
+    dead_letters: _builtins.int
+    """Outbound messages dead-lettered and not yet re-driven."""
+    paused: _builtins.bool
+    """True when delivery is paused because the programme is suspended."""
+    @_builtins.property
+    def oldest_queued_at(self) -> _timestamp_pb2.Timestamp:
+        """When the oldest change not yet settled was queued; absent when none."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+        oldest_queued_at: _timestamp_pb2.Timestamp | None = ...,
+        last_settled_sequence: _builtins.int = ...,
+        dead_letters: _builtins.int = ...,
+        paused: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["oldest_queued_at", b"oldest_queued_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "dead_letters", b"dead_letters", "endpoint", b"endpoint", "last_settled_sequence", b"last_settled_sequence", "oldest_queued_at", b"oldest_queued_at", "paused", b"paused"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboundState: _TypeAlias = OutboundState  # noqa: Y015
+
+@_typing.final
+class SetProgrammeStateRequest(_message.Message):
+    """Request of AdminService.SetProgrammeState."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    NOTICE_PERIOD_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Resource name of the partner's programme, e.g. "partners/KR/programme"."""
+    state: _common_pb2.ProgrammeState.ValueType
+    """The new state: NOTICE_OF_SUSPENSION, SUSPENDED or ACTIVE (resumes recognition and
+    delivery). UNSPECIFIED is refused with INVALID_ARGUMENT.
+    """
+    reason: _builtins.str
+    """Why, for the record; required."""
+    @_builtins.property
+    def notice_period(self) -> _duration_pb2.Duration:
+        """For NOTICE_OF_SUSPENSION: how long until the suspension takes effect; 60 days (the MRA
+        clause) when absent.
+        """
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        state: _common_pb2.ProgrammeState.ValueType = ...,
+        reason: _builtins.str = ...,
+        notice_period: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notice_period", b"notice_period"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "notice_period", b"notice_period", "reason", b"reason", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetProgrammeStateRequest: _TypeAlias = SetProgrammeStateRequest  # noqa: Y015
+
+@_typing.final
+class SetProgrammeStateResponse(_message.Message):
+    """Response of AdminService.SetProgrammeState."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRAMME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def programme(self) -> Global___ProgrammeStatus:
+        """The programme's state as now recorded."""
+
+    def __init__(
+        self,
+        *,
+        programme: Global___ProgrammeStatus | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["programme", b"programme"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["programme", b"programme"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetProgrammeStateResponse: _TypeAlias = SetProgrammeStateResponse  # noqa: Y015
+
+@_typing.final
+class ListOutboundMessagesRequest(_message.Message):
+    """Request of AdminService.ListOutboundMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """Resource name of the partner, e.g. "partners/KR", or "partners/-" for every partner."""
+    state: Global___OutboundMessageState.ValueType
+    """Only messages in this state; UNSPECIFIED for all."""
+    page_size: _builtins.int
+    """Maximum number of messages to return: 50 when 0, at most 500; negative values are refused
+    with INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """The next_page_token of a previous call, to get the page after it; empty for the first."""
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        state: Global___OutboundMessageState.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOutboundMessagesRequest: _TypeAlias = ListOutboundMessagesRequest  # noqa: Y015
+
+@_typing.final
+class ListOutboundMessagesResponse(_message.Message):
+    """Response of AdminService.ListOutboundMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty when there are no more."""
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___OutboundMessage]:
+        """The messages of this page."""
+
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[Global___OutboundMessage] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOutboundMessagesResponse: _TypeAlias = ListOutboundMessagesResponse  # noqa: Y015
+
+@_typing.final
+class OutboundMessage(_message.Message):
+    """A message the gateway sent, or is sending, to a partner."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
+    WIRE_FORMAT_FIELD_NUMBER: _builtins.int
+    PAYLOAD_SHA256_FIELD_NUMBER: _builtins.int
+    QUEUED_AT_FIELD_NUMBER: _builtins.int
+    SEALED_AT_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
+    SETTLED_AT_FIELD_NUMBER: _builtins.int
+    DEAD_LETTERED_AT_FIELD_NUMBER: _builtins.int
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Resource name, "partners/{code}/outbound/{sequence}"."""
+    sequence: _builtins.int
+    """The message's number in the gateway's sequence towards this partner."""
+    state: Global___OutboundMessageState.ValueType
+    """Where the message is in its delivery."""
+    records: _builtins.int
+    """Number of records it carries."""
+    wire_format: _common_pb2.WireFormat.ValueType
+    """The wire format it was sealed in, e.g. "jws"."""
+    payload_sha256: _builtins.bytes
+    """SHA-256 of the payload: the partner's receipt must name it."""
+    attempts: _builtins.int
+    """Attempts made to send it."""
+    last_error: _builtins.str
+    """Stable reason of the last failed attempt, e.g. "partner.unavailable" or
+    "receipt.signature_invalid"; empty when none failed.
+    """
+    @_builtins.property
+    def queued_at(self) -> _timestamp_pb2.Timestamp:
+        """When the oldest change it carries was queued: its age counts from here."""
+
+    @_builtins.property
+    def sealed_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was sealed."""
+
+    @_builtins.property
+    def next_attempt_at(self) -> _timestamp_pb2.Timestamp:
+        """When the next attempt is due; absent unless SENDING."""
+
+    @_builtins.property
+    def settled_at(self) -> _timestamp_pb2.Timestamp:
+        """When the partner's receipt was verified; absent unless SETTLED."""
+
+    @_builtins.property
+    def dead_lettered_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was dead-lettered; absent unless DEAD_LETTERED."""
+
+    @_builtins.property
+    def receipt(self) -> _exchange_pb2.SignedReceipt:
+        """The partner's signed receipt, kept as evidence; absent unless SETTLED."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+        state: Global___OutboundMessageState.ValueType = ...,
+        records: _builtins.int = ...,
+        wire_format: _common_pb2.WireFormat.ValueType = ...,
+        payload_sha256: _builtins.bytes = ...,
+        queued_at: _timestamp_pb2.Timestamp | None = ...,
+        sealed_at: _timestamp_pb2.Timestamp | None = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        next_attempt_at: _timestamp_pb2.Timestamp | None = ...,
+        settled_at: _timestamp_pb2.Timestamp | None = ...,
+        dead_lettered_at: _timestamp_pb2.Timestamp | None = ...,
+        receipt: _exchange_pb2.SignedReceipt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dead_lettered_at", b"dead_lettered_at", "next_attempt_at", b"next_attempt_at", "queued_at", b"queued_at", "receipt", b"receipt", "sealed_at", b"sealed_at", "settled_at", b"settled_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "dead_lettered_at", b"dead_lettered_at", "last_error", b"last_error", "name", b"name", "next_attempt_at", b"next_attempt_at", "payload_sha256", b"payload_sha256", "queued_at", b"queued_at", "receipt", b"receipt", "records", b"records", "sealed_at", b"sealed_at", "sequence", b"sequence", "settled_at", b"settled_at", "state", b"state", "wire_format", b"wire_format"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboundMessage: _TypeAlias = OutboundMessage  # noqa: Y015
+
+@_typing.final
+class RedriveOutboundMessagesRequest(_message.Message):
+    """Request of AdminService.RedriveOutboundMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    SEQUENCES_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """Resource name of the partner, e.g. "partners/KR", or "partners/-" for every partner."""
+    @_builtins.property
+    def sequences(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Sequence numbers of the dead letters to re-drive; empty for all of the parent's."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        sequences: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent", "sequences", b"sequences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedriveOutboundMessagesRequest: _TypeAlias = RedriveOutboundMessagesRequest  # noqa: Y015
+
+@_typing.final
+class RedriveOutboundMessagesResponse(_message.Message):
+    """Response of AdminService.RedriveOutboundMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REDRIVEN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def redriven(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Resource names of the messages returned to their partner's queue."""
+
+    def __init__(
+        self,
+        *,
+        redriven: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["redriven", b"redriven"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedriveOutboundMessagesResponse: _TypeAlias = RedriveOutboundMessagesResponse  # noqa: Y015
 
 @_typing.final
 class ReloadPartnersRequest(_message.Message):
@@ -744,6 +1139,7 @@ class Change(_message.Message):
     RECORDED_AT_FIELD_NUMBER: _builtins.int
     RECORD_VERSION_APPLIED_FIELD_NUMBER: _builtins.int
     PARTNER_DEFINITION_CHANGED_FIELD_NUMBER: _builtins.int
+    PROGRAMME_STATE_CHANGED_FIELD_NUMBER: _builtins.int
     cursor: _builtins.int
     """Position of the change in the feed: monotonically increasing in commit order."""
     @_builtins.property
@@ -758,6 +1154,10 @@ class Change(_message.Message):
     def partner_definition_changed(self) -> Global___PartnerDefinitionChanged:
         """A partner's definition was added, changed or removed."""
 
+    @_builtins.property
+    def programme_state_changed(self) -> Global___ProgrammeStateChanged:
+        """A partner's programme was given notice of suspension, suspended or resumed."""
+
     def __init__(
         self,
         *,
@@ -765,16 +1165,41 @@ class Change(_message.Message):
         recorded_at: _timestamp_pb2.Timestamp | None = ...,
         record_version_applied: Global___RecordVersionApplied | None = ...,
         partner_definition_changed: Global___PartnerDefinitionChanged | None = ...,
+        programme_state_changed: Global___ProgrammeStateChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "partner_definition_changed", b"partner_definition_changed", "record_version_applied", b"record_version_applied", "recorded_at", b"recorded_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "partner_definition_changed", b"partner_definition_changed", "programme_state_changed", b"programme_state_changed", "record_version_applied", b"record_version_applied", "recorded_at", b"recorded_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "event", b"event", "partner_definition_changed", b"partner_definition_changed", "record_version_applied", b"record_version_applied", "recorded_at", b"recorded_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "event", b"event", "partner_definition_changed", b"partner_definition_changed", "programme_state_changed", b"programme_state_changed", "record_version_applied", b"record_version_applied", "recorded_at", b"recorded_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["record_version_applied", "partner_definition_changed"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["record_version_applied", "partner_definition_changed", "programme_state_changed"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___Change: _TypeAlias = Change  # noqa: Y015
+
+@_typing.final
+class ProgrammeStateChanged(_message.Message):
+    """A partner's programme state was set by an administrator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRAMME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def programme(self) -> Global___ProgrammeStatus:
+        """The programme's state as recorded."""
+
+    def __init__(
+        self,
+        *,
+        programme: Global___ProgrammeStatus | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["programme", b"programme"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["programme", b"programme"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProgrammeStateChanged: _TypeAlias = ProgrammeStateChanged  # noqa: Y015
 
 @_typing.final
 class RecordVersionApplied(_message.Message):

@@ -69,6 +69,21 @@ class AdminServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationResponse.FromString,
                 _registered_method=True)
+        self.SetProgrammeState = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/SetProgrammeState',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.SetProgrammeStateRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.SetProgrammeStateResponse.FromString,
+                _registered_method=True)
+        self.ListOutboundMessages = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/ListOutboundMessages',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListOutboundMessagesRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListOutboundMessagesResponse.FromString,
+                _registered_method=True)
+        self.RedriveOutboundMessages = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/RedriveOutboundMessages',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -126,6 +141,30 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetProgrammeState(self, request, context):
+        """Gives a partner's programme notice of suspension, suspends it, or resumes it. Recorded in
+        the change log; Recognition answers and outbound delivery follow it at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOutboundMessages(self, request, context):
+        """Lists the messages the gateway sent or is sending to partners (the outbox), newest first,
+        filtered by partner and state: dead letters are found here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedriveOutboundMessages(self, request, context):
+        """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
+        their sequence numbers and bytes, and a new age limit starts for them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -158,6 +197,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetPartnerReconciliation,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationResponse.SerializeToString,
+            ),
+            'SetProgrammeState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProgrammeState,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.SetProgrammeStateRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.SetProgrammeStateResponse.SerializeToString,
+            ),
+            'ListOutboundMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOutboundMessages,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListOutboundMessagesRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.ListOutboundMessagesResponse.SerializeToString,
+            ),
+            'RedriveOutboundMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedriveOutboundMessages,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -327,6 +381,87 @@ class AdminService:
             '/aeo.gateway.v1.AdminService/GetPartnerReconciliation',
             aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_admin__pb2.GetPartnerReconciliationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetProgrammeState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/SetProgrammeState',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.SetProgrammeStateRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.SetProgrammeStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOutboundMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/ListOutboundMessages',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ListOutboundMessagesRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.ListOutboundMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedriveOutboundMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/RedriveOutboundMessages',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

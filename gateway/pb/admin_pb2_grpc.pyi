@@ -59,6 +59,18 @@ class AdminServiceStub:
     with the digest the partner computes over its own list; NOT_FOUND when the partner is not
     registered.
     """
+    SetProgrammeState: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SetProgrammeStateRequest, _admin_pb2.SetProgrammeStateResponse]
+    """Gives a partner's programme notice of suspension, suspends it, or resumes it. Recorded in
+    the change log; Recognition answers and outbound delivery follow it at once.
+    """
+    ListOutboundMessages: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListOutboundMessagesRequest, _admin_pb2.ListOutboundMessagesResponse]
+    """Lists the messages the gateway sent or is sending to partners (the outbox), newest first,
+    filtered by partner and state: dead letters are found here.
+    """
+    RedriveOutboundMessages: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RedriveOutboundMessagesRequest, _admin_pb2.RedriveOutboundMessagesResponse]
+    """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
+    their sequence numbers and bytes, and a new age limit starts for them.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -90,6 +102,18 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Gets the reconciliation digest over one partner's current set of operators, to compare
     with the digest the partner computes over its own list; NOT_FOUND when the partner is not
     registered.
+    """
+    SetProgrammeState: _aio.UnaryUnaryMultiCallable[_admin_pb2.SetProgrammeStateRequest, _admin_pb2.SetProgrammeStateResponse]  # type: ignore[assignment]
+    """Gives a partner's programme notice of suspension, suspends it, or resumes it. Recorded in
+    the change log; Recognition answers and outbound delivery follow it at once.
+    """
+    ListOutboundMessages: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListOutboundMessagesRequest, _admin_pb2.ListOutboundMessagesResponse]  # type: ignore[assignment]
+    """Lists the messages the gateway sent or is sending to partners (the outbox), newest first,
+    filtered by partner and state: dead letters are found here.
+    """
+    RedriveOutboundMessages: _aio.UnaryUnaryMultiCallable[_admin_pb2.RedriveOutboundMessagesRequest, _admin_pb2.RedriveOutboundMessagesResponse]  # type: ignore[assignment]
+    """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
+    their sequence numbers and bytes, and a new age limit starts for them.
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -155,6 +179,36 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Gets the reconciliation digest over one partner's current set of operators, to compare
         with the digest the partner computes over its own list; NOT_FOUND when the partner is not
         registered.
+        """
+
+    @_abc_1.abstractmethod
+    def SetProgrammeState(
+        self,
+        request: _admin_pb2.SetProgrammeStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.SetProgrammeStateResponse, _abc.Awaitable[_admin_pb2.SetProgrammeStateResponse]]:
+        """Gives a partner's programme notice of suspension, suspends it, or resumes it. Recorded in
+        the change log; Recognition answers and outbound delivery follow it at once.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOutboundMessages(
+        self,
+        request: _admin_pb2.ListOutboundMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListOutboundMessagesResponse, _abc.Awaitable[_admin_pb2.ListOutboundMessagesResponse]]:
+        """Lists the messages the gateway sent or is sending to partners (the outbox), newest first,
+        filtered by partner and state: dead letters are found here.
+        """
+
+    @_abc_1.abstractmethod
+    def RedriveOutboundMessages(
+        self,
+        request: _admin_pb2.RedriveOutboundMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RedriveOutboundMessagesResponse, _abc.Awaitable[_admin_pb2.RedriveOutboundMessagesResponse]]:
+        """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
+        their sequence numbers and bytes, and a new age limit starts for them.
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

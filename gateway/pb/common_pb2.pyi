@@ -253,6 +253,44 @@ TRANSPORT_MODE_POSTAL: TransportMode.ValueType  # 5
 """Postal consignments."""
 Global___TransportMode: _TypeAlias = TransportMode  # noqa: Y015
 
+class _ProgrammeState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ProgrammeStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ProgrammeState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PROGRAMME_STATE_UNSPECIFIED: _ProgrammeState.ValueType  # 0
+    """Not set; never returned."""
+    PROGRAMME_STATE_ACTIVE: _ProgrammeState.ValueType  # 1
+    """Recognition applies (from the MRA's entry into force) and status messages are exchanged."""
+    PROGRAMME_STATE_NOTICE_OF_SUSPENSION: _ProgrammeState.ValueType  # 2
+    """Notice of suspension has been given: recognition and exchange continue until the notice
+    period ends, when the programme is suspended.
+    """
+    PROGRAMME_STATE_SUSPENDED: _ProgrammeState.ValueType  # 3
+    """Recognition is suspended: the partner's operators earn no benefits, and the gateway sends
+    the partner nothing (changes wait, and are sent in order once recognition resumes).
+    """
+
+class ProgrammeState(_ProgrammeState, metaclass=_ProgrammeStateEnumTypeWrapper):
+    """The state of a partner's whole programme in the mutual recognition (the MRA's suspension
+    clause), as of a time.
+    """
+
+PROGRAMME_STATE_UNSPECIFIED: ProgrammeState.ValueType  # 0
+"""Not set; never returned."""
+PROGRAMME_STATE_ACTIVE: ProgrammeState.ValueType  # 1
+"""Recognition applies (from the MRA's entry into force) and status messages are exchanged."""
+PROGRAMME_STATE_NOTICE_OF_SUSPENSION: ProgrammeState.ValueType  # 2
+"""Notice of suspension has been given: recognition and exchange continue until the notice
+period ends, when the programme is suspended.
+"""
+PROGRAMME_STATE_SUSPENDED: ProgrammeState.ValueType  # 3
+"""Recognition is suspended: the partner's operators earn no benefits, and the gateway sends
+the partner nothing (changes wait, and are sent in order once recognition resumes).
+"""
+Global___ProgrammeState: _TypeAlias = ProgrammeState  # noqa: Y015
+
 @_typing.final
 class AeoRecord(_message.Message):
     """One version of one operator's AEO record (the EU-US minimum plus agreed extras), as the

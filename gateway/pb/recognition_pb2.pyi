@@ -226,6 +226,8 @@ class Recognition(_message.Message):
     PARTNER_DATA_RECEIVED_AT_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     PARTNER_DATA_STALE_FIELD_NUMBER: _builtins.int
+    PROGRAMME_STATE_FIELD_NUMBER: _builtins.int
+    PROGRAMME_SUSPENDS_AT_FIELD_NUMBER: _builtins.int
     declared_code: _builtins.str
     """The code exactly as it was asked about."""
     normalised_code: _builtins.str
@@ -262,6 +264,11 @@ class Recognition(_message.Message):
     definition says whether stale data still grants benefits; when it does not, the outcome
     is NOT_RECOGNISED with reason "partner.data_stale".
     """
+    programme_state: _common_pb2.ProgrammeState.ValueType
+    """The state of the issuing partner's programme at as_of; unspecified for the home
+    administration. SUSPENDED answers NOT_RECOGNISED with reason "mra.suspended"; under
+    NOTICE_OF_SUSPENSION benefits still apply until programme_suspends_at.
+    """
     @_builtins.property
     def benefits(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The benefits the operator earns on this declaration; empty unless recognised."""
@@ -280,6 +287,12 @@ class Recognition(_message.Message):
     def partner_data_received_at(self) -> _timestamp_pb2.Timestamp:
         """When the gateway last received a message from the issuing administration, i.e. how fresh
         its data is; absent when it never sent one, and for the home administration.
+        """
+
+    @_builtins.property
+    def programme_suspends_at(self) -> _timestamp_pb2.Timestamp:
+        """When a notice of suspension given to the issuing partner takes effect; absent unless
+        programme_state is NOTICE_OF_SUSPENSION.
         """
 
     def __init__(
@@ -303,10 +316,12 @@ class Recognition(_message.Message):
         partner_data_received_at: _timestamp_pb2.Timestamp | None = ...,
         mode: _common_pb2.TransportMode.ValueType = ...,
         partner_data_stale: _builtins.bool = ...,
+        programme_state: _common_pb2.ProgrammeState.ValueType = ...,
+        programme_suspends_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "basis", b"basis", "partner_data_received_at", b"partner_data_received_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "basis", b"basis", "partner_data_received_at", b"partner_data_received_at", "programme_suspends_at", b"programme_suspends_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["administration", b"administration", "as_of", b"as_of", "basis", b"basis", "benefits", b"benefits", "declared_code", b"declared_code", "direction", b"direction", "grade_scheme", b"grade_scheme", "mode", b"mode", "normalised_code", b"normalised_code", "operator_name", b"operator_name", "outcome", b"outcome", "partner_data_received_at", b"partner_data_received_at", "partner_data_stale", b"partner_data_stale", "programme", b"programme", "reason", b"reason", "status", b"status", "tier", b"tier", "treatment", b"treatment"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["administration", b"administration", "as_of", b"as_of", "basis", b"basis", "benefits", b"benefits", "declared_code", b"declared_code", "direction", b"direction", "grade_scheme", b"grade_scheme", "mode", b"mode", "normalised_code", b"normalised_code", "operator_name", b"operator_name", "outcome", b"outcome", "partner_data_received_at", b"partner_data_received_at", "partner_data_stale", b"partner_data_stale", "programme", b"programme", "programme_state", b"programme_state", "programme_suspends_at", b"programme_suspends_at", "reason", b"reason", "status", b"status", "tier", b"tier", "treatment", b"treatment"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -150,7 +150,7 @@ def test_certs_init_writes_a_pki_into_a_new_folder(
         "server.pem",
         "clients/domestic.pem",
         "clients/admin.pem",
-        "gateway/signing-CN-GW-1.key.pem",
+        "gateway/signing-CN-GW-2.key.pem",
         "partners/SG/client.pem",
         "partners/KR/signing-KR-2026-1.pub.pem",
     ):

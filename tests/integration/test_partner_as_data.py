@@ -71,7 +71,7 @@ def test_partner_added_as_a_file_exchanges_with_rsa_pss(onboarded: DevWorkspace)
         response = partner.submit(
             1, pb_records([record("123456", tier="Gold"), record("XT654321", tier="Bronze")])
         )
-        assert response.receipt.signature.key_id == "CN-GW-1"
+        assert response.receipt.signature.key_id == "CN-GW-2"
         recognition = RecognitionClient(connect(target, onboarded.identity("domestic")))
         gold, bronze = recognition.recognise_many(["XT123456", "XT654321"])
         assert (gold.outcome, gold.treatment, gold.basis.algorithm) == (

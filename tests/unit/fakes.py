@@ -36,6 +36,8 @@ class MemoryStore:
     changes: list[DomainEvent] = field(default_factory=list)
     #: What each message said about who is present (the SQL store turns it into absences).
     presences: list[tuple[str, Presence]] = field(default_factory=list)
+    #: Queued outbound changes: (partner, identifier, version, queued_at).
+    outbox: list[tuple[str, str, int, datetime]] = field(default_factory=list)
 
 
 class MemoryUnitOfWork:
@@ -53,6 +55,8 @@ class MemoryUnitOfWork:
         self.partner_states = self
         self.changes = self
         self.absences = self
+        self.outbox = self
+        self.queued: list[tuple[str, str, int, datetime]] = []
 
     # MessageRepository and RecordRepository: nothing to gain from announced reads in memory
     def expect(self, *keys: Any) -> None:
@@ -94,7 +98,12 @@ class MemoryUnitOfWork:
     def note(self, administration: str, presence: Presence) -> None:
         self.noted.append((administration, presence))
 
+    # Outbox
+    def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
+        self.queued.append((partner, identifier, version, queued_at))
+
     def commit(self) -> None:
+        self._store.outbox.extend(self.queued)
         for message in self.added:
             self._store.messages[(message.partner, message.digest)] = message
         for administration, record, meta in self.versions:
