@@ -27,10 +27,10 @@ from gateway.domain.definitions import DefinitionProblem, check_overlaps, check_
 from gateway.domain.directory import Directory, PartnerKey
 from gateway.domain.errors import DefinitionInvalid
 from gateway.domain.partners import (
-    OutboundEndpoint,
     GradeScheme,
     HomeAdministration,
     MappingRule,
+    OutboundEndpoint,
     Partner,
     Period,
     SigningKeyInfo,
