@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -341,7 +341,7 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
 
 
 def _outbound(
-    f: _File, data: dict[str, Any], wire_formats: list[str], folder: Path
+    f: _File, data: dict[str, Any], wire_formats: Sequence[str], folder: Path
 ) -> tuple[OutboundEndpoint | None, Path | None]:
     """The optional [outbound] table: the partner's gateway and the CA of its server
     certificate (default: the partner's trust.ca)."""
