@@ -23,19 +23,24 @@ from adapters import pki
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.receipts import ProtobufReceiptSealer
+from adapters.store.change_feed import SqlChangeFeed
+from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
+from gateway.api.changes_servicer import ChangeFeedServicer
 from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.directory import ReloadPartners, ReloadReport
+from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
 from gateway.app.submit import SubmitStatusMessage
 from gateway.app.unit_of_work import Transactions
+from gateway.app.watch import WatchChanges
 from gateway.clock import SystemClock
 from gateway.domain.directory import Directory
 from gateway.domain.errors import DefinitionInvalid, GatewayError
@@ -44,6 +49,8 @@ from gateway.domain.ports import Clock, WireCodec
 from gateway.pb import (
     admin_pb2,
     admin_pb2_grpc,
+    changes_pb2,
+    changes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
     recognition_pb2,
@@ -57,6 +64,7 @@ SERVICE_NAMES = (
     exchange_pb2.DESCRIPTOR.services_by_name["PartnerExchangeService"].full_name,
     recognition_pb2.DESCRIPTOR.services_by_name["RecognitionService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -76,6 +84,8 @@ class Gateway:
     directory: FileDirectory
     reload_partners: ReloadPartners
     grace_seconds: float
+    #: Ends open WatchChanges streams when the gateway stops.
+    change_feed: ChangeFeedServicer | None = None
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -84,6 +94,8 @@ class Gateway:
     def stop(self, grace: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING first, then in-flight calls drain, then the writer."""
         self.health.enter_graceful_shutdown()
+        if self.change_feed is not None:
+            self.change_feed.close()  # streams never end by themselves: end them first
         self.server.stop(self.grace_seconds if grace is None else grace).wait()
         self.store.stop()
 
@@ -157,6 +169,8 @@ class Core:
     directory: FileDirectory
     signer: Signer
     store: SqlStore
+    #: Programme states (notice, suspension) by partner and time; ``paused`` for delivery.
+    programmes: ProgrammeStates
 
     def submitter(
         self, transactions: Transactions, max_age: timedelta | None = None
@@ -204,7 +218,8 @@ def open_core(
             f"cannot open the database at {settings.database_url}: {cause}; check that it is "
             "running and that database_url is right"
         ) from exc
-    return Core(settings, clock, formats, directory, signer, store)
+    programmes = ProgrammeStates(SqlProgrammeStates(store.database))
+    return Core(settings, clock, formats, directory, signer, store, programmes)
 
 
 def build(
@@ -215,7 +230,7 @@ def build(
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
     submit = core.submitter(YieldingTransactions(store.transactions))
-    recognise = Recognise(store.reader, clock, settings.max_codes_per_query)
+    recognise = Recognise(store.reader, clock, settings.max_codes_per_query, core.programmes)
     reload_partners = ReloadPartners(directory, store.transactions)
 
     admission = Admission(
@@ -260,9 +275,18 @@ def build(
         RecognitionServicer(recognise), server
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(store.reader, reload_partners, ReconcilePartner(store.reader, clock), clock),
+        AdminServicer(
+            store.reader,
+            reload_partners,
+            ReconcilePartner(store.reader, clock),
+            clock,
+            core.programmes,
+            SetProgrammeState(core.programmes.store, clock),
+        ),
         server,
     )
+    change_feed = ChangeFeedServicer(WatchChanges(SqlChangeFeed(store.database, store.reader)))
+    changes_pb2_grpc.add_ChangeFeedServiceServicer_to_server(change_feed, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -295,5 +319,12 @@ def build(
         store.database.dialect.name,
     )
     return Gateway(
-        server, port, health_servicer, store, directory, reload_partners, settings.grace_seconds
+        server,
+        port,
+        health_servicer,
+        store,
+        directory,
+        reload_partners,
+        settings.grace_seconds,
+        change_feed,
     )

@@ -514,6 +514,7 @@ def parser() -> argparse.ArgumentParser:
     _client_options(reload)
     reload.set_defaults(func=cmd_partners_reload)
     _reconcile_parser(partners_sub)
+    cli_partners.programme_parsers(partners_sub, _client_options)
 
     demo = sub.add_parser("demo", help="submit a signed partner message, then query it")
     demo.add_argument("--partner", default="SG", help="partner to simulate (default SG)")

@@ -253,3 +253,87 @@ def _labelled(label: str, value: str) -> str:
         subsequent_indent=" " * (_LABEL + 2),
         break_on_hyphens=False,
     )
+
+
+# --- programme states of a running gateway ------------------------------------------------------
+
+#: `partners notice|suspend|resume` and the state each asks for (common.proto ProgrammeState).
+PROGRAMME_COMMANDS = {
+    "notice": "PROGRAMME_STATE_NOTICE_OF_SUSPENSION",
+    "suspend": "PROGRAMME_STATE_SUSPENDED",
+    "resume": "PROGRAMME_STATE_ACTIVE",
+}
+
+
+def notice_days(text: str) -> int:
+    """--notice-days: a whole number of days, at least 1."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{days} days is no notice; give 1 or more")
+    return days
+
+
+def cmd_programme(args: argparse.Namespace) -> int:
+    """Sets a partner's programme state on the running gateway, through AdminService."""
+    import grpc
+
+    from gateway.cli import UsageError, _identity, _rpc_error, _settings, _target
+    from gateway.client import AdminClient, TlsIdentity, connect
+    from gateway.pb import common_pb2
+
+    if args.notice_days is not None and args.programme_command != "notice":
+        raise UsageError("--notice-days applies to `partners notice` only")
+    settings = _settings(args)
+    identity = _identity(args, settings, "admin")
+    assert identity is None or isinstance(identity, TlsIdentity)
+    state = common_pb2.ProgrammeState.Value(PROGRAMME_COMMANDS[args.programme_command])
+    notice = timedelta(days=args.notice_days) if args.notice_days is not None else None
+    with connect(_target(args, settings), identity) as channel:
+        try:
+            found = AdminClient(channel).set_programme_state(
+                args.code.upper(), state, args.reason, notice
+            )
+        except grpc.RpcError as err:
+            return _rpc_error(err)
+    summary = {
+        "name": found.name,
+        "state": common_pb2.ProgrammeState.Name(found.state).removeprefix("PROGRAMME_STATE_"),
+        "since": found.since.ToJsonString() if found.HasField("since") else None,
+        "suspends_at": found.suspends_at.ToJsonString() if found.HasField("suspends_at") else None,
+        "reason": found.reason,
+    }
+    if args.format == "json":
+        print(json.dumps(summary, indent=2))
+        return 0
+    until = f"; suspended from {summary['suspends_at']}" if summary["suspends_at"] else ""
+    print(f"{found.name}: {summary['state']} since {summary['since']}{until} ({found.reason})")
+    return 0
+
+
+def programme_parsers(
+    partners_sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    client_options: Any,
+) -> None:
+    """`partners notice|suspend|resume CODE --reason TEXT [--notice-days N]`."""
+    helps = {
+        "notice": "give a partner's programme notice of suspension (60 days unless "
+        "--notice-days): benefits apply until it takes effect",
+        "suspend": "suspend a partner's programme now: its operators earn no benefits and "
+        "nothing is sent to it",
+        "resume": "resume a partner's programme (active): benefits and delivery again",
+    }
+    for name, text in helps.items():
+        sub = partners_sub.add_parser(name, help=text)
+        sub.add_argument("code", metavar="CODE", help="the partner, e.g. KR")
+        sub.add_argument("--reason", required=True, help="why, for the record")
+        sub.add_argument(
+            "--notice-days",
+            type=notice_days,
+            help="days until the suspension takes effect (notice only; default 60)",
+        )
+        sub.add_argument("--format", choices=("text", "json"), default="text", help="output form")
+        client_options(sub)
+        sub.set_defaults(func=cmd_programme, programme_command=name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -17,11 +17,14 @@ import grpc
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.pb import (
     admin_pb2,
     admin_pb2_grpc,
+    changes_pb2,
+    changes_pb2_grpc,
     common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
@@ -161,6 +164,38 @@ class AdminClient:
             admin_pb2.ListChangesRequest(page_size=page_size, page_token=page_token),
             timeout=self._timeout,
         )
+
+    def set_programme_state(
+        self,
+        code: str,
+        state: common_pb2.ProgrammeState.ValueType,
+        reason: str,
+        notice_period: timedelta | None = None,
+    ) -> admin_pb2.ProgrammeStatus:
+        """Gives the partner's programme notice of suspension (60 days unless
+        ``notice_period``), suspends it or resumes it (PROGRAMME_STATE_ACTIVE)."""
+        request = admin_pb2.SetProgrammeStateRequest(
+            name=f"partners/{code}/programme", state=state, reason=reason
+        )
+        if notice_period is not None:
+            duration = Duration()
+            duration.FromTimedelta(notice_period)
+            request.notice_period.CopyFrom(duration)
+        return self._stub.SetProgrammeState(request, timeout=self._timeout).programme
+
+
+class ChangeFeedClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = changes_pb2_grpc.ChangeFeedServiceStub(channel)
+
+    def watch(
+        self, after_cursor: int = 0, from_now: bool = False
+    ) -> grpc.CallIterator[changes_pb2.WatchChangesResponse]:
+        """The change log after ``after_cursor`` (or from now), then each commit as it comes,
+        with a heartbeat (no changes) every few seconds. Never ends by itself: call
+        ``cancel()`` on the returned iterator to stop; resume after the last ``cursor``."""
+        request = changes_pb2.WatchChangesRequest(after_cursor=after_cursor, from_now=from_now)
+        return self._stub.WatchChanges(request)
 
 
 class MessageSigner(Protocol):

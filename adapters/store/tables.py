@@ -14,8 +14,10 @@ from gateway.domain.events import (
     DefinitionChange,
     DomainEvent,
     PartnerDefinitionChanged,
+    ProgrammeStateChanged,
     RecordVersionApplied,
 )
+from gateway.domain.programme import ProgrammeEntry, ProgrammeState
 from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus, StatusEvent, StoredRecord
 from gateway.domain.sequences import SequenceState
 from gateway.times import from_us, to_us
@@ -215,6 +217,8 @@ def change_row(event: DomainEvent) -> tuple[Any, ...]:
             event.message_id,
             None,
         )
+    if isinstance(event, ProgrammeStateChanged):
+        return _programme_change_row(event.entry)
     body = {"directory_version": event.directory_version, "change": event.change.value}
     return (
         "partner_definition_changed",
@@ -241,9 +245,74 @@ def change(row: Sequence[Any]) -> Change:
             from_us(at),
             message,
         )
+    elif kind == "programme_state_changed":
+        event = ProgrammeStateChanged(_programme_entry(subject, status, at, row[10]))
     else:
         body = json.loads(row[10])
         event = PartnerDefinitionChanged(
             subject, int(body["directory_version"]), DefinitionChange(body["change"])
         )
     return Change(int(cursor), from_us(recorded_at), event)
+
+
+PROGRAMME_STATES = {s.value: s for s in ProgrammeState}
+#: A programme entry as PROGRAMME_COLUMNS (table programme_states, migration 0006).
+PROGRAMME_COLUMNS = (
+    "partner",
+    "state",
+    "effective_from",
+    "suspends_at",
+    "reason",
+    "actor",
+    "recorded_at",
+)
+
+
+def programme_row(e: ProgrammeEntry) -> tuple[Any, ...]:
+    """A row of PROGRAMME_COLUMNS."""
+    suspends = to_us(e.suspends_at) if e.suspends_at is not None else None
+    return (
+        e.partner,
+        e.state.value,
+        to_us(e.effective_from),
+        suspends,
+        e.reason,
+        e.actor,
+        to_us(e.recorded_at),
+    )
+
+
+def programme_entry(row: Sequence[Any]) -> ProgrammeEntry:
+    """From a row of PROGRAMME_COLUMNS."""
+    partner, state, effective_from, suspends_at, reason, actor, recorded_at = row
+    return ProgrammeEntry(
+        partner,
+        PROGRAMME_STATES[state],
+        from_us(effective_from),
+        reason,
+        actor,
+        from_us(recorded_at),
+        from_us(suspends_at) if suspends_at is not None else None,
+    )
+
+
+def _programme_change_row(e: ProgrammeEntry) -> tuple[Any, ...]:
+    """The change-log row of a programme entry: the state in ``status``, when it takes effect
+    in ``effective_at``, the rest in ``body``."""
+    body = {
+        "reason": e.reason,
+        "actor": e.actor,
+        "recorded_at": to_us(e.recorded_at),
+        "suspends_at": to_us(e.suspends_at) if e.suspends_at is not None else None,
+    }
+    row = programme_row(e)
+    return ("programme_state_changed", e.partner, e.partner, None, row[1], None, row[2], None,
+            json.dumps(body))  # fmt: skip
+
+
+def _programme_entry(partner: str, state: str, effective_from: int, body: str) -> ProgrammeEntry:
+    found = json.loads(body)
+    return programme_entry(
+        (partner, state, effective_from, found["suspends_at"], found["reason"], found["actor"],
+         found["recorded_at"])
+    )  # fmt: skip

@@ -7,21 +7,25 @@ import grpc
 from gateway import protomap
 from gateway.api import pages
 from gateway.api.auth import current
-from gateway.api.convert import PARTNER_PREFIX, gaps, partner_code, partner_to_pb
+from gateway.api.convert import (
+    PARTNER_PREFIX,
+    PROGRAMME_SUFFIX,
+    change_to_pb,
+    gaps,
+    optional_duration,
+    partner_code,
+    partner_to_pb,
+    programme_state,
+    programme_to_pb,
+)
 from gateway.app.audit import ExchangeAudit
 from gateway.app.directory import ReloadPartners
+from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.reconcile import ReconcilePartner
 from gateway.domain.errors import PartnerNotFound, shown
-from gateway.domain.events import Change, DefinitionChange, RecordVersionApplied
 from gateway.domain.ports import Clock
 from gateway.domain.reconciliation import Reconciliation
 from gateway.pb import admin_pb2, admin_pb2_grpc
-
-_DEFINITION_CHANGE = {
-    DefinitionChange.ADDED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_ADDED,
-    DefinitionChange.CHANGED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_CHANGED,
-    DefinitionChange.REMOVED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_REMOVED,
-}
 
 #: How many open gaps PartnerState lists (the newest): the store keeps at most max_open_gaps,
 #: which an operator may set higher than an answer should carry.
@@ -35,11 +39,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         reload: ReloadPartners,
         reconcile: ReconcilePartner,
         clock: Clock,
+        programmes: ProgrammeStates,
+        set_programme: SetProgrammeState,
     ) -> None:
         self._audit = audit
         self._reload = reload
         self._reconcile = reconcile
         self._clock = clock
+        self._programmes = programmes
+        self._set_programme = set_programme
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
@@ -88,7 +96,24 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         )
         if stats.last_received_at is not None:
             protomap.set_timestamp(state.last_received_at, stats.last_received_at)
+        programme = self._programmes.at(code, self._clock.now())
+        state.programme.CopyFrom(programme_to_pb(code, programme))
         return admin_pb2.GetPartnerStateResponse(partner_state=state)
+
+    def SetProgrammeState(
+        self, request: admin_pb2.SetProgrammeStateRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.SetProgrammeStateResponse:
+        code = partner_code(request.name, PROGRAMME_SUFFIX)
+        principal = current().principal
+        found = self._set_programme(
+            current().directory,
+            code,
+            programme_state(request.state),
+            request.reason,
+            principal.subject or principal.role.value,
+            optional_duration(request, "notice_period"),
+        )
+        return admin_pb2.SetProgrammeStateResponse(programme=programme_to_pb(code, found))
 
     def ReloadPartners(
         self, request: admin_pb2.ReloadPartnersRequest, context: grpc.ServicerContext
@@ -111,7 +136,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         changes = self._audit.changes_after(after, size)
         last = changes[-1].cursor if changes else after
         return admin_pb2.ListChangesResponse(
-            changes=[_change_to_pb(c) for c in changes],
+            changes=[change_to_pb(c) for c in changes],
             next_page_token=pages.token("changes", str(last)),
         )
 
@@ -136,25 +161,4 @@ def _reconciliation_to_pb(found: Reconciliation) -> admin_pb2.Reconciliation:
         last_sequence=found.last_sequence,
     )
     protomap.set_timestamp(msg.computed_at, found.computed_at)
-    return msg
-
-
-def _change_to_pb(change: Change) -> admin_pb2.Change:
-    msg = admin_pb2.Change(cursor=change.cursor)
-    protomap.set_timestamp(msg.recorded_at, change.recorded_at)
-    event = change.event
-    if isinstance(event, RecordVersionApplied):
-        applied = msg.record_version_applied
-        applied.administration = event.administration
-        applied.identifier = event.identifier
-        applied.version = event.version
-        applied.status = protomap.STATUS_TO_PB[event.status]
-        applied.event = protomap.EVENT_TO_PB[event.event]
-        applied.message_id = event.message_id
-        protomap.set_timestamp(applied.effective_at, event.effective_at)
-    else:
-        changed = msg.partner_definition_changed
-        changed.partner = PARTNER_PREFIX + event.partner
-        changed.directory_version = event.directory_version
-        changed.kind = _DEFINITION_CHANGE[event.change]
     return msg

@@ -8,8 +8,16 @@ from google.protobuf.duration_pb2 import Duration
 from google.type import date_pb2
 
 from gateway import protomap
-from gateway.domain.errors import InvalidQuery, shown
+from gateway.domain.errors import InvalidProgrammeState, InvalidQuery, shown
+from gateway.domain.events import (
+    Change,
+    DefinitionChange,
+    PartnerDefinitionChanged,
+    ProgrammeStateChanged,
+    RecordVersionApplied,
+)
 from gateway.domain.partners import Partner, TradeDirection, TransportMode
+from gateway.domain.programme import ProgrammeAt, ProgrammeState, state_at
 from gateway.domain.recognition import Answer, Outcome
 from gateway.pb import admin_pb2, common_pb2, recognition_pb2
 
@@ -20,6 +28,18 @@ OUTCOME_TO_PB = {
     Outcome.CODE_FORMAT_UNKNOWN: recognition_pb2.RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN,
 }
 PARTNER_PREFIX = "partners/"
+PROGRAMME_SUFFIX = "/programme"
+PROGRAMME_TO_PB = {
+    ProgrammeState.ACTIVE: common_pb2.PROGRAMME_STATE_ACTIVE,
+    ProgrammeState.NOTICE_OF_SUSPENSION: common_pb2.PROGRAMME_STATE_NOTICE_OF_SUSPENSION,
+    ProgrammeState.SUSPENDED: common_pb2.PROGRAMME_STATE_SUSPENDED,
+}
+_PROGRAMME_FROM_PB = {v: k for k, v in PROGRAMME_TO_PB.items()}
+_DEFINITION_CHANGE = {
+    DefinitionChange.ADDED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_ADDED,
+    DefinitionChange.CHANGED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_CHANGED,
+    DefinitionChange.REMOVED: admin_pb2.PartnerDefinitionChanged.DEFINITION_CHANGE_REMOVED,
+}
 
 
 def optional_time(message: object, field: str) -> datetime | None:
@@ -73,6 +93,11 @@ def answer_to_pb(answer: Answer) -> recognition_pb2.Recognition:
         direction=protomap.DIRECTION_TO_PB[answer.direction],
         partner_data_stale=answer.data_stale,
     )
+    programme = answer.programme_state
+    if programme is not None:
+        msg.programme_state = PROGRAMME_TO_PB[programme.state]
+        if programme.suspends_at is not None:
+            protomap.set_timestamp(msg.programme_suspends_at, programme.suspends_at)
     if answer.mode is not None:
         msg.mode = protomap.MODE_TO_PB[answer.mode]
     protomap.set_timestamp(msg.as_of, answer.as_of)
@@ -172,3 +197,63 @@ def _duration(span: timedelta) -> Duration:
 
 def gaps(pairs: tuple[tuple[int, int], ...]) -> list[common_pb2.SequenceGap]:
     return [common_pb2.SequenceGap(first=a, last=b) for a, b in pairs]
+
+
+def programme_state(value: int) -> ProgrammeState:
+    """The state a SetProgrammeState request asks for; UNSPECIFIED (or unknown) is refused."""
+    found = _PROGRAMME_FROM_PB.get(value)  # type: ignore[call-overload]
+    if found is None:
+        raise InvalidProgrammeState(
+            "state is required: PROGRAMME_STATE_NOTICE_OF_SUSPENSION, _SUSPENDED or _ACTIVE"
+        )
+    return found  # type: ignore[no-any-return]
+
+
+def optional_duration(message: object, field: str) -> timedelta | None:
+    """A Duration field as a timedelta, or None when unset."""
+    if not message.HasField(field):  # type: ignore[attr-defined]
+        return None
+    try:
+        return getattr(message, field).ToTimedelta()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError) as exc:
+        raise InvalidProgrammeState(f"{field} is not a valid duration") from exc
+
+
+def programme_to_pb(partner: str, found: ProgrammeAt) -> admin_pb2.ProgrammeStatus:
+    msg = admin_pb2.ProgrammeStatus(
+        name=PARTNER_PREFIX + partner + PROGRAMME_SUFFIX,
+        state=PROGRAMME_TO_PB[found.state],
+        reason=found.reason,
+    )
+    if found.since is not None:
+        protomap.set_timestamp(msg.since, found.since)
+    if found.suspends_at is not None:
+        protomap.set_timestamp(msg.suspends_at, found.suspends_at)
+    return msg
+
+
+def change_to_pb(change: Change) -> admin_pb2.Change:
+    """A change-log entry as ListChanges and WatchChanges send it."""
+    msg = admin_pb2.Change(cursor=change.cursor)
+    protomap.set_timestamp(msg.recorded_at, change.recorded_at)
+    event = change.event
+    if isinstance(event, RecordVersionApplied):
+        applied = msg.record_version_applied
+        applied.administration = event.administration
+        applied.identifier = event.identifier
+        applied.version = event.version
+        applied.status = protomap.STATUS_TO_PB[event.status]
+        applied.event = protomap.EVENT_TO_PB[event.event]
+        applied.message_id = event.message_id
+        protomap.set_timestamp(applied.effective_at, event.effective_at)
+    elif isinstance(event, PartnerDefinitionChanged):
+        changed = msg.partner_definition_changed
+        changed.partner = PARTNER_PREFIX + event.partner
+        changed.directory_version = event.directory_version
+        changed.kind = _DEFINITION_CHANGE[event.change]
+    elif isinstance(event, ProgrammeStateChanged):
+        # As recorded: a notice is a notice here, whatever its date has become since.
+        entry = event.entry
+        status = programme_to_pb(entry.partner, state_at((entry,), entry.effective_from))
+        msg.programme_state_changed.programme.CopyFrom(status)
+    return msg

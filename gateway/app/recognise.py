@@ -7,11 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
 
+from gateway.app.programme import ProgrammeStates
 from gateway.domain.codes import normalise
 from gateway.domain.directory import Directory
 from gateway.domain.errors import InvalidQuery, TooManyCodes
 from gateway.domain.partners import GradeScheme, TradeDirection, TransportMode
 from gateway.domain.ports import Clock
+from gateway.domain.programme import ACTIVE, ProgrammeAt
 from gateway.domain.recognition import Answer, Outcome, home_treatment, partner_treatment
 from gateway.domain.records import StoredRecord
 from gateway.domain.validation import EARLIEST, LATEST
@@ -31,10 +33,18 @@ class RecordReader(Protocol):
 
 
 class Recognise:
-    def __init__(self, reader: RecordReader, clock: Clock, max_codes: int) -> None:
+    def __init__(
+        self,
+        reader: RecordReader,
+        clock: Clock,
+        max_codes: int,
+        programmes: ProgrammeStates | None = None,
+    ) -> None:
         self._reader = reader
         self._clock = clock
         self._max_codes = max_codes
+        #: None: no programme was ever given notice or suspended (tests of other rules).
+        self._programmes = programmes
 
     def one(
         self,
@@ -112,7 +122,16 @@ class Recognise:
             programme=_programme(directory, first.administration),
             data_received_at=received,
             data_stale=stale,
+            programme_state=self._programme_at(directory, first.administration, query.at),
         )
+
+    def _programme_at(
+        self, directory: Directory, administration: str, at: datetime
+    ) -> ProgrammeAt | None:
+        """The partner's programme state at ``at``; None for the home administration."""
+        if administration not in directory.partners:
+            return None
+        return self._programmes.at(administration, at) if self._programmes else ACTIVE
 
     def _freshness(
         self,
@@ -147,6 +166,7 @@ class Recognise:
         received, stale = self._freshness(
             directory, stored.administration, query.now, stored.basis.received_at
         )
+        programme = self._programme_at(directory, stored.administration, at)
         if partner is not None:
             treatment = partner_treatment(
                 partner,
@@ -158,6 +178,7 @@ class Recognise:
                 mode=query.mode,
                 stale=stale,
                 day=day,
+                programme=programme,
             )
         else:
             treatment = home_treatment(
@@ -180,6 +201,7 @@ class Recognise:
             basis=stored.basis,
             data_received_at=received,
             data_stale=stale,
+            programme_state=programme,
         )
 
 

@@ -296,3 +296,21 @@ def all_error_classes() -> list[type[GatewayError]]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+# --- programme states and the change feed ------------------------------------------------------
+
+
+class InvalidProgrammeState(GatewayError):
+    """A programme state an administrator asked for cannot be recorded: no state, no reason,
+    or a notice period that is not positive."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "programme.invalid_state"
+
+
+class InvalidCursor(GatewayError):
+    """A change-feed cursor that no change could have (negative)."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "changes.invalid_cursor"

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import NamedTuple
 
+from gateway.domain.programme import ProgrammeEntry
 from gateway.domain.records import RecordStatus, StatusEvent
 
 
@@ -42,7 +43,15 @@ class PartnerDefinitionChanged:
     change: DefinitionChange
 
 
-DomainEvent = RecordVersionApplied | PartnerDefinitionChanged
+@dataclass(frozen=True, slots=True)
+class ProgrammeStateChanged:
+    """An administrator gave a partner's programme notice of suspension, suspended or resumed
+    it."""
+
+    entry: ProgrammeEntry
+
+
+DomainEvent = RecordVersionApplied | PartnerDefinitionChanged | ProgrammeStateChanged
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from gateway.domain.partners import (
     TradeDirection,
     TransportMode,
 )
+from gateway.domain.programme import ProgrammeAt
 from gateway.domain.records import AeoRecord, MessageMeta, RecordStatus
 
 
@@ -44,6 +45,8 @@ class Answer:
     mode: TransportMode | None = None
     #: The partner has been silent for longer than its definition allows (or never sent).
     data_stale: bool = False
+    #: The state of the partner's programme at as_of (None for the home administration).
+    programme_state: ProgrammeAt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +96,15 @@ def partner_treatment(
     mode: TransportMode | None = None,
     stale: bool = False,
     day: date | None = None,
+    programme: ProgrammeAt | None = None,
 ) -> Treatment:
     """Maps a partner's record to home treatment at ``at`` for a declaration in ``direction``
     by ``mode`` (MRA in force for the mode and covering the direction, status, tier in its
     period, grade scheme, mapping rule in its period); ``stale``: the partner has been silent
     too long, which withholds benefits where its definition says so. ``day``: the declaration's
-    calendar day where it is lodged (HomeAdministration.day_of); ``at``'s UTC day when None."""
+    calendar day where it is lodged (HomeAdministration.day_of); ``at``'s UTC day when None.
+    ``programme``: the programme's state at ``at`` as administrators set it; suspended, it
+    withholds benefits as a suspension in the partner's file does (under notice they apply)."""
     regular = scheme.regular if scheme else ""
     day = day or at.astimezone(UTC).date()
     not_in_force = entry_into_force(partner, day, mode)
@@ -106,7 +112,9 @@ def partner_treatment(
         return Treatment(False, not_in_force, regular)
     if direction not in partner.directions:
         return Treatment(False, "mra.direction_not_covered", regular)
-    if any(p.covers(day) for p in partner.suspensions):
+    if any(p.covers(day) for p in partner.suspensions) or (
+        programme is not None and programme.suspended
+    ):
         return Treatment(False, "mra.suspended", regular)
     status = _status_reason(record, at, day, absent_since)
     if status:

@@ -1,0 +1,51 @@
+"""ChangeFeedService: the change log streamed to domestic systems and admins as it commits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import grpc
+
+from gateway.api.convert import change_to_pb
+from gateway.app.watch import WatchChanges
+from gateway.domain.errors import ShuttingDown
+from gateway.pb import changes_pb2, changes_pb2_grpc
+
+
+class ChangeFeedServicer(changes_pb2_grpc.ChangeFeedServiceServicer):
+    def __init__(self, watch: WatchChanges) -> None:
+        self._watch = watch
+        # One event per open stream, set when its client cancels or the gateway stops.
+        self._streams: set[threading.Event] = set()
+        self._closing = False
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Ends every open stream at its next read of the log (Gateway.stop, before the
+        server's grace period: a stream would otherwise hold it to the end). Clients resume
+        from their last cursor, here after a restart or on another replica."""
+        with self._lock:
+            self._closing = True
+            streams = list(self._streams)
+        for ended in streams:
+            ended.set()
+
+    def WatchChanges(
+        self, request: changes_pb2.WatchChangesRequest, context: grpc.ServicerContext
+    ) -> Iterator[changes_pb2.WatchChangesResponse]:
+        ended = threading.Event()
+        with self._lock:
+            if self._closing:
+                raise ShuttingDown("the gateway is stopping; resume on another instance")
+            self._streams.add(ended)
+        try:
+            if not context.add_callback(ended.set):  # the call has already ended
+                return
+            for batch in self._watch(request.after_cursor, request.from_now, ended.wait):
+                yield changes_pb2.WatchChangesResponse(
+                    changes=[change_to_pb(c) for c in batch.changes], cursor=batch.cursor
+                )
+        finally:
+            with self._lock:
+                self._streams.discard(ended)
