@@ -1,0 +1,160 @@
+"""Programme states over real gRPC and mutual TLS, on SQLite and PostgreSQL: an admin gives a
+partner notice, suspends and resumes its programme; recognition, PartnerState and the change
+log follow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from gateway.client import AdminClient, ChangeFeedClient
+from gateway.domain.events import ProgrammeStateChanged
+from gateway.pb import common_pb2
+from tests.conftest import Live
+from tests.factories import record
+from tests.integration.helpers import (
+    expect_error,
+    now,
+    partner_client,
+    recognition_client,
+    submit,
+)
+
+NOTICE = common_pb2.PROGRAMME_STATE_NOTICE_OF_SUSPENSION
+SUSPENDED = common_pb2.PROGRAMME_STATE_SUSPENDED
+ACTIVE = common_pb2.PROGRAMME_STATE_ACTIVE
+#: The subject of the development PKI's admin certificate: the actor recorded.
+ADMIN_SUBJECT = "CN=CN admin system,O=General Administration of Customs of China"
+RECOGNISED = 1  # RECOGNITION_OUTCOME_RECOGNISED
+NOT_RECOGNISED = 2
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gateway(request: pytest.FixtureRequest, start_gateway: Callable[..., Live]) -> Live:
+    if request.param == "sqlite":
+        return start_gateway()
+    return start_gateway(database_url=request.getfixturevalue("postgres_url"))
+
+
+def test_notice_suspension_and_resumption_reach_recognition_state_and_change_log(
+    gateway: Live,
+) -> None:
+    """SG has a recognised operator. An admin gives SG's programme 30 days' notice, then
+    suspends it, then resumes it. Result: under notice still recognised, with the state and the
+    date the suspension takes effect; suspended: NOT_RECOGNISED mra.suspended now, but an as_of
+    before the suspension still recognised; resumed: recognised again. PartnerState shows each
+    state, and the change log (ListChanges and WatchChanges) has all three, in order, with the
+    reasons and the admin who set them."""
+    submit(partner_client(gateway), 1, record())
+    before = now()
+    domestic = recognition_client(gateway)
+    with gateway.channel("admin") as admin_channel:
+        admin = AdminClient(admin_channel)
+
+        noticed = admin.set_programme_state("SG", NOTICE, "audit findings", timedelta(days=30))
+        assert noticed.name == "partners/SG/programme"
+        assert noticed.state == NOTICE
+        suspends_at = noticed.suspends_at.ToDatetime().timestamp()
+        since = noticed.since.ToDatetime().timestamp()
+        assert suspends_at - since == pytest.approx(30 * 86400)
+        answer = domestic.recognise("SG000000000001")
+        assert (answer.outcome, answer.reason, answer.programme_state) == (
+            RECOGNISED,
+            "recognised",
+            NOTICE,
+        )
+        assert answer.programme_suspends_at == noticed.suspends_at
+        assert admin.partner_state("SG").programme.state == NOTICE
+
+        suspended = admin.set_programme_state("SG", SUSPENDED, "notice ran out early")
+        answer = domestic.recognise("SG000000000001")
+        assert (answer.outcome, answer.reason, answer.programme_state) == (
+            NOT_RECOGNISED,
+            "mra.suspended",
+            SUSPENDED,
+        )
+        assert not answer.HasField("programme_suspends_at")
+        earlier = domestic.recognise("SG000000000001", as_of=before)
+        assert (earlier.outcome, earlier.programme_state) == (RECOGNISED, ACTIVE)
+        state = admin.partner_state("SG").programme
+        assert (state.state, state.reason, state.since) == (
+            SUSPENDED,
+            "notice ran out early",
+            suspended.since,
+        )
+
+        admin.set_programme_state("SG", ACTIVE, "findings resolved")
+        answer = domestic.recognise("SG000000000001")
+        assert (answer.outcome, answer.programme_state) == (RECOGNISED, ACTIVE)
+        assert admin.partner_state("SG").programme.state == ACTIVE
+
+        listed = [
+            c.programme_state_changed.programme
+            for c in admin.changes(page_size=100).changes
+            if c.HasField("programme_state_changed")
+        ]
+        assert [(p.state, p.reason) for p in listed] == [
+            (NOTICE, "audit findings"),
+            (SUSPENDED, "notice ran out early"),
+            (ACTIVE, "findings resolved"),
+        ]
+        assert listed[0].suspends_at == noticed.suspends_at
+        stream = ChangeFeedClient(admin_channel).watch(0)
+        watched = []
+        for response in stream:
+            watched.extend(
+                c.programme_state_changed.programme.state
+                for c in response.changes
+                if c.HasField("programme_state_changed")
+            )
+            if len(watched) == 3:
+                break
+        stream.cancel()
+        assert watched == [NOTICE, SUSPENDED, ACTIVE]
+    actors = {
+        c.event.entry.actor
+        for c in gateway.gateway.store.reader.changes_after(0, 1000)
+        if isinstance(c.event, ProgrammeStateChanged)
+    }
+    assert actors == {ADMIN_SUBJECT}
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "reason", "notice", "code", "expected"),
+    [
+        ("SG", 0, "why", None, grpc.StatusCode.INVALID_ARGUMENT, "programme.invalid_state"),
+        ("SG", SUSPENDED, "  ", None, grpc.StatusCode.INVALID_ARGUMENT, "programme.invalid_state"),
+        ("SG", NOTICE, "why", timedelta(0), grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("SG", NOTICE, "why", -timedelta(days=1), grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("XX", SUSPENDED, "why", None, grpc.StatusCode.NOT_FOUND, "partner.not_found"),
+    ],
+    ids=["unspecified state", "empty reason", "zero notice", "negative notice", "unknown partner"],
+)  # fmt: skip
+def test_a_programme_state_that_cannot_be_set_is_refused_and_nothing_changes(
+    gateway: Live,
+    name: str,
+    state: common_pb2.ProgrammeState.ValueType,
+    reason: str,
+    notice: timedelta | None,
+    code: grpc.StatusCode,
+    expected: str,
+) -> None:
+    with gateway.channel("admin") as channel:
+        admin = AdminClient(channel)
+        expect_error(lambda: admin.set_programme_state(name, state, reason, notice), code, expected)
+        assert list(admin.changes().changes) == []
+        assert admin.partner_state("SG").programme.state == ACTIVE
+
+
+def test_only_an_admin_may_set_a_programme_state(gateway: Live) -> None:
+    with gateway.channel("domestic") as channel:
+        expect_error(
+            lambda: AdminClient(channel).set_programme_state("SG", SUSPENDED, "why"),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "auth.role_not_permitted",
+        )
