@@ -189,13 +189,14 @@ class ChangeFeedClient:
         self._stub = changes_pb2_grpc.ChangeFeedServiceStub(channel)
 
     def watch(
-        self, after_cursor: int = 0, from_now: bool = False
+        self, after_cursor: int = 0, from_now: bool = False, timeout: float | None = None
     ) -> grpc.CallIterator[changes_pb2.WatchChangesResponse]:
         """The change log after ``after_cursor`` (or from now), then each commit as it comes,
         with a heartbeat (no changes) every few seconds. Never ends by itself: call
-        ``cancel()`` on the returned iterator to stop; resume after the last ``cursor``."""
+        ``cancel()`` on the returned iterator to stop (or give a ``timeout``); resume after the
+        last ``cursor``."""
         request = changes_pb2.WatchChangesRequest(after_cursor=after_cursor, from_now=from_now)
-        return self._stub.WatchChanges(request)
+        return self._stub.WatchChanges(request, timeout=timeout)
 
 
 class MessageSigner(Protocol):
