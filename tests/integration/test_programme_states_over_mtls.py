@@ -4,12 +4,15 @@ log follow."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 import pytest
 
+from gateway.cli import main
 from gateway.client import AdminClient, ChangeFeedClient
 from gateway.domain.events import ProgrammeStateChanged
 from gateway.pb import common_pb2
@@ -158,3 +161,60 @@ def test_only_an_admin_may_set_a_programme_state(gateway: Live) -> None:
             grpc.StatusCode.PERMISSION_DENIED,
             "auth.role_not_permitted",
         )
+
+
+def test_the_cli_gives_notice_suspends_and_resumes_through_the_running_gateway(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aeo-gateway partners notice SG --notice-days 10`, then `suspend`, then `resume
+    --format json`. Result: each prints the state recorded and exits 0; the gateway's
+    PartnerState follows; the JSON form is one object with the state and reason."""
+    config = str(live.workspace.write_config(f"cli-{tmp_path.name}.toml"))
+    base = ["--config", config, "partners"]
+    target = ["--target", live.target]
+    assert main([*base, "notice", "SG", "--reason", "audit", "--notice-days", "10", *target]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("partners/SG/programme: NOTICE_OF_SUSPENSION since ")
+    assert "suspended from " in out
+    assert main([*base, "suspend", "sg", "--reason", "notice over", *target]) == 0
+    assert "partners/SG/programme: SUSPENDED since" in capsys.readouterr().out
+    with live.channel("admin") as channel:
+        assert AdminClient(channel).partner_state("SG").programme.state == SUSPENDED
+    assert main([*base, "resume", "SG", "--reason", "fixed", "--format", "json", *target]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["state"], printed["reason"], printed["suspends_at"]) == (
+        "ACTIVE",
+        "fixed",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["suspend", "XX", "--reason", "why"], "NOT_FOUND partner.not_found"),
+        (["suspend", "SG", "--reason", " "], "INVALID_ARGUMENT programme.invalid_state"),
+        (["suspend", "SG", "--reason", "why", "--notice-days", "5"], "--notice-days applies"),
+    ],
+    ids=["unknown partner", "blank reason", "notice days for a suspension"],
+)
+def test_a_cli_mistake_gets_one_line_and_a_non_zero_exit(
+    live: Live,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    expected: str,
+) -> None:
+    config = str(live.workspace.write_config(f"cli-{tmp_path.name}.toml"))
+    code = main(["--config", config, "partners", *args, "--target", live.target])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert expected in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_zero_notice_days_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["partners", "notice", "SG", "--reason", "why", "--notice-days", "0"])
+    assert exited.value.code == 2
+    assert "0 days is no notice" in capsys.readouterr().err
