@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import grpc
 from cryptography.exceptions import InvalidSignature
@@ -184,19 +184,31 @@ class AdminClient:
         return self._stub.SetProgrammeState(request, timeout=self._timeout).programme
 
 
+class WatchStream(Protocol):
+    """A WatchChanges call: its responses, and how to end it."""
+
+    def __iter__(self) -> Iterator[changes_pb2.WatchChangesResponse]: ...
+
+    def __next__(self) -> changes_pb2.WatchChangesResponse: ...
+
+    def cancel(self) -> bool: ...
+
+    def code(self) -> grpc.StatusCode | None: ...
+
+
 class ChangeFeedClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self._stub = changes_pb2_grpc.ChangeFeedServiceStub(channel)
 
     def watch(
         self, after_cursor: int = 0, from_now: bool = False, timeout: float | None = None
-    ) -> grpc.CallIterator[changes_pb2.WatchChangesResponse]:
+    ) -> WatchStream:
         """The change log after ``after_cursor`` (or from now), then each commit as it comes,
         with a heartbeat (no changes) every few seconds. Never ends by itself: call
         ``cancel()`` on the returned iterator to stop (or give a ``timeout``); resume after the
         last ``cursor``."""
         request = changes_pb2.WatchChangesRequest(after_cursor=after_cursor, from_now=from_now)
-        return self._stub.WatchChanges(request, timeout=timeout)
+        return cast(WatchStream, self._stub.WatchChanges(request, timeout=timeout))
 
 
 class MessageSigner(Protocol):

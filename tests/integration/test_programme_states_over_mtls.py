@@ -106,7 +106,7 @@ def test_notice_suspension_and_resumption_reach_recognition_state_and_change_log
         ]
         assert listed[0].suspends_at == noticed.suspends_at
         stream = ChangeFeedClient(admin_channel).watch(0)
-        watched = []
+        watched: list[int] = []
         for response in stream:
             watched.extend(
                 c.programme_state_changed.programme.state
