@@ -486,7 +486,9 @@ def parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_query)
 
     partners = sub.add_parser(
-        "partners", help="partner definitions as configured; reload those of a running gateway"
+        "partners",
+        help="partner definitions as configured; reload them, or give notice, suspend or "
+        "resume a partner's programme, on a running gateway",
     )
     partners_sub = partners.add_subparsers(dest="partners_command", required=True)
     listing = partners_sub.add_parser(
