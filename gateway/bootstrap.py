@@ -29,9 +29,11 @@ from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
 from gateway.api.exchange_servicer import PartnerExchangeServicer
+from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.directory import ReloadPartners, ReloadReport
+from gateway.app.home_registry import RecordGradeChange
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
 from gateway.app.submit import SubmitStatusMessage
@@ -46,6 +48,8 @@ from gateway.pb import (
     admin_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    home_pb2,
+    home_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -57,6 +61,7 @@ SERVICE_NAMES = (
     exchange_pb2.DESCRIPTOR.services_by_name["PartnerExchangeService"].full_name,
     recognition_pb2.DESCRIPTOR.services_by_name["RecognitionService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -261,6 +266,17 @@ def build(
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(store.reader, reload_partners, ReconcilePartner(store.reader, clock), clock),
+        server,
+    )
+    home_pb2_grpc.add_HomeRegistryServiceServicer_to_server(
+        HomeRegistryServicer(
+            RecordGradeChange(
+                YieldingTransactions(store.transactions),
+                clock,
+                settings.signing_key_id,
+                settings.signing_algorithm,
+            )
+        ),
         server,
     )
     health_servicer = health.HealthServicer()

@@ -170,9 +170,37 @@ class SqlRecords(_Repository):
         #: Highest stored versions read from the database; 0 where none is stored.
         self._stored: dict[tuple[str, str], int] = {}
         self._expected: dict[str, set[str]] = {}
+        #: Latest records written by the group, and read from the database (None: none stored).
+        self._records: _Stage[tuple[str, str], AeoRecord] = _Stage()
+        self._stored_records: dict[tuple[str, str], AeoRecord | None] = {}
 
     def expect(self, administration: str, identifiers: Collection[str]) -> None:
         self._expected.setdefault(administration, set()).update(identifiers)
+
+    def latest_records(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, AeoRecord]:
+        unread = [i for i in identifiers if (administration, i) not in self._stored_records]
+        for i in unread:
+            self._stored_records[(administration, i)] = None
+        for row in self._select_in(
+            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions r "
+            "WHERE administration = ? AND identifier IN ({in}) AND version = (SELECT "
+            "MAX(version) FROM record_versions m WHERE m.administration = r.administration "
+            "AND m.identifier = r.identifier)",
+            administration,
+            unread,
+        ):
+            stored = tables.stored_record(administration, row)
+            self._stored_records[(administration, stored.record.identifier)] = stored.record
+        found = {}
+        for i in identifiers:
+            record = self._records.get((administration, i)) or self._stored_records[
+                (administration, i)
+            ]
+            if record is not None:
+                found[i] = record
+        return found
 
     def latest_versions(
         self, administration: str, identifiers: Collection[str]
@@ -198,11 +226,13 @@ class SqlRecords(_Repository):
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
         self._latest.staged[(administration, record.identifier)] = record.version
+        self._records.staged[(administration, record.identifier)] = record
         self._rows.staged.append(tables.record_row(administration, record, basis))
 
     def settle(self, keep: bool) -> None:
         super().settle(keep)
         self._latest.settle(keep)
+        self._records.settle(keep)
 
     def flush(self) -> None:
         if self._rows.kept:

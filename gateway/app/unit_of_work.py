@@ -60,6 +60,13 @@ class RecordRepository(Protocol):
         """The highest stored version of each identifier that has one."""
         ...
 
+    def latest_records(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, AeoRecord]:
+        """The highest stored version's record of each identifier that has one (the home
+        registry builds the next version from it)."""
+        ...
+
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None: ...
 
 
