@@ -195,9 +195,9 @@ class SqlRecords(_Repository):
             self._stored_records[(administration, stored.record.identifier)] = stored.record
         found = {}
         for i in identifiers:
-            record = self._records.get((administration, i)) or self._stored_records[
-                (administration, i)
-            ]
+            record = (
+                self._records.get((administration, i)) or self._stored_records[(administration, i)]
+            )
             if record is not None:
                 found[i] = record
         return found
