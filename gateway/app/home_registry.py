@@ -85,7 +85,11 @@ class RecordGradeChange:
         """Every change checked, then all applied in order in one transaction: a refusal of
         any (an unknown enterprise) applies none."""
         now = self._clock.now()
-        checked = [check(directory.home, c, now) for c in changes]
+        return self.apply([check(directory.home, c, now) for c in changes], directory)
+
+    def apply(self, checked: Sequence[CheckedChange], directory: Directory) -> BulkResult:
+        """Changes already checked (``check``), applied in order in one transaction."""
+        now = self._clock.now()
         home = directory.home
         recipients = sorted(
             code
