@@ -10,7 +10,7 @@ the partners it locked.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -170,69 +170,48 @@ class SqlRecords(_Repository):
         #: Highest stored versions read from the database; 0 where none is stored.
         self._stored: dict[tuple[str, str], int] = {}
         self._expected: dict[str, set[str]] = {}
-        #: Latest records written by the group, and read from the database (None: none stored).
-        self._records: _Stage[tuple[str, str], AeoRecord] = _Stage()
-        self._stored_records: dict[tuple[str, str], AeoRecord | None] = {}
+        #: Versions the group added, and every version read from the database, oldest first.
+        self._added: _Stage[tuple[str, str], tuple[AeoRecord, ...]] = _Stage()
+        self._histories: dict[tuple[str, str], list[AeoRecord]] = {}
 
     def expect(self, administration: str, identifiers: Collection[str]) -> None:
         self._expected.setdefault(administration, set()).update(identifiers)
 
-    def latest_records(
+    def histories(
         self, administration: str, identifiers: Collection[str]
-    ) -> Mapping[str, AeoRecord]:
-        unread = [i for i in identifiers if (administration, i) not in self._stored_records]
+    ) -> Mapping[str, Sequence[AeoRecord]]:
+        unread = [i for i in identifiers if (administration, i) not in self._histories]
         for i in unread:
-            self._stored_records[(administration, i)] = None
+            self._histories[(administration, i)] = []
         for row in self._select_in(
-            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions r "
-            "WHERE administration = ? AND identifier IN ({in}) AND version = (SELECT "
-            "MAX(version) FROM record_versions m WHERE m.administration = r.administration "
-            "AND m.identifier = r.identifier)",
+            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions "
+            "WHERE administration = ? AND identifier IN ({in}) ORDER BY identifier, version",
             administration,
             unread,
         ):
             stored = tables.stored_record(administration, row)
-            self._stored_records[(administration, stored.record.identifier)] = stored.record
-        found = {}
+            self._histories[(administration, stored.record.identifier)].append(stored.record)
+        found: dict[str, Sequence[AeoRecord]] = {}
         for i in identifiers:
-            record = (
-                self._records.get((administration, i)) or self._stored_records[(administration, i)]
-            )
-            if record is not None:
-                found[i] = record
-        return found
-
-    def latest_versions(
-        self, administration: str, identifiers: Collection[str]
-    ) -> Mapping[str, int]:
-        wanted = self._expected.pop(administration, set()).union(identifiers)
-        unread = [i for i in wanted if (administration, i) not in self._stored]
-        if unread:
-            for i in unread:
-                self._stored[(administration, i)] = 0
-            for identifier, version in self._select_in(
-                "SELECT identifier, MAX(version) FROM record_versions WHERE administration = ? "
-                "AND identifier IN ({in}) GROUP BY identifier",
-                administration,
-                unread,
-            ):
-                self._stored[(administration, identifier)] = int(version)
-        found = {}
-        for i in identifiers:
-            version = self._latest.get((administration, i)) or self._stored[(administration, i)]
-            if version:
-                found[i] = version
+            key = (administration, i)
+            # By version: a group that flushed midway has its versions in both.
+            versions = {
+                r.version: r for r in (*self._histories[key], *(self._added.get(key) or ()))
+            }
+            if versions:
+                found[i] = [versions[v] for v in sorted(versions)]
         return found
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
         self._latest.staged[(administration, record.identifier)] = record.version
-        self._records.staged[(administration, record.identifier)] = record
+        key = (administration, record.identifier)
+        self._added.staged[key] = (*(self._added.get(key) or ()), record)
         self._rows.staged.append(tables.record_row(administration, record, basis))
 
     def settle(self, keep: bool) -> None:
         super().settle(keep)
         self._latest.settle(keep)
-        self._records.settle(keep)
+        self._added.settle(keep)
 
     def flush(self) -> None:
         if self._rows.kept:

@@ -121,12 +121,10 @@ class RecordGradeChange:
         for start in range(0, len(checked), READ_CHUNK):
             chunk = checked[start : start + READ_CHUNK]
             # Read once per chunk; the versions this work adds are read back from the stage.
-            uow.records.latest_records(home, {c.identifier for c in chunk})
+            uow.records.histories(home, {c.identifier for c in chunk})
             for item in chunk:
-                previous = uow.records.latest_records(home, (item.identifier,))
-                results.append(
-                    self._one(uow, directory, item, previous.get(item.identifier), recipients, meta)
-                )
+                history = uow.records.histories(home, (item.identifier,)).get(item.identifier, ())
+                results.append(self._one(uow, directory, item, history, recipients, meta))
         return BulkResult(tuple(results))
 
     def _one(
@@ -134,12 +132,12 @@ class RecordGradeChange:
         uow: UnitOfWork,
         directory: Directory,
         item: CheckedChange,
-        previous: AeoRecord | None,
+        history: Sequence[AeoRecord],
         recipients: Sequence[str],
         meta: MessageMeta,
     ) -> GradeChangeResult:
         home = directory.home.code
-        nxt = next_version(directory.home, previous, item)
+        nxt = next_version(directory.home, history, item)
         if nxt.record is None:
             return GradeChangeResult(nxt.current, nxt.scheme.name, nxt.aeo, True, ())
         record = nxt.record

@@ -7,7 +7,7 @@ requests into one transaction, one fsync) is the adapter's business, not the han
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -60,11 +60,11 @@ class RecordRepository(Protocol):
         """The highest stored version of each identifier that has one."""
         ...
 
-    def latest_records(
+    def histories(
         self, administration: str, identifiers: Collection[str]
-    ) -> Mapping[str, AeoRecord]:
-        """The highest stored version's record of each identifier that has one (the home
-        registry builds the next version from it)."""
+    ) -> Mapping[str, Sequence[AeoRecord]]:
+        """Every stored version of each identifier that has one, oldest first (the home
+        registry builds the next version from the latest and knows a change it has seen)."""
         ...
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None: ...

@@ -8,6 +8,7 @@ next one and queues it for partners in one transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -150,10 +151,17 @@ def was_aeo(home: HomeAdministration, record: AeoRecord | None) -> bool:
 
 
 def next_version(
-    home: HomeAdministration, previous: AeoRecord | None, checked: CheckedChange
+    home: HomeAdministration, history: Sequence[AeoRecord], checked: CheckedChange
 ) -> NextVersion:
-    """The enterprise's next record version after ``checked``, given its latest stored one."""
+    """The enterprise's next record version after ``checked``, given its stored versions
+    (oldest first). A change a stored version already records (same effective time, grade,
+    suspension, name and address) is a duplicate, even if later versions followed it: loading
+    a file again must not bring back an old state as a new version."""
+    previous = history[-1] if history else None
     change, day = checked.change, checked.day
+    seen = next((v for v in reversed(history) if _records(v, checked)), None)
+    if seen is not None:
+        return NextVersion(None, seen, checked.scheme, checked.aeo, False)
     if previous is None and not change.name.strip():
         raise EnterpriseUnknown(
             f"enterprise {checked.identifier} is not registered: its first change must name it",
@@ -176,7 +184,7 @@ def next_version(
     )
     concerns = aeo or before
     if previous is not None and _same(previous, record):
-        return NextVersion(None, previous, checked.scheme, aeo, concerns)
+        return NextVersion(None, previous, checked.scheme, aeo, False)
     return NextVersion(record, record, checked.scheme, aeo, concerns)
 
 
@@ -232,6 +240,20 @@ def _since(
             return previous.suspended_on or day
         return previous.revoked_on or day
     return day
+
+
+def _records(version: AeoRecord, checked: CheckedChange) -> bool:
+    """``version`` is what ``checked`` would have stored (an empty name or address keeps the
+    registered one, so matches any)."""
+    change = checked.change
+    name, address = change.name.strip(), change.address.strip()
+    return (
+        version.effective_at == change.effective_at
+        and version.tier == checked.grade
+        and (version.status is RecordStatus.SUSPENDED) == (change.suspended and checked.aeo)
+        and name in ("", version.name)
+        and address in ("", version.address)
+    )
 
 
 def _same(previous: AeoRecord, record: AeoRecord) -> bool:

@@ -83,15 +83,15 @@ class MemoryUnitOfWork:
             if (administration, i) in self._store.versions
         }
 
-    def latest_records(
+    def histories(
         self, administration: str, identifiers: Collection[str]
-    ) -> Mapping[str, AeoRecord]:
+    ) -> Mapping[str, list[AeoRecord]]:
         found = {}
         for i in identifiers:
-            versions = [r for a, r, _ in self.versions if (a, r.identifier) == (administration, i)]
-            versions += [r for r, _ in self._store.versions.get((administration, i), [])]
+            versions = [r for r, _ in self._store.versions.get((administration, i), [])]
+            versions += [r for a, r, _ in self.versions if (a, r.identifier) == (administration, i)]
             if versions:
-                found[i] = max(versions, key=lambda r: r.version)
+                found[i] = sorted(versions, key=lambda r: r.version)
         return found
 
     # PartnerStateRepository

@@ -43,8 +43,9 @@ def change(grade: str = "advanced certified", **fields: Any) -> GradeChange:
     return replace(base, **fields)
 
 
-def apply(previous: AeoRecord | None, c: GradeChange) -> NextVersion:
-    return next_version(HOME, previous, check(HOME, c, NOW))
+def apply(previous: AeoRecord | None, c: GradeChange, *before: AeoRecord) -> NextVersion:
+    history = [*before, previous] if previous is not None else list(before)
+    return next_version(HOME, history, check(HOME, c, NOW))
 
 
 def stored(c: GradeChange, *before: GradeChange) -> AeoRecord:
@@ -255,6 +256,16 @@ def test_an_exact_duplicate_is_no_new_version() -> None:
     assert result.current == first
 
 
+def test_a_change_an_older_version_records_is_a_duplicate_not_a_new_version() -> None:
+    granted = stored(change())
+    suspended = apply(granted, change(suspended=True, effective_at=NOW)).record
+    assert suspended is not None
+    result = apply(suspended, change(name=""), granted)
+    assert result.record is None
+    assert result.current == granted
+    assert not result.concerns_partners
+
+
 def test_an_earlier_effective_time_is_still_the_next_version() -> None:
     """History is by version: a late correction is version 2 even if effective earlier."""
     first = stored(change())
@@ -331,9 +342,11 @@ def test_many_applies_in_order_in_one_transaction_and_an_unknown_enterprise_appl
     result = use_case.many(
         [change(), change("certified", effective_at=NOW), change(), change()], PARTNERS
     )
-    assert [r.record.version for r in result.results] == [1, 2, 3, 3]
-    assert (result.new_versions, result.duplicates) == (3, 1)
-    assert result.queued_per_partner() == {"SG": 3}
+    # The grant repeated after the tier change is the stored version 1 again, not version 3:
+    # loading a file twice must not bring an old state back as the newest.
+    assert [r.record.version for r in result.results] == [1, 2, 1, 1]
+    assert (result.new_versions, result.duplicates) == (2, 2)
+    assert result.queued_per_partner() == {"SG": 2}
     assert len(transactions.locked) == 1
     with pytest.raises(EnterpriseUnknown):
         use_case.many(
