@@ -202,6 +202,28 @@ class SqlRecords(_Repository):
                 found[i] = [versions[v] for v in sorted(versions)]
         return found
 
+    def latest_versions(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, int]:
+        wanted = self._expected.pop(administration, set()).union(identifiers)
+        unread = [i for i in wanted if (administration, i) not in self._stored]
+        if unread:
+            for i in unread:
+                self._stored[(administration, i)] = 0
+            for identifier, version in self._select_in(
+                "SELECT identifier, MAX(version) FROM record_versions WHERE administration = ? "
+                "AND identifier IN ({in}) GROUP BY identifier",
+                administration,
+                unread,
+            ):
+                self._stored[(administration, identifier)] = int(version)
+        found = {}
+        for i in identifiers:
+            version = self._latest.get((administration, i)) or self._stored[(administration, i)]
+            if version:
+                found[i] = version
+        return found
+
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
         self._latest.staged[(administration, record.identifier)] = record.version
         key = (administration, record.identifier)
