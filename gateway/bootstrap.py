@@ -32,10 +32,12 @@ from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactio
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
 from gateway.api.exchange_servicer import PartnerExchangeServicer
+from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
+from gateway.app.home_registry import RecordGradeChange
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
 from gateway.app.submit import SubmitStatusMessage
@@ -53,6 +55,8 @@ from gateway.pb import (
     changes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    home_pb2,
+    home_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -65,6 +69,7 @@ SERVICE_NAMES = (
     recognition_pb2.DESCRIPTOR.services_by_name["RecognitionService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
+    home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -287,6 +292,17 @@ def build(
     )
     change_feed = ChangeFeedServicer(WatchChanges(SqlChangeFeed(store.database, store.reader)))
     changes_pb2_grpc.add_ChangeFeedServiceServicer_to_server(change_feed, server)
+    home_pb2_grpc.add_HomeRegistryServiceServicer_to_server(
+        HomeRegistryServicer(
+            RecordGradeChange(
+                YieldingTransactions(store.transactions),
+                clock,
+                settings.signing_key_id,
+                settings.signing_algorithm,
+            )
+        ),
+        server,
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

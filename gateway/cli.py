@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from gateway import cli_import, cli_partners
+from gateway import cli_home, cli_import, cli_partners
 from gateway.settings import Settings, SettingsError, describe, load
 
 if TYPE_CHECKING:
@@ -517,6 +517,8 @@ def parser() -> argparse.ArgumentParser:
     reload.set_defaults(func=cmd_partners_reload)
     _reconcile_parser(partners_sub)
     cli_partners.programme_parsers(partners_sub, _client_options)
+
+    cli_home.add_parser(sub)
 
     demo = sub.add_parser("demo", help="submit a signed partner message, then query it")
     demo.add_argument("--partner", default="SG", help="partner to simulate (default SG)")

@@ -10,7 +10,7 @@ the partners it locked.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -170,9 +170,37 @@ class SqlRecords(_Repository):
         #: Highest stored versions read from the database; 0 where none is stored.
         self._stored: dict[tuple[str, str], int] = {}
         self._expected: dict[str, set[str]] = {}
+        #: Versions the group added, and every version read from the database, oldest first.
+        self._added: _Stage[tuple[str, str], tuple[AeoRecord, ...]] = _Stage()
+        self._histories: dict[tuple[str, str], list[AeoRecord]] = {}
 
     def expect(self, administration: str, identifiers: Collection[str]) -> None:
         self._expected.setdefault(administration, set()).update(identifiers)
+
+    def histories(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, Sequence[AeoRecord]]:
+        unread = [i for i in identifiers if (administration, i) not in self._histories]
+        for i in unread:
+            self._histories[(administration, i)] = []
+        for row in self._select_in(
+            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions "
+            "WHERE administration = ? AND identifier IN ({in}) ORDER BY identifier, version",
+            administration,
+            unread,
+        ):
+            stored = tables.stored_record(administration, row)
+            self._histories[(administration, stored.record.identifier)].append(stored.record)
+        found: dict[str, Sequence[AeoRecord]] = {}
+        for i in identifiers:
+            key = (administration, i)
+            # By version: a group that flushed midway has its versions in both.
+            versions = {
+                r.version: r for r in (*self._histories[key], *(self._added.get(key) or ()))
+            }
+            if versions:
+                found[i] = [versions[v] for v in sorted(versions)]
+        return found
 
     def latest_versions(
         self, administration: str, identifiers: Collection[str]
@@ -198,11 +226,14 @@ class SqlRecords(_Repository):
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
         self._latest.staged[(administration, record.identifier)] = record.version
+        key = (administration, record.identifier)
+        self._added.staged[key] = (*(self._added.get(key) or ()), record)
         self._rows.staged.append(tables.record_row(administration, record, basis))
 
     def settle(self, keep: bool) -> None:
         super().settle(keep)
         self._latest.settle(keep)
+        self._added.settle(keep)
 
     def flush(self) -> None:
         if self._rows.kept:

@@ -7,7 +7,7 @@ requests into one transaction, one fsync) is the adapter's business, not the han
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -58,6 +58,13 @@ class RecordRepository(Protocol):
         self, administration: str, identifiers: Collection[str]
     ) -> Mapping[str, int]:
         """The highest stored version of each identifier that has one."""
+        ...
+
+    def histories(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, Sequence[AeoRecord]]:
+        """Every stored version of each identifier that has one, oldest first (the home
+        registry builds the next version from the latest and knows a change it has seen)."""
         ...
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None: ...

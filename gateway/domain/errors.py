@@ -237,6 +237,54 @@ class DefinitionInvalid(GatewayError):
     reason = "directory.definition_invalid"
 
 
+# --- the home AEO registry ---------------------------------------------------------------------
+
+
+class EnterpriseCodeInvalid(GatewayError):
+    """Not a home enterprise code in any form a trader writes it (``0123456789``,
+    ``CN0123456789``, ``AEOCN0123456789``)."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "enterprise.code_invalid"
+
+
+class EnterpriseUnknown(GatewayError):
+    """The first change recorded for an enterprise does not name it."""
+
+    status = Status.NOT_FOUND
+    reason = "enterprise.unknown"
+
+
+class GradeNotInScheme(GatewayError):
+    """The grade is not one of the grade scheme in force on the change's effective day;
+    metadata names the scheme and its grades."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "grade.not_in_scheme"
+
+
+class NoGradeSchemeInForce(GatewayError):
+    """No home grade scheme was in force on the change's effective day."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "grade_scheme.none_in_force"
+
+
+class GradeChangeTooFarAhead(GatewayError):
+    """The change takes effect more than a day after the gateway's clock."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "grade_change.too_far_ahead"
+
+
+class GradeChangeInvalid(GatewayError):
+    """A field of the change cannot be stored (no time, a time zone missing, control
+    characters, too long); metadata names the field."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "grade_change.field_invalid"
+
+
 # --- infrastructure ----------------------------------------------------------------------------
 
 

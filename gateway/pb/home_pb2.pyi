@@ -120,7 +120,9 @@ class RecordGradeChangeResponse(_message.Message):
     aeo: _builtins.bool
     """True when the grade is one of that scheme's AEO grades."""
     duplicate: _builtins.bool
-    """True when this change had been recorded before: nothing was stored or queued."""
+    """True when this change had been recorded before: nothing was stored or queued, and record
+    is the version that recorded it.
+    """
     @_builtins.property
     def record(self) -> _common_pb2.AeoRecord:
         """The enterprise's record as stored, in the form partners receive."""

@@ -65,8 +65,9 @@ class HomeRegistryServiceServicer:
     """
 
     def RecordGradeChange(self, request, context):
-        """Records one grade change. Recording the same change again (same enterprise, grade,
-        status, name, address and effective time) changes nothing and answers duplicate = true.
+        """Records one grade change. A change that a stored version of the enterprise already
+        records (same effective time, grade, suspension, name and address) changes nothing and
+        answers duplicate = true with that version, even if later versions followed it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

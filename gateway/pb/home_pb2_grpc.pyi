@@ -44,8 +44,9 @@ class HomeRegistryServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> HomeRegistryServiceAsyncStub: ...
     RecordGradeChange: _grpc.UnaryUnaryMultiCallable[_home_pb2.RecordGradeChangeRequest, _home_pb2.RecordGradeChangeResponse]
-    """Records one grade change. Recording the same change again (same enterprise, grade,
-    status, name, address and effective time) changes nothing and answers duplicate = true.
+    """Records one grade change. A change that a stored version of the enterprise already
+    records (same effective time, grade, suspension, name and address) changes nothing and
+    answers duplicate = true with that version, even if later versions followed it.
     """
 
 @_typing.type_check_only
@@ -64,8 +65,9 @@ class HomeRegistryServiceAsyncStub(HomeRegistryServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     RecordGradeChange: _aio.UnaryUnaryMultiCallable[_home_pb2.RecordGradeChangeRequest, _home_pb2.RecordGradeChangeResponse]  # type: ignore[assignment]
-    """Records one grade change. Recording the same change again (same enterprise, grade,
-    status, name, address and effective time) changes nothing and answers duplicate = true.
+    """Records one grade change. A change that a stored version of the enterprise already
+    records (same effective time, grade, suspension, name and address) changes nothing and
+    answers duplicate = true with that version, even if later versions followed it.
     """
 
 class HomeRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -87,8 +89,9 @@ class HomeRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _home_pb2.RecordGradeChangeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_home_pb2.RecordGradeChangeResponse, _abc.Awaitable[_home_pb2.RecordGradeChangeResponse]]:
-        """Records one grade change. Recording the same change again (same enterprise, grade,
-        status, name, address and effective time) changes nothing and answers duplicate = true.
+        """Records one grade change. A change that a stored version of the enterprise already
+        records (same effective time, grade, suspension, name and address) changes nothing and
+        answers duplicate = true with that version, even if later versions followed it.
         """
 
 def add_HomeRegistryServiceServicer_to_server(servicer: HomeRegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -83,6 +83,17 @@ class MemoryUnitOfWork:
             if (administration, i) in self._store.versions
         }
 
+    def histories(
+        self, administration: str, identifiers: Collection[str]
+    ) -> Mapping[str, list[AeoRecord]]:
+        found = {}
+        for i in identifiers:
+            versions = [r for r, _ in self._store.versions.get((administration, i), [])]
+            versions += [r for a, r, _ in self.versions if (a, r.identifier) == (administration, i)]
+            if versions:
+                found[i] = sorted(versions, key=lambda r: r.version)
+        return found
+
     # PartnerStateRepository
     def sequence(self, partner: str) -> SequenceState:
         return self._store.sequences.get(partner, SequenceState())
