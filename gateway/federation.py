@@ -29,10 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from adapters import pki
+from adapters.crypto.signatures import Signer, load_public_key, verifier
 from adapters.directory.files import Definitions, PartnerEntry, read_definitions
+from adapters.wire.registry import codecs
+from gateway import protomap
 from gateway.bootstrap import Gateway, build
 from gateway.client import TlsIdentity
+from gateway.domain.messages import OutboundBatch
 from gateway.domain.partners import HomeAdministration, Partner
+from gateway.pb.exchange_pb2 import Receipt, SignedEnvelope, SignedReceipt
 from gateway.settings import Settings, load
 
 #: The grade a peer's home scheme gives everyone outside its AEO programme.
@@ -101,6 +106,64 @@ class Federation:
     @property
     def home_target(self) -> str:
         return f"localhost:{self.home.listen.rpartition(':')[2]}"
+
+    def home_signer(self) -> Signer:
+        """The home gateway's message-signing key (its receipts and outbound messages)."""
+        s = self.home
+        return Signer.from_file(s.signing_key, s.signing_key_id, s.signing_algorithm)
+
+    def home_calling(self, code: str) -> TlsIdentity:
+        """How the home gateway calls partner ``code``'s gateway: its outbound client
+        certificate, and the partner's CA for the peer's server certificate."""
+        s = self.home
+        return TlsIdentity(self.peers[code].pki / "ca.pem", s.outbound_tls_cert, s.outbound_tls_key)
+
+    def peer_calling_home(self, code: str) -> TlsIdentity:
+        """How partner ``code``'s gateway calls the home gateway (its outbound certificate)."""
+        peer = self.peers[code].settings()
+        return TlsIdentity(self.home.home_ca, peer.outbound_tls_cert, peer.outbound_tls_key)
+
+    def seal(self, sender: str, batch: OutboundBatch, wire_format: str) -> SignedEnvelope:
+        """``batch`` sealed in ``wire_format`` with the signing key of ``sender``'s gateway
+        (the home code or a peer's)."""
+        settings = self.home if sender not in self.peers else self.peers[sender].settings()
+        signer = Signer.from_file(
+            settings.signing_key, settings.signing_key_id, settings.signing_algorithm
+        )
+        return protomap.signed_envelope(codecs()[wire_format].seal(batch, signer))
+
+
+def open_receipt(signed: SignedReceipt, key: SigningKeyFile) -> Receipt:
+    """The receipt's content once its signature verifies with ``key`` (the receiving gateway's
+    published key, whatever its algorithm); ReceiptRefused otherwise."""
+    sig = signed.signature
+    if sig.key_id != key.key_id:
+        raise ReceiptRefused(f"receipt signed by {sig.key_id!r}, expected {key.key_id!r}")
+    public = load_public_key(key.public_key.read_bytes(), key.algorithm)
+    if not verifier(public, key.algorithm)(signed.receipt, sig.signature):
+        raise ReceiptRefused(f"receipt signature does not verify with {key.key_id}")
+    receipt = Receipt()
+    receipt.ParseFromString(signed.receipt)
+    return receipt
+
+
+class ReceiptRefused(ValueError):
+    """A receipt that is not signed by the key expected of the gateway that gave it."""
+
+
+@dataclass(frozen=True)
+class SigningKeyFile:
+    key_id: str
+    algorithm: str
+    public_key: Path
+
+
+def gateway_key(settings: Settings) -> SigningKeyFile:
+    """The published key of the gateway with ``settings``: beside its private key."""
+    name = settings.signing_key.name.replace(".key.pem", ".pub.pem")
+    return SigningKeyFile(
+        settings.signing_key_id, settings.signing_algorithm, settings.signing_key.with_name(name)
+    )
 
 
 def free_port() -> int:
@@ -397,7 +460,7 @@ def _document(
 
 def spawn_peer(peer: PeerWorkspace, timeout: float = 60.0) -> subprocess.Popen[str]:
     """`aeo-gateway --config peer/settings.toml serve` as a process, once it listens."""
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603  # our own interpreter and module, no shell
         [sys.executable, "-m", "gateway", "--config", str(peer.settings_file), "serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
