@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 if TYPE_CHECKING:
+    from adapters.directory.files import Definitions
     from gateway.client import TlsIdentity
     from gateway.domain.codes import IdentifierScheme
     from gateway.domain.partners import HomeAdministration
@@ -285,28 +286,16 @@ def _federate(federation: Federation, home: HomeAdministration) -> dict[str, Any
     return report
 
 
-def _definitions(federation: Federation) -> Any:
+def _definitions(federation: Federation) -> Definitions:
     from adapters.directory.files import read_definitions
 
     return read_definitions(federation.home.home_file, federation.home.partners_dir)
 
 
 def _record(target: str, identity: TlsIdentity, code: str, grade: str, name: str) -> dict[str, Any]:
-    """One grade change through HomeRegistryService, as the credit system sends it."""
-    from gateway.client import timestamp
-    from gateway.pb import home_pb2, home_pb2_grpc
+    from gateway.federation import record_grade_change
 
-    change = home_pb2.GradeChange(
-        enterprise_code=code,
-        name=name,
-        address="1 Demo Road" if name else "",
-        grade=grade,
-    )
-    change.effective_at.CopyFrom(timestamp(datetime.now(UTC)))
-    with _channel(target, identity) as channel:
-        response = home_pb2_grpc.HomeRegistryServiceStub(channel).RecordGradeChange(
-            home_pb2.RecordGradeChangeRequest(change=change), timeout=10
-        )
+    response = record_grade_change(target, identity, code, grade, name)
     return {
         "grade_scheme": response.grade_scheme,
         "aeo": response.aeo,
@@ -314,83 +303,31 @@ def _record(target: str, identity: TlsIdentity, code: str, grade: str, name: str
     }
 
 
-@contextmanager
-def _channel(target: str, identity: TlsIdentity) -> Iterator[grpc.Channel]:
-    from gateway.client import connect
-
-    with connect(target, identity) as channel:
-        yield channel
-
-
-def _outbound(target: str, identity: TlsIdentity, partner: str) -> list[admin_pb2.OutboundMessage]:
-    from gateway.pb import admin_pb2, admin_pb2_grpc
-
-    found: list[admin_pb2.OutboundMessage] = []
-    token = ""
-    with _channel(target, identity) as channel:
-        stub = admin_pb2_grpc.AdminServiceStub(channel)
-        while True:
-            page = stub.ListOutboundMessages(
-                admin_pb2.ListOutboundMessagesRequest(
-                    parent=f"partners/{partner}", page_size=500, page_token=token
-                ),
-                timeout=10,
-            )
-            found.extend(page.messages)
-            token = page.next_page_token
-            if not token:
-                return found
-
-
-def _last_sequence(target: str, identity: TlsIdentity, partner: str) -> int:
-    return max((m.sequence for m in _outbound(target, identity, partner)), default=0)
-
-
 def _settled(
     target: str, identity: TlsIdentity, partner: str, after: int
 ) -> admin_pb2.OutboundMessage:
-    """The first message to ``partner`` after sequence ``after``, once its receipt settled it."""
-    from gateway.pb import admin_pb2
+    from gateway.federation import NotSettled, wait_settled
 
-    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
-    while True:
-        newer = [m for m in _outbound(target, identity, partner) if m.sequence > after]
-        first = min(newer, key=lambda m: m.sequence, default=None)
-        if first is not None and first.state == admin_pb2.OUTBOUND_MESSAGE_STATE_SETTLED:
-            return first
-        if time.monotonic() > deadline:
-            state = (
-                admin_pb2.OutboundMessageState.Name(first.state).removeprefix(
-                    "OUTBOUND_MESSAGE_STATE_"
-                )
-                if first
-                else "not queued"
-            )
-            why = f", last error {first.last_error}" if first and first.last_error else ""
-            raise DemoFailed(
-                f"the message to {partner} was not settled within {SETTLE_TIMEOUT_SECONDS:.0f} s "
-                f"({state}{why})"
-            )
-        time.sleep(0.05)
+    try:
+        return wait_settled(target, identity, partner, after, SETTLE_TIMEOUT_SECONDS)
+    except NotSettled as exc:
+        raise DemoFailed(str(exc)) from exc
 
 
 def _delivery(message: admin_pb2.OutboundMessage, key: SigningKeyFile) -> dict[str, Any]:
     """What the settled message shows, its receipt checked again here with the receiving
-    gateway's published key: signature, message digest and sequence."""
-    from gateway.federation import ReceiptRefused, open_receipt
+    gateway's published key."""
+    from gateway.federation import ReceiptRefused, settled_receipt
     from gateway.pb import common_pb2
 
     try:
-        receipt = open_receipt(message.receipt, key)
+        settled_receipt(message, key)
     except ReceiptRefused as exc:
         raise DemoFailed(f"message {message.name}: {exc}") from exc
-    if (receipt.payload_sha256, receipt.sequence) != (message.payload_sha256, message.sequence):
-        raise DemoFailed(f"message {message.name}: the receipt is for another message")
     latency = message.settled_at.ToMicroseconds() - message.queued_at.ToMicroseconds()
+    wire_format = common_pb2.WireFormat.Name(message.wire_format).removeprefix("WIRE_FORMAT_")
     return {
-        "wire_format": common_pb2.WireFormat.Name(message.wire_format)
-        .removeprefix("WIRE_FORMAT_")
-        .lower(),
+        "wire_format": wire_format.lower(),
         "sequence": message.sequence,
         "receipt_key_id": message.receipt.signature.key_id,
         "receipt_verified": True,
@@ -398,11 +335,17 @@ def _delivery(message: admin_pb2.OutboundMessage, key: SigningKeyFile) -> dict[s
     }
 
 
+def _last_sequence(target: str, identity: TlsIdentity, partner: str) -> int:
+    from gateway.federation import last_sequence
+
+    return last_sequence(target, identity, partner)
+
+
 def _recognise(target: str, identity: TlsIdentity, code: str) -> dict[str, Any]:
-    from gateway.client import RecognitionClient
+    from gateway.client import RecognitionClient, connect
     from gateway.pb import recognition_pb2
 
-    with _channel(target, identity) as channel:
+    with connect(target, identity) as channel:
         answer = RecognitionClient(channel).recognise(code)
     return {
         "outcome": recognition_pb2.RecognitionOutcome.Name(answer.outcome).removeprefix(

@@ -22,9 +22,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,10 @@ from adapters.directory.files import Definitions, PartnerEntry, read_definitions
 from adapters.wire.registry import codecs
 from gateway import protomap
 from gateway.bootstrap import Gateway, build
-from gateway.client import TlsIdentity
+from gateway.client import TlsIdentity, connect, timestamp
 from gateway.domain.messages import OutboundBatch
 from gateway.domain.partners import HomeAdministration, Partner
+from gateway.pb import admin_pb2, admin_pb2_grpc, home_pb2, home_pb2_grpc
 from gateway.pb.exchange_pb2 import Receipt, SignedEnvelope, SignedReceipt
 from gateway.settings import Settings, load
 
@@ -478,3 +480,82 @@ def spawn_peer(peer: PeerWorkspace, timeout: float = 60.0) -> subprocess.Popen[s
 def start_peer(peer: PeerWorkspace, **overrides: Any) -> Gateway:
     """Partner ``peer.code``'s gateway, built and serving in this process."""
     return build(peer.settings(**overrides))
+
+
+# --- calling the gateways as the demo and the tests do ---------------------------------------
+
+
+class NotSettled(Exception):
+    """An outbound message was not settled by a verified receipt in the time allowed."""
+
+
+def record_grade_change(
+    target: str, identity: TlsIdentity, code: str, grade: str, name: str = ""
+) -> home_pb2.RecordGradeChangeResponse:
+    """One grade change through HomeRegistryService, effective now, as a credit system sends
+    it (``identity``: a registry certificate of that gateway's home CA)."""
+    change = home_pb2.GradeChange(
+        enterprise_code=code, name=name, address="1 Demo Road" if name else "", grade=grade
+    )
+    change.effective_at.CopyFrom(timestamp(datetime.now(UTC)))
+    with connect(target, identity) as channel:
+        return home_pb2_grpc.HomeRegistryServiceStub(channel).RecordGradeChange(
+            home_pb2.RecordGradeChangeRequest(change=change), timeout=10
+        )
+
+
+def outbound_messages(
+    target: str, identity: TlsIdentity, partner: str
+) -> list[admin_pb2.OutboundMessage]:
+    """Every message the gateway at ``target`` sent or is sending to ``partner`` (admin)."""
+    found: list[admin_pb2.OutboundMessage] = []
+    token = ""
+    with connect(target, identity) as channel:
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        while True:
+            page = stub.ListOutboundMessages(
+                admin_pb2.ListOutboundMessagesRequest(
+                    parent=f"partners/{partner}", page_size=500, page_token=token
+                ),
+                timeout=10,
+            )
+            found.extend(page.messages)
+            token = page.next_page_token
+            if not token:
+                return found
+
+
+def last_sequence(target: str, identity: TlsIdentity, partner: str) -> int:
+    return max((m.sequence for m in outbound_messages(target, identity, partner)), default=0)
+
+
+def wait_settled(
+    target: str, identity: TlsIdentity, partner: str, after: int, timeout: float = 30.0
+) -> admin_pb2.OutboundMessage:
+    """The first message to ``partner`` after sequence ``after``, once settled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        newer = [m for m in outbound_messages(target, identity, partner) if m.sequence > after]
+        first = min(newer, key=lambda m: m.sequence, default=None)
+        if first is not None and first.state == admin_pb2.OUTBOUND_MESSAGE_STATE_SETTLED:
+            return first
+        if time.monotonic() > deadline:
+            state = "not queued"
+            if first is not None:
+                name = admin_pb2.OutboundMessageState.Name(first.state)
+                state = name.removeprefix("OUTBOUND_MESSAGE_STATE_")
+                state += f", last error {first.last_error}" if first.last_error else ""
+            raise NotSettled(
+                f"the message to {partner} after sequence {after} was not settled within "
+                f"{timeout:.0f} s ({state})"
+            )
+        time.sleep(0.05)
+
+
+def settled_receipt(message: admin_pb2.OutboundMessage, key: SigningKeyFile) -> Receipt:
+    """The settled message's receipt, checked again with the receiving gateway's published
+    key: its signature, and that it names this message's digest and sequence."""
+    receipt = open_receipt(message.receipt, key)
+    if (receipt.payload_sha256, receipt.sequence) != (message.payload_sha256, message.sequence):
+        raise ReceiptRefused(f"the receipt kept for {message.name} is for another message")
+    return receipt
