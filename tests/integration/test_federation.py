@@ -9,19 +9,26 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import grpc
 import psycopg
 import pytest
 
 from adapters.directory.files import read_definitions
+from gateway import protomap
 from gateway.bootstrap import Gateway, build
-from gateway.client import PartnerClient, RecognitionClient, TlsIdentity, connect
-from gateway.domain.messages import OutboundBatch
+from gateway.client import AdminClient, PartnerClient, RecognitionClient, TlsIdentity, connect
+from gateway.domain.messages import DetachedSignature, OutboundBatch, SealedEnvelope
 from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
 from gateway.federation import (
     Federation,
     gateway_key,
+    last_sequence,
     open_receipt,
+    outbound_messages,
+    record_grade_change,
+    settled_receipt,
     start_peer,
+    wait_settled,
     write_federation,
 )
 from gateway.pb import exchange_pb2, recognition_pb2
@@ -194,3 +201,87 @@ def test_every_partner_gateway_accepts_a_message_signed_by_cn(
     else:
         assert answer.outcome == RECOGNISED, answer
         assert answer.basis.key_id == "CN-GW-2"
+
+
+# --- home AEOs out: the home gateway's own delivery (outbox, sealing, sending, settling) -------
+
+
+def delivering(federation: Federation, running: Callable[..., Gateway]) -> Gateway:
+    """The home gateway and KR's; skips while outbound delivery is not on this branch."""
+    home = running(build(federation.home))
+    running(start_peer(federation.peers["KR"]))
+    admin = TlsIdentity.dev(federation.home.pki_dir, "admin")
+    try:
+        outbound_messages(federation.home_target, admin, "KR")
+    except grpc.RpcError as err:
+        if err.code() is grpc.StatusCode.UNIMPLEMENTED:
+            pytest.skip("outbound delivery (AdminService.ListOutboundMessages) not merged yet")
+        raise
+    return home
+
+
+def certify(federation: Federation, grade: str, name: str = "") -> exchange_pb2.Receipt:
+    """A grade change of HOME_AEO through the home registry, then KR's next message settled;
+    its kept receipt verified with KR's key."""
+    home_pki = federation.home.pki_dir
+    admin = TlsIdentity.dev(home_pki, "admin")
+    before = last_sequence(federation.home_target, admin, "KR")
+    response = record_grade_change(
+        federation.home_target, TlsIdentity.dev(home_pki, "registry"), HOME_AEO, grade, name
+    )
+    assert "partners/KR" in response.queued_for
+    message = wait_settled(federation.home_target, admin, "KR", before)
+    return settled_receipt(message, gateway_key(federation.peers["KR"].settings()))
+
+
+def test_a_certification_reaches_the_kr_gateway_and_a_downgrade_revokes_it_there(
+    federation: Federation, running: Callable[..., Gateway]
+) -> None:
+    """The home registry certifies an enterprise, then downgrades it to a non-AEO grade.
+    Result: each change is delivered to KR's gateway in JWS and settled by KR's signed receipt;
+    KR's own Recognition answers RECOGNISED (treatment AAA), then NOT_RECOGNISED."""
+    delivering(federation, running)
+    kr = federation.peers["KR"]
+    receipt = certify(federation, "advanced certified", "Federation Demo Manufacturing Co")
+    assert receipt.records_applied == 1
+    answer = recognise(kr.target, kr.identity("domestic"), HOME_AEO)
+    assert (answer.outcome, answer.treatment, answer.basis.key_id) == (RECOGNISED, "AAA", "CN-GW-2")
+
+    receipt = certify(federation, "regular")
+    assert receipt.records_applied == 1
+    answer = recognise(kr.target, kr.identity("domestic"), HOME_AEO)
+    assert answer.outcome == NOT_RECOGNISED, answer
+
+
+def test_a_message_resent_after_a_crash_is_a_duplicate_at_the_peer(
+    federation: Federation, running: Callable[..., Gateway]
+) -> None:
+    """The home gateway died after KR's gateway stored a message but before it kept the
+    receipt: the sealed message, exactly as stored in the outbox, is sent again. Result: KR's
+    gateway answers with the very receipt it gave the first time, and holds one message."""
+    home = delivering(federation, running)
+    certify(federation, "advanced certified", "Federation Demo Manufacturing Co")
+    kr = federation.peers["KR"]
+    with connect(kr.target, kr.identity("admin")) as channel:
+        received = AdminClient(channel).partner_state("CN").messages_received
+    with home.store.database.reading() as conn:
+        row = conn.execute(
+            "SELECT wire_format, payload, key_id, algorithm, signature, receipt, receipt_signature"
+            " FROM outbound_messages WHERE partner = 'KR' ORDER BY sequence DESC LIMIT 1"
+        ).fetchone()
+    wire_format, payload, key_id, algorithm, signature, kept, kept_signature = row
+    detached = DetachedSignature(key_id, algorithm, bytes(signature))
+    sealed = SealedEnvelope(
+        wire_format, bytes(payload), detached if wire_format == "native" else None
+    )
+    with connect(kr.target, federation.home_calling("KR")) as channel:
+        again = PartnerClient(channel, "CN", federation.home_signer()).submit_envelope(
+            protomap.signed_envelope(sealed)
+        )
+    assert again.duplicate
+    assert (again.receipt.receipt, again.receipt.signature.signature) == (
+        bytes(kept),
+        bytes(kept_signature),
+    )
+    with connect(kr.target, kr.identity("admin")) as channel:
+        assert AdminClient(channel).partner_state("CN").messages_received == received
