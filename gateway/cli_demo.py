@@ -12,6 +12,7 @@ import logging
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -362,7 +363,10 @@ def _text(report: dict[str, Any]) -> str:
     """The report at most 100 columns wide."""
     home = report["home"]
     peers = ", ".join(f"{c} {a}" for c, a in report["peers"].items())
-    lines = [f"Home {home['code']} gateway {home['address']}; partner gateways {peers}"]
+    lines = [
+        f"Home {home['code']} gateway on {home['address']}",
+        *textwrap.wrap(f"Partner gateways: {peers}", 100, subsequent_indent="  "),
+    ]
     steps: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("certification", lambda s: f"certifies {s['enterprise']} as {s['grade']!r}"),
         ("downgrade", lambda s: f"downgrades {s['enterprise']} to {s['grade']!r}"),
