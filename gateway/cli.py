@@ -9,21 +9,19 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import grpc
 
-from gateway import cli_home, cli_import, cli_partners
+from gateway import cli_demo, cli_home, cli_import, cli_partners
 from gateway.settings import Settings, SettingsError, describe, load
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway
-    from gateway.domain.codes import IdentifierScheme
 
 DEFAULT_CONFIG = Path("aeo-gateway.toml")
 #: Modes of transport, as `query --mode` and partner files name them.
@@ -285,105 +283,6 @@ def cmd_partners_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """A partner submits a signed delta in its own wire format, then a domestic system asks
-    about its operators."""
-    from adapters.crypto.signatures import Signer
-    from adapters.directory.files import read_definitions
-    from adapters.wire.registry import codecs
-    from gateway import protomap
-    from gateway.client import AdminClient, PartnerClient, TlsIdentity, connect
-    from gateway.domain.messages import OutboundBatch
-    from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
-    from gateway.pb import exchange_pb2
-
-    settings = _settings(args)
-    definitions = read_definitions(settings.home_file, settings.partners_dir)
-    if args.partner not in definitions.partners:
-        raise UsageError(f"no partner {args.partner!r} in {settings.partners_dir}")
-    partner = definitions.partners[args.partner].partner
-    codes = _demo_codes(partner.identifiers)
-    key = partner.signing_keys[0]
-    signer = Signer.from_file(
-        settings.pki_dir / "partners" / partner.code / f"signing-{key.key_id}.key.pem",
-        key.key_id,
-        key.algorithm,
-    )
-    target = _target(args, settings)
-    try:
-        with connect(target, TlsIdentity.dev(settings.pki_dir, "admin")) as admin_channel:
-            sequence = AdminClient(admin_channel).partner_state(partner.code).last_sequence + 1
-        now = datetime.now(UTC)
-        version = int(time.time() * 1000)
-        tiers = sorted(partner.recognised_tier_names) + [
-            t for t in partner.tiers if t not in partner.recognised_tier_names
-        ]
-        records = (
-            AeoRecord(
-                codes[0],
-                "Demo Logistics Ltd",
-                "1 Harbour Road",
-                RecordStatus.VALID,
-                tiers[0],
-                version,
-                now - timedelta(days=1),
-                StatusEvent.GRANTED,
-            ),
-            AeoRecord(
-                codes[1],
-                "Demo Trading Co",
-                "2 Market Street",
-                RecordStatus.SUSPENDED,
-                tiers[0],
-                version,
-                now - timedelta(hours=1),
-                StatusEvent.SUSPENDED,
-            ),
-            AeoRecord(
-                codes[2],
-                "Demo Basic Member",
-                "3 Dock Lane",
-                RecordStatus.VALID,
-                tiers[-1],
-                version,
-                now - timedelta(days=1),
-                StatusEvent.GRANTED,
-            ),
-        )
-        batch = OutboundBatch(partner.code, sequence, now, BatchKind.DELTA, records)
-        sealed = codecs()[partner.wire_formats[0]].seal(batch, signer)
-        with connect(target, TlsIdentity.dev(settings.pki_dir, partner.code)) as channel:
-            response = PartnerClient(channel, partner.code, signer).submit_envelope(
-                protomap.signed_envelope(sealed)
-            )
-    except grpc.RpcError as err:
-        return _rpc_error(err)
-    receipt = exchange_pb2.Receipt()
-    receipt.ParseFromString(response.receipt.receipt)
-    print(
-        f"{partner.code} submitted message {receipt.message_id} ({sealed.wire_format}): "
-        f"{receipt.records_applied} of {receipt.records_received} records applied; receipt "
-        f"signed by {response.receipt.signature.key_id}"
-    )
-    args.codes = [*codes, "XX123"]
-    args.as_of = None
-    args.direction = "import"
-    args.mode = None
-    args.format = "text"
-    return cmd_query(args)
-
-
-def _demo_codes(scheme: IdentifierScheme) -> list[str]:
-    """Four codes of the scheme, from its first example: three to send, one never sent."""
-    if not scheme.examples:
-        raise UsageError("the partner's file has no identifiers.examples to make demo codes from")
-    base = scheme.examples[0]
-    codes = [c for c in (base[:-1] + d for d in "12349") if scheme.declared(c) == c]
-    if len(codes) < 4:
-        raise UsageError(f"cannot vary the example {base!r} into demo codes; give another")
-    return codes[:4]
-
-
 def _client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="host:port of the gateway (default: from settings)")
     parser.add_argument("--ca", help="CA certificate that issued the gateway's certificate")
@@ -520,10 +419,14 @@ def parser() -> argparse.ArgumentParser:
 
     cli_home.add_parser(sub)
 
-    demo = sub.add_parser("demo", help="submit a signed partner message, then query it")
-    demo.add_argument("--partner", default="SG", help="partner to simulate (default SG)")
+    demo = sub.add_parser(
+        "demo",
+        help="submit a signed partner message, then query it; --federation: home AEOs out to "
+        "partners' own gateways, run here",
+    )
+    cli_demo.arguments(demo)
     _client_options(demo)
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cli_demo.cmd_demo)
     return p
 
 
@@ -540,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (
         SettingsError,
+        cli_demo.DemoFailed,
         ConfigurationError,
         UsageError,
         cli_partners.DefinitionsUnreadable,
