@@ -36,8 +36,8 @@ from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.directory import ReloadPartners, ReloadReport
-from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
 from gateway.app.submit import SubmitStatusMessage
