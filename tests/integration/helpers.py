@@ -63,7 +63,7 @@ def receipt_of(
         (
             live.workspace.pki / "gateway" / f"signing-{live.settings.signing_key_id}.pub.pem"
         ).read_bytes(),
-        "ed25519",
+        live.settings.signing_algorithm,
     )
     assert response.receipt.signature.key_id == live.settings.signing_key_id
     return open_receipt(response.receipt, key)
