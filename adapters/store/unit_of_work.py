@@ -173,6 +173,9 @@ class SqlRecords(_Repository):
         #: Versions the group added, and every version read from the database, oldest first.
         self._added: _Stage[tuple[str, str], tuple[AeoRecord, ...]] = _Stage()
         self._histories: dict[tuple[str, str], list[AeoRecord]] = {}
+        #: Administrations whose histories works read (the home registry's): only their added
+        #: versions are kept, so the partner ingest path pays nothing for it.
+        self._history_of: set[str] = set()
 
     def expect(self, administration: str, identifiers: Collection[str]) -> None:
         self._expected.setdefault(administration, set()).update(identifiers)
@@ -180,6 +183,7 @@ class SqlRecords(_Repository):
     def histories(
         self, administration: str, identifiers: Collection[str]
     ) -> Mapping[str, Sequence[AeoRecord]]:
+        self._history_of.add(administration)
         unread = [i for i in identifiers if (administration, i) not in self._histories]
         for i in unread:
             self._histories[(administration, i)] = []
@@ -226,8 +230,9 @@ class SqlRecords(_Repository):
 
     def add(self, administration: str, record: AeoRecord, basis: MessageMeta) -> None:
         self._latest.staged[(administration, record.identifier)] = record.version
-        key = (administration, record.identifier)
-        self._added.staged[key] = (*(self._added.get(key) or ()), record)
+        if administration in self._history_of:
+            key = (administration, record.identifier)
+            self._added.staged[key] = (*(self._added.get(key) or ()), record)
         self._rows.staged.append(tables.record_row(administration, record, basis))
 
     def settle(self, keep: bool) -> None:
