@@ -35,6 +35,9 @@ TRANSIENT = frozenset(
     }
 )
 
+#: The channel's reconnect backoff, first and longest, in milliseconds.
+RECONNECT_MS = (100, 1000)
+
 
 def is_transient(exc: BaseException) -> bool:
     """The one predicate deciding what is retried in process (a reset connection is
@@ -100,6 +103,11 @@ class GrpcSender:
             options: list[tuple[str, str | int]] = [
                 ("grpc.max_send_message_length", self._max),
                 ("grpc.max_receive_message_length", self._max),
+                # Delivery keeps its own, recorded backoff; the channel's (up to two minutes)
+                # would fail calls fast long after the partner's gateway is back.
+                ("grpc.initial_reconnect_backoff_ms", RECONNECT_MS[0]),
+                ("grpc.min_reconnect_backoff_ms", RECONNECT_MS[0]),
+                ("grpc.max_reconnect_backoff_ms", RECONNECT_MS[1]),
             ]
             if endpoint.server_name:
                 options.append(("grpc.ssl_target_name_override", endpoint.server_name))

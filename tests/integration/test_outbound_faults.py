@@ -6,6 +6,7 @@ is settled exactly once with its receipt kept, and the next follows in order."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from typing import Any, TypeVar
 import pytest
 
 from gateway.bootstrap import Gateway, build
-from gateway.client import TlsIdentity
+from gateway.cli import main
+from gateway.client import AdminClient, TlsIdentity, connect
 from gateway.federation import Federation, outbound_messages, record_grade_change, write_federation
 from gateway.pb import admin_pb2
 from tests.conftest import Workspace
@@ -200,3 +202,73 @@ def test_a_message_sealed_before_a_restart_is_resent_byte_for_byte(home: Home) -
         after = assert_settled_once(home, 1)
     assert after.payload_sha256 == before.payload_sha256
     assert after.sealed_at == before.sealed_at
+
+
+def cli(home: Home, *args: str) -> list[str]:
+    """`aeo-gateway` with the home gateway's admin identity, against the running home."""
+    pki = home.federation.home.pki_dir
+    return [
+        *args,
+        "--target",
+        home.federation.home_target,
+        "--ca",
+        str(pki / "ca.pem"),
+        "--cert",
+        str(pki / "clients" / "admin.pem"),
+        "--key",
+        str(pki / "clients" / "admin.key.pem"),
+    ]
+
+
+def test_a_dead_letter_is_visible_then_re_driven_and_settled_late(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SG's gateway is down past the age limit (3 s here). Result: the message is dead-lettered
+    with its last error, shown by Admin and `outbox list --state dead`; the next change is
+    delivered past it; `outbox redrive` puts it back and it settles late, exactly once."""
+    home.overrides["outbound_dead_letter_after_seconds"] = 3.0
+    home.start()
+    home.change()
+
+    def dead() -> admin_pb2.OutboundMessage | None:
+        m = home.message(1)
+        return m if m is not None and m.state == DEAD else None
+
+    letter = eventually(dead, "message 1 to be dead-lettered")
+    assert letter.last_error == "partner.unavailable"
+    assert letter.HasField("dead_lettered_at")
+    with connect(home.federation.home_target, home.admin) as channel:
+        state = AdminClient(channel).partner_state("SG").outbound
+    assert (state.dead_letters, state.backlog, state.last_settled_sequence) == (1, 1, 0)
+    assert state.endpoint == f"127.0.0.1:{home.port}"
+
+    assert main(cli(home, "outbox", "list", "--partner", "SG", "--state", "dead", "--format",
+                    "json")) == 0  # fmt: skip
+    listed = json.loads(capsys.readouterr().out)
+    assert [(m["name"], m["last_error"]) for m in listed] == [
+        ("partners/SG/outbound/1", "partner.unavailable")
+    ]
+
+    with serving(home.fake, home.port, home.workspace.pki):
+        home.change("regular")
+        assert_settled_once(home, 2)
+        assert home.message(1).state == DEAD  # type: ignore[union-attr]
+        assert main(cli(home, "outbox", "redrive", "--partner", "SG", "--sequence", "1")) == 0
+        assert "partners/SG/outbound/1" in capsys.readouterr().out
+        assert_settled_once(home, 1)
+    assert home.fake.sequences() == [2, 1]
+    with connect(home.federation.home_target, home.admin) as channel:
+        state = AdminClient(channel).partner_state("SG").outbound
+    assert (state.dead_letters, state.backlog, state.last_settled_sequence) == (0, 0, 2)
+
+
+def test_the_cli_names_a_partner_mistake_in_one_line(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`outbox list --partner ZZ` for a partner not registered. Result: exit 1, one line
+    naming partner.not_found, no traceback."""
+    home.start()
+    assert main(cli(home, "outbox", "--partner", "ZZ")) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "NOT_FOUND partner.not_found" in err
