@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 
@@ -21,8 +21,11 @@ _STATE_NAMES = {v: k for k, v in STATES.items()}
 COLUMNS = (("MESSAGE", 26), ("STATE", 8), ("RECORDS", 7), ("ATTEMPTS", 8), ("QUEUED", 27))
 
 
-def _when(message: admin_pb2.OutboundMessage, field: str) -> str | None:
-    return getattr(message, field).ToJsonString() if message.HasField(field) else None
+_Moment = Literal["queued_at", "sealed_at", "next_attempt_at", "settled_at", "dead_lettered_at"]
+
+
+def _when(message: admin_pb2.OutboundMessage, field: _Moment) -> str | None:
+    return str(getattr(message, field).ToJsonString()) if message.HasField(field) else None
 
 
 def as_dict(m: admin_pb2.OutboundMessage) -> dict[str, Any]:
