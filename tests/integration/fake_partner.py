@@ -49,6 +49,8 @@ class FakePartner(exchange_pb2_grpc.PartnerExchangeServiceServicer):
     other_signer: Signer
     behaviour: Behaviour = Behaviour.OK
     slow_seconds: float = 1.0
+    #: Time every call takes, whatever the behaviour (within the caller's deadline).
+    delay_seconds: float = 0.0
     arrivals: list[Arrival] = field(default_factory=list)
     #: Receipts given, by digest: a duplicate gets the same one back, as a real gateway does.
     _given: dict[bytes, exchange_pb2.SignedReceipt] = field(default_factory=dict)
@@ -64,6 +66,7 @@ class FakePartner(exchange_pb2_grpc.PartnerExchangeServiceServicer):
         with self._lock:
             self.arrivals.append(Arrival(batch.sequence, digest, payload))
             behaviour = self.behaviour
+        time.sleep(self.delay_seconds)
         if behaviour is Behaviour.SLOW:
             time.sleep(self.slow_seconds)
         elif behaviour is Behaviour.ABORT:
