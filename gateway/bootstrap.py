@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,8 +22,11 @@ from grpc_reflection.v1alpha import reflection
 from adapters import pki
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import FileDirectory, read_definitions
+from adapters.outbound.dispatcher import Dispatcher
+from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
+from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs
@@ -35,6 +38,7 @@ from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
+from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.home_registry import RecordGradeChange
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
@@ -91,6 +95,8 @@ class Gateway:
     grace_seconds: float
     #: Ends open WatchChanges streams when the gateway stops.
     change_feed: ChangeFeedServicer | None = None
+    #: Delivers home AEO changes to partners; None when outbound_enabled is off.
+    dispatcher: Dispatcher | None = None
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -102,6 +108,8 @@ class Gateway:
         if self.change_feed is not None:
             self.change_feed.close()  # streams never end by themselves: end them first
         self.server.stop(self.grace_seconds if grace is None else grace).wait()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()  # before the store it writes to
         self.store.stop()
 
     def wait(self) -> None:
@@ -279,6 +287,9 @@ def build(
     recognition_pb2_grpc.add_RecognitionServiceServicer_to_server(
         RecognitionServicer(recognise), server
     )
+    outbound_store = SqlOutbound(store.database)
+    dispatcher = _dispatcher(core, outbound_store) if settings.outbound_enabled else None
+    wake = dispatcher.wake if dispatcher is not None else _no_wake
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(
             store.reader,
@@ -287,6 +298,7 @@ def build(
             clock,
             core.programmes,
             SetProgrammeState(core.programmes.store, clock),
+            OutboundAdmin(outbound_store, clock, core.programmes.paused, wake),
         ),
         server,
     )
@@ -299,6 +311,7 @@ def build(
                 clock,
                 settings.signing_key_id,
                 settings.signing_algorithm,
+                queued=wake,
             )
         ),
         server,
@@ -325,6 +338,8 @@ def build(
         raise ConfigurationError(f"cannot listen on {settings.listen}")
 
     store.start()
+    if dispatcher is not None:
+        dispatcher.start()
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -343,4 +358,41 @@ def build(
         reload_partners,
         settings.grace_seconds,
         change_feed,
+        dispatcher,
+    )
+
+
+def _no_wake(partners: Collection[str]) -> None:
+    pass
+
+
+def _dispatcher(core: Core, store: SqlOutbound) -> Dispatcher:
+    """Delivery of home AEO changes to partners' gateways (started with the server)."""
+    settings = core.settings
+    sender = GrpcSender(
+        ClientIdentity(
+            _read(settings.outbound_tls_cert, "outbound TLS certificate"),
+            _read(settings.outbound_tls_key, "outbound TLS key"),
+        ),
+        settings.outbound_call_timeout_seconds,
+    )
+    max_age = timedelta(seconds=settings.outbound_dead_letter_after_seconds)
+    deliver = DeliverPartner(
+        store,
+        sender,
+        core.formats,
+        core.signer,
+        core.clock,
+        DeliveryLimits(settings.outbound_max_records_per_message, max_age),
+        paused=core.programmes.paused,
+    )
+    return Dispatcher(
+        deliver,
+        store,
+        PartnerLocks(core.store.database),
+        core.directory,
+        core.clock,
+        settings.outbound_workers,
+        settings.outbound_poll_seconds,
+        max_age,
     )

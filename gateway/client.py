@@ -183,6 +183,41 @@ class AdminClient:
             request.notice_period.CopyFrom(duration)
         return self._stub.SetProgrammeState(request, timeout=self._timeout).programme
 
+    def outbound_messages(
+        self,
+        code: str = "-",
+        state: admin_pb2.OutboundMessageState.ValueType = (
+            admin_pb2.OUTBOUND_MESSAGE_STATE_UNSPECIFIED
+        ),
+        page_size: int = 0,
+    ) -> Iterator[admin_pb2.OutboundMessage]:
+        """Messages sent or being sent to partner ``code`` ("-": every partner), newest
+        first, page by page."""
+        token = ""
+        while True:
+            page = self._stub.ListOutboundMessages(
+                admin_pb2.ListOutboundMessagesRequest(
+                    parent=f"partners/{code}", state=state, page_size=page_size, page_token=token
+                ),
+                timeout=self._timeout,
+            )
+            yield from page.messages
+            token = page.next_page_token
+            if not token:
+                return
+
+    def redrive_outbound(self, code: str, sequences: Sequence[int] = ()) -> list[str]:
+        """Dead letters of partner ``code`` ("-": every partner) back to sending; all of
+        them unless ``sequences``. The names of those re-driven."""
+        return list(
+            self._stub.RedriveOutboundMessages(
+                admin_pb2.RedriveOutboundMessagesRequest(
+                    parent=f"partners/{code}", sequences=sequences
+                ),
+                timeout=self._timeout,
+            ).redriven
+        )
+
 
 class WatchStream(Protocol):
     """A WatchChanges call: its responses, and how to end it."""

@@ -18,7 +18,17 @@ from gateway.api.convert import (
     programme_state,
     programme_to_pb,
 )
+from gateway.api.outbound_convert import (
+    message_name,
+    message_to_pb,
+    outbound_state_to_pb,
+    page_after,
+    page_token,
+    parent_partner,
+    state_filter,
+)
 from gateway.app.audit import ExchangeAudit
+from gateway.app.deliver import OutboundAdmin
 from gateway.app.directory import ReloadPartners
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.reconcile import ReconcilePartner
@@ -41,6 +51,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         clock: Clock,
         programmes: ProgrammeStates,
         set_programme: SetProgrammeState,
+        outbound: OutboundAdmin | None = None,
     ) -> None:
         self._audit = audit
         self._reload = reload
@@ -48,6 +59,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._clock = clock
         self._programmes = programmes
         self._set_programme = set_programme
+        self._outbound = outbound
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
@@ -98,7 +110,46 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             protomap.set_timestamp(state.last_received_at, stats.last_received_at)
         programme = self._programmes.at(code, self._clock.now())
         state.programme.CopyFrom(programme_to_pb(code, programme))
+        if self._outbound is not None:
+            summary, paused = self._outbound.summary(code)
+            state.outbound.CopyFrom(outbound_state_to_pb(partner, summary, paused))
         return admin_pb2.GetPartnerStateResponse(partner_state=state)
+
+    # --- outbound delivery -------------------------------------------------------------------
+
+    def ListOutboundMessages(
+        self, request: admin_pb2.ListOutboundMessagesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListOutboundMessagesResponse:
+        code = self._outbound_parent(request.parent)
+        size = pages.page_size(request.page_size)
+        assert self._outbound is not None
+        found = self._outbound.messages(
+            code, state_filter(request.state), page_after(request.page_token), size + 1
+        )
+        response = admin_pb2.ListOutboundMessagesResponse(
+            messages=[message_to_pb(m) for m in found[:size]]
+        )
+        if len(found) > size:
+            response.next_page_token = page_token(found[size - 1])
+        return response
+
+    def RedriveOutboundMessages(
+        self, request: admin_pb2.RedriveOutboundMessagesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.RedriveOutboundMessagesResponse:
+        code = self._outbound_parent(request.parent)
+        assert self._outbound is not None
+        found = self._outbound.redrive(code, list(request.sequences))
+        return admin_pb2.RedriveOutboundMessagesResponse(
+            redriven=[message_name(p, s) for p, s in found]
+        )
+
+    def _outbound_parent(self, parent: str) -> str | None:
+        if self._outbound is None:
+            raise PartnerNotFound("outbound delivery is not configured on this gateway")
+        code = parent_partner(parent)
+        if code is not None and code not in current().directory.partners:
+            raise PartnerNotFound(f"no partner {PARTNER_PREFIX}{code} is registered")
+        return code
 
     def SetProgrammeState(
         self, request: admin_pb2.SetProgrammeStateRequest, context: grpc.ServicerContext

@@ -18,8 +18,8 @@ CREATE INDEX outbox_unsealed ON outbox (partner, id) WHERE message_sequence IS N
 -- sequence). A resend after a crash sends the same bytes, which the partner's gateway
 -- recognises as a duplicate. state: sending (until a valid signed receipt for these very bytes
 -- settles it), settled (the receipt is kept as evidence) or dead (older than the age limit;
--- an admin may re-drive it). Age counts from queued_at, when the oldest change it carries was
--- queued.
+-- an admin may re-drive it). Age counts from age_from: queued_at (when the oldest change it
+-- carries was queued), or the last re-drive, which gives it a new age window.
 CREATE TABLE outbound_messages (
     partner TEXT NOT NULL,
     sequence BIGINT NOT NULL,
@@ -32,6 +32,7 @@ CREATE TABLE outbound_messages (
     signature {blob} NOT NULL,
     records INTEGER NOT NULL,
     queued_at BIGINT NOT NULL,
+    age_from BIGINT NOT NULL,
     sealed_at BIGINT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,

@@ -1,0 +1,1 @@
+"""Delivery of home AEO changes to partners' gateways: the gRPC sender and the dispatcher."""

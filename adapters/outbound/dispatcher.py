@@ -1,0 +1,112 @@
+"""The delivery workers: each picks a partner with work whose delivery lock it gets, does one
+step for it (dead-letter, seal, send), releases, and looks again.
+
+Workers wake at once when changes are queued (the home registry's ``queued`` callback) or a
+message settles, and otherwise every ``poll_seconds``: another replica's changes, retries that
+fall due and the age limit are found by polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Collection
+from datetime import timedelta
+from typing import Protocol
+
+from adapters.store.outbound import PartnerLocks, SqlOutbound
+from gateway.app.deliver import DeliverPartner
+from gateway.domain.directory import Directory
+from gateway.domain.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+class DirectorySource(Protocol):
+    def current(self) -> Directory: ...
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        deliver: DeliverPartner,
+        store: SqlOutbound,
+        locks: PartnerLocks,
+        directory: DirectorySource,
+        clock: Clock,
+        workers: int,
+        poll_seconds: float,
+        max_age: timedelta,
+    ) -> None:
+        self._deliver = deliver
+        self._store = store
+        self._locks = locks
+        self._directory = directory
+        self._clock = clock
+        self._workers = workers
+        self._poll = poll_seconds
+        self._max_age = max_age
+        self._wake = threading.Condition()
+        self._woken = 0
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for n in range(self._workers):
+            thread = threading.Thread(target=self._run, name=f"outbound-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stops the workers after the step each is in (a send ends within its deadline)."""
+        self._stopping.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def wake(self, partners: Collection[str] = ()) -> None:
+        """New work (changes queued, a message settled): every worker looks at once."""
+        with self._wake:
+            self._woken += 1
+            self._wake.notify_all()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                with self._wake:
+                    seen = self._woken
+                try:
+                    worked = self._one_round()
+                except Exception:  # a store outage or a bug: log, wait, go on delivering
+                    log.exception("outbound delivery step failed")
+                    worked = False
+                if worked:
+                    continue
+                with self._wake:
+                    if self._woken == seen and not self._stopping.is_set():
+                        self._wake.wait(self._poll)
+        finally:
+            self._locks.close()
+
+    def _one_round(self) -> bool:
+        """One step for one partner with work; True when it did something."""
+        now = self._clock.now()
+        directory = self._directory.current()
+        candidates = [
+            code
+            for code in self._store.partners_with_work(now, self._max_age)
+            if self._deliver.deliverable(directory, code, now)
+        ]
+        random.shuffle(candidates)  # workers and replicas spread over partners
+        for code in candidates:
+            if self._stopping.is_set():
+                return False
+            with self._locks.hold(code) as held:
+                if not held:
+                    continue
+                if self._deliver(directory, code):
+                    self.wake()
+                    return True
+        return False

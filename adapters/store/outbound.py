@@ -1,0 +1,365 @@
+"""The outbox and outbound messages in the store (migration 0005), and the per-partner delivery
+locks that let exactly one thread of one replica deliver to a partner at a time.
+
+Delivery writes are few (one or two per message), so they run in transactions of their own on
+a pooled connection rather than through the group committer, as programme states do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.store import tables
+from adapters.store.database import Database
+from adapters.store.dialects import Connection
+from gateway.app.deliver import NewMessage
+from gateway.domain.outbound import (
+    OutboundMessage,
+    OutboundState,
+    OutboundSummary,
+    QueuedChange,
+    SettledReceipt,
+)
+from gateway.domain.records import AeoRecord
+from gateway.times import from_us, to_us
+
+MESSAGE_COLUMNS = (
+    "partner",
+    "sequence",
+    "state",
+    "wire_format",
+    "payload",
+    "digest",
+    "key_id",
+    "algorithm",
+    "signature",
+    "records",
+    "queued_at",
+    "sealed_at",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "age_from",
+    "settled_at",
+    "dead_at",
+    "peer_message_id",
+    "receipt",
+    "receipt_signature",
+    "receipt_key_id",
+    "receipt_algorithm",
+)
+_STATES = {s.value: s for s in OutboundState}
+#: First key of the session advisory lock per partner on PostgreSQL, in the key space of
+#: adapters.store.dialects' keys (4242001, 4242002); the second key is ``lock_key(partner)``.
+OUTBOUND_LOCK_KEY = 4242003
+
+
+def _us(moment: datetime | None) -> int | None:
+    return None if moment is None else to_us(moment)
+
+
+def _at(value: int | None) -> datetime | None:
+    return None if value is None else from_us(value)
+
+
+def message(row: Sequence[Any]) -> OutboundMessage:
+    (partner, sequence, state, wire_format, payload, digest, key_id, algorithm, signature,
+     records, queued_at, sealed_at, attempts, next_attempt_at, last_error, age_from, settled_at,
+     dead_at, peer_message_id, receipt, receipt_signature, receipt_key_id,
+     receipt_algorithm) = row  # fmt: skip
+    evidence = None
+    if receipt is not None:
+        evidence = SettledReceipt(
+            bytes(receipt),
+            bytes(receipt_signature or b""),
+            receipt_key_id or "",
+            receipt_algorithm or "",
+            peer_message_id or "",
+        )
+    return OutboundMessage(
+        partner=partner,
+        sequence=sequence,
+        state=_STATES[state],
+        wire_format=wire_format,
+        payload=bytes(payload),
+        digest=bytes(digest),
+        key_id=key_id,
+        algorithm=algorithm,
+        signature=bytes(signature),
+        records=records,
+        queued_at=from_us(queued_at),
+        sealed_at=from_us(sealed_at),
+        attempts=attempts,
+        next_attempt_at=from_us(next_attempt_at),
+        last_error=last_error,
+        age_from=from_us(age_from),
+        settled_at=_at(settled_at),
+        dead_at=_at(dead_at),
+        receipt=evidence,
+    )
+
+
+class SqlOutbound:
+    """The OutboundStore port on SQLite or PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._columns = tables.columns(MESSAGE_COLUMNS)
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(self._db.dialect.begin)
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(self._db.sql(sql), tuple(params))
+            rows: list[Any] = cur.fetchall()
+            return rows
+
+    def partners_with_work(self, now: datetime, max_age: timedelta) -> list[str]:
+        """Partners with changes not yet sealed, or a message due (or old enough to die)."""
+        rows = self._rows(
+            "SELECT DISTINCT partner FROM outbox WHERE message_sequence IS NULL "
+            "UNION SELECT DISTINCT partner FROM outbound_messages WHERE state = 'sending' "
+            "AND (next_attempt_at <= ? OR age_from < ?)",
+            (to_us(now), to_us(now - max_age)),
+        )
+        return sorted(r[0] for r in rows)
+
+    def head(self, partner: str) -> OutboundMessage | None:
+        rows = self._rows(
+            f"SELECT {self._columns} FROM outbound_messages WHERE partner = ? "
+            "AND state = 'sending' ORDER BY sequence LIMIT 1",
+            (partner,),
+        )
+        return message(rows[0]) if rows else None
+
+    def unsealed(self, partner: str, limit: int) -> list[QueuedChange]:
+        rows = self._rows(
+            "SELECT id, identifier, version, queued_at FROM outbox "
+            "WHERE partner = ? AND message_sequence IS NULL ORDER BY id LIMIT ?",
+            (partner, limit),
+        )
+        return [QueuedChange(i, ident, v, from_us(q)) for i, ident, v, q in rows]
+
+    def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]:
+        """The record versions of ``changes``, in the order of ``changes``."""
+        found: dict[tuple[str, int], AeoRecord] = {}
+        sql = self._db.sql(
+            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions "
+            "WHERE administration = ? AND identifier = ? AND version = ?"
+        )
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            for change in changes:
+                cur.execute(sql, (administration, change.identifier, change.version))
+                row = cur.fetchone()
+                if row is not None:
+                    found[(change.identifier, change.version)] = tables.stored_record(
+                        administration, row
+                    ).record
+        return [found[k] for c in changes if (k := (c.identifier, c.version)) in found]
+
+    def last_sequence(self, partner: str) -> int:
+        rows = self._rows(
+            "SELECT MAX(sequence) FROM outbound_messages WHERE partner = ?", (partner,)
+        )
+        return int(rows[0][0] or 0)
+
+    def seal(self, m: NewMessage) -> OutboundMessage:
+        """Stores the sealed message and marks its changes sealed, in one transaction."""
+        q = self._db.sql
+        row = (
+            m.partner, m.sequence, OutboundState.SENDING.value, m.wire_format, m.payload,
+            m.digest, m.key_id, m.algorithm, m.signature, len(m.outbox_ids), to_us(m.queued_at),
+            to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.queued_at),
+        )  # fmt: skip
+        names = MESSAGE_COLUMNS[: len(row)]
+        with self._write() as cur:
+            cur.execute(q(tables.insert("outbound_messages", names)), row)
+            cur.executemany(
+                q("UPDATE outbox SET message_sequence = ? WHERE id = ?"),
+                [(m.sequence, i) for i in m.outbox_ids],
+            )
+        found = self.head(m.partner)
+        assert found is not None
+        return found
+
+    def failed(self, partner: str, sequence: int, error: str, next_attempt_at: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self._db.sql(
+                    "UPDATE outbound_messages SET attempts = attempts + 1, last_error = ?, "
+                    "next_attempt_at = ? WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                ),
+                (error, to_us(next_attempt_at), partner, sequence),
+            )
+
+    def settle(self, partner: str, sequence: int, receipt: SettledReceipt, at: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self._db.sql(
+                    "UPDATE outbound_messages SET state = 'settled', attempts = attempts + 1, "
+                    "last_error = '', settled_at = ?, peer_message_id = ?, receipt = ?, "
+                    "receipt_signature = ?, receipt_key_id = ?, receipt_algorithm = ? "
+                    "WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                ),
+                (
+                    to_us(at), receipt.peer_message_id, receipt.receipt, receipt.signature,
+                    receipt.key_id, receipt.algorithm, partner, sequence,
+                ),
+            )  # fmt: skip
+
+    def dead_letter(self, partner: str, sequence: int, at: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self._db.sql(
+                    "UPDATE outbound_messages SET state = 'dead', dead_at = ? "
+                    "WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                ),
+                (to_us(at), partner, sequence),
+            )
+
+    def redrive(
+        self, partner: str | None, sequences: Collection[int], at: datetime
+    ) -> list[tuple[str, int]]:
+        """Dead letters back to 'sending' with a new age window, due at once."""
+        where = "state = 'dead'"
+        params: list[Any] = []
+        if partner is not None:
+            where += " AND partner = ?"
+            params.append(partner)
+        if sequences:
+            where += f" AND sequence IN ({', '.join('?' * len(sequences))})"
+            params.extend(sequences)
+        q = self._db.sql
+        with self._write() as cur:
+            cur.execute(q(f"SELECT partner, sequence FROM outbound_messages WHERE {where}"), params)
+            found = sorted((p, int(s)) for p, s in cur.fetchall())
+            cur.execute(
+                q(
+                    "UPDATE outbound_messages SET state = 'sending', attempts = 0, dead_at = NULL, "
+                    f"age_from = ?, next_attempt_at = ? WHERE {where}"
+                ),
+                [to_us(at), to_us(at), *params],
+            )
+        return found
+
+    def messages(
+        self,
+        partner: str | None,
+        state: OutboundState | None,
+        after: tuple[int, str, int] | None,
+        limit: int,
+    ) -> list[OutboundMessage]:
+        """Newest first (sealed_at, then partner and sequence, descending), after ``after``."""
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if partner is not None:
+            where.append("partner = ?")
+            params.append(partner)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        if after is not None:
+            where.append("(sealed_at, partner, sequence) < (?, ?, ?)")
+            params.extend(after)
+        rows = self._rows(
+            f"SELECT {self._columns} FROM outbound_messages WHERE {' AND '.join(where)} "
+            "ORDER BY sealed_at DESC, partner DESC, sequence DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [message(r) for r in rows]
+
+    def summary(self, partner: str) -> OutboundSummary:
+        rows = self._rows(
+            "SELECT COUNT(*), MIN(o.queued_at) FROM outbox o LEFT JOIN outbound_messages m "
+            "ON m.partner = o.partner AND m.sequence = o.message_sequence "
+            "WHERE o.partner = ? AND (m.state IS NULL OR m.state <> 'settled')",
+            (partner,),
+        )
+        backlog, oldest = rows[0]
+        rows = self._rows(
+            "SELECT MAX(CASE WHEN state = 'settled' THEN sequence END), "
+            "SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) "
+            "FROM outbound_messages WHERE partner = ?",
+            (partner,),
+        )
+        settled, dead = rows[0]
+        return OutboundSummary(int(backlog), _at(oldest), int(settled or 0), int(dead or 0))
+
+
+def lock_key(partner: str) -> int:
+    """A stable 31-bit key per partner code, the second key of its advisory lock."""
+    return int.from_bytes(hashlib.sha256(partner.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+class PartnerLocks:
+    """Who delivers to a partner now. In this process: a set of partners taken. On PostgreSQL
+    also a session advisory lock per partner, so one replica among several delivers to it; the
+    server drops it with the connection when its holder dies, and another replica takes over.
+    On SQLite the process-local lock is all: several replicas need PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._taken: set[str] = set()
+        self._mutex = threading.Lock()
+        self._local = threading.local()
+
+    def _connection(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or not self._db.dialect.idle_alive(conn):
+            conn = self._db.dialect.connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def hold(self, partner: str) -> Iterator[bool]:
+        """Yields True when this thread holds ``partner``'s lock (released on exit)."""
+        with self._mutex:
+            if partner in self._taken:
+                yield_local = False
+            else:
+                self._taken.add(partner)
+                yield_local = True
+        if not yield_local:
+            yield False
+            return
+        try:
+            if self._db.dialect.name != "postgresql":
+                yield True
+                return
+            with self._db.translated():
+                conn = self._connection()
+                args = (OUTBOUND_LOCK_KEY, lock_key(partner))
+                got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", args).fetchone()[0]
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    with self._db.translated():
+                        conn.execute("SELECT pg_advisory_unlock(%s, %s)", args)
+        finally:
+            with self._mutex:
+                self._taken.discard(partner)
+
+    def close(self) -> None:
+        """Closes this thread's lock connection (a worker ending)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,287 @@
+"""Use case: deliver a partner's queued home AEO changes, one message at a time.
+
+Sealed bytes are stored before the first send, so a resend after a crash is byte for byte the
+same message, which the partner's gateway answers with the receipt it already gave. The caller
+(the dispatcher) holds the partner's delivery lock: one replica, one thread per partner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NoReturn, Protocol
+
+from gateway.domain import outbound
+from gateway.domain.directory import Directory
+from gateway.domain.errors import GatewayError
+from gateway.domain.messages import DetachedSignature, OutboundBatch, SealedEnvelope
+from gateway.domain.outbound import (
+    OutboundMessage,
+    OutboundState,
+    OutboundSummary,
+    PeerReceipt,
+    QueuedChange,
+    SettledReceipt,
+    Step,
+)
+from gateway.domain.partners import OutboundEndpoint
+from gateway.domain.ports import Clock, Signer, WireCodec
+from gateway.domain.records import AeoRecord, BatchKind
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryFailed(Exception):
+    """An attempt that did not settle its message, with the stable reason recorded for it."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class PartnerTransport(Protocol):
+    def send(
+        self, partner: str, endpoint: OutboundEndpoint, server_ca: bytes, sealed: SealedEnvelope
+    ) -> PeerReceipt:
+        """Submits ``sealed`` to the partner's gateway (retrying transient failures a few
+        times); raises DeliveryFailed with the reason once it gives up."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    partner: str
+    sequence: int
+    wire_format: str
+    payload: bytes
+    digest: bytes
+    key_id: str
+    algorithm: str
+    signature: bytes
+    queued_at: datetime
+    sealed_at: datetime
+    outbox_ids: tuple[int, ...]
+
+
+class OutboundStore(Protocol):
+    def partners_with_work(self, now: datetime, max_age: timedelta) -> list[str]: ...
+    def head(self, partner: str) -> OutboundMessage | None: ...
+    def unsealed(self, partner: str, limit: int) -> list[QueuedChange]: ...
+    def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]: ...
+    def last_sequence(self, partner: str) -> int: ...
+    def seal(self, message: NewMessage) -> OutboundMessage: ...
+    def failed(
+        self, partner: str, sequence: int, error: str, next_attempt_at: datetime
+    ) -> None: ...
+    def settle(
+        self, partner: str, sequence: int, receipt: SettledReceipt, at: datetime
+    ) -> None: ...
+    def dead_letter(self, partner: str, sequence: int, at: datetime) -> None: ...
+    def redrive(
+        self, partner: str | None, sequences: Collection[int], at: datetime
+    ) -> list[tuple[str, int]]: ...
+    def messages(
+        self,
+        partner: str | None,
+        state: OutboundState | None,
+        after: tuple[int, str, int] | None,
+        limit: int,
+    ) -> list[OutboundMessage]: ...
+    def summary(self, partner: str) -> OutboundSummary: ...
+
+
+def _never_paused(partner: str, at: datetime) -> bool:
+    return False
+
+
+def envelope(message: OutboundMessage) -> SealedEnvelope:
+    """The stored message as it goes on the wire, every time the same."""
+    detached = (
+        DetachedSignature(message.key_id, message.algorithm, message.signature)
+        if message.signature
+        else None
+    )
+    return SealedEnvelope(message.wire_format, message.payload, detached)
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    max_records: int
+    max_age: timedelta
+
+
+class DeliverPartner:
+    """One step of delivery for one partner: dead-letter, seal, or send its head message."""
+
+    def __init__(
+        self,
+        store: OutboundStore,
+        transport: PartnerTransport,
+        formats: dict[str, WireCodec],
+        signer: Signer,
+        clock: Clock,
+        limits: DeliveryLimits,
+        paused: Callable[[str, datetime], bool] = _never_paused,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._formats = formats
+        self._signer = signer
+        self._clock = clock
+        self._limits = limits
+        self.paused = paused
+        self._jitter = jitter
+
+    def deliverable(self, directory: Directory, code: str, now: datetime) -> bool:
+        """Whether ``code`` is sent to now: an endpoint, an MRA in force, not suspended."""
+        partner = directory.partners.get(code)
+        return (
+            partner is not None
+            and partner.outbound is not None
+            and code in directory.server_cas
+            and partner.in_force_on(directory.home.day_of(now))
+            and not self.paused(code, now)
+        )
+
+    def __call__(self, directory: Directory, code: str) -> bool:
+        """Does the next thing for ``code``; True when it did something that may leave more to
+        do at once (a message settled or dead-lettered), False when there is nothing due."""
+        now = self._clock.now()
+        if not self.deliverable(directory, code, now):
+            return False
+        head = self._store.head(code)
+        unsealed = [] if head else self._store.unsealed(code, self._limits.max_records)
+        step = outbound.next_step(head, bool(unsealed), now, self._limits.max_age)
+        if step is Step.DEAD_LETTER and head is not None:
+            self._store.dead_letter(code, head.sequence, now)
+            log.warning(
+                "outbound message dead-lettered: partner %s sequence %d, last error %s",
+                code,
+                head.sequence,
+                head.last_error or "none",
+            )
+            return True
+        if step is Step.SEAL:
+            head = self._seal(directory, code, unsealed, now)
+        elif step is not Step.SEND or head is None:
+            return False
+        return self._send(directory, code, head)
+
+    def _seal(
+        self, directory: Directory, code: str, changes: list[QueuedChange], now: datetime
+    ) -> OutboundMessage:
+        endpoint = directory.partners[code].outbound
+        assert endpoint is not None  # deliverable() checked
+        home = directory.home.code
+        records = self._store.records(home, changes)
+        sequence = self._store.last_sequence(code) + 1
+        batch = OutboundBatch(home, sequence, now, BatchKind.DELTA, tuple(records))
+        sealed = self._formats[endpoint.wire_format].seal(batch, self._signer)
+        detached = sealed.detached
+        return self._store.seal(
+            NewMessage(
+                partner=code,
+                sequence=sequence,
+                wire_format=sealed.wire_format,
+                payload=sealed.payload,
+                digest=hashlib.sha256(sealed.payload).digest(),
+                key_id=detached.key_id if detached else self._signer.key_id,
+                algorithm=detached.algorithm if detached else self._signer.algorithm,
+                signature=detached.signature if detached else b"",
+                queued_at=min(c.queued_at for c in changes),
+                sealed_at=now,
+                outbox_ids=tuple(c.id for c in changes),
+            )
+        )
+
+    def _send(self, directory: Directory, code: str, message: OutboundMessage) -> bool:
+        endpoint = directory.partners[code].outbound
+        assert endpoint is not None
+        try:
+            answer = self._transport.send(
+                code, endpoint, directory.server_cas[code], envelope(message)
+            )
+            evidence = self._check(directory, code, message, answer)
+        except DeliveryFailed as failure:
+            now = self._clock.now()
+            delay = outbound.retry_delay(message.attempts + 1, 0.5 + self._jitter() / 2)
+            self._store.failed(code, message.sequence, failure.reason, now + delay)
+            log.info(
+                "outbound message to %s sequence %d not settled: %s", code, message.sequence,
+                failure,
+            )  # fmt: skip
+            return False
+        self._store.settle(code, message.sequence, evidence, self._clock.now())
+        return True
+
+    def _check(
+        self, directory: Directory, code: str, message: OutboundMessage, answer: PeerReceipt
+    ) -> SettledReceipt:
+        """The receipt, once it is shown to be the partner's, for this very message."""
+        try:
+            key = directory.keys_for(code, self._clock.now()).resolve(
+                answer.key_id, answer.algorithm
+            )
+        except GatewayError as exc:
+            self._forged(code, message, outbound.RECEIPT_UNKNOWN_KEY, exc.message)
+        if not key.verify(answer.receipt, answer.signature):
+            self._forged(code, message, outbound.RECEIPT_SIGNATURE_INVALID, answer.key_id)
+        problem = outbound.receipt_problem(answer, message, directory.home.code)
+        if problem is not None:
+            self._forged(
+                code, message, problem, f"names {answer.partner} sequence {answer.sequence}"
+            )
+        return SettledReceipt(
+            answer.receipt, answer.signature, answer.key_id, answer.algorithm, answer.message_id
+        )
+
+    def _forged(self, code: str, message: OutboundMessage, reason: str, detail: str) -> NoReturn:
+        # A receipt that is not the partner's, or not for this message, is a security event.
+        log.warning(
+            "receipt refused from %s for sequence %d: %s (%s)", code, message.sequence, reason,
+            detail,
+        )  # fmt: skip
+        raise DeliveryFailed(reason, detail)
+
+
+class OutboundAdmin:
+    """What administrators see and do of delivery: the messages, re-drives, a summary."""
+
+    def __init__(
+        self,
+        store: OutboundStore,
+        clock: Clock,
+        paused: Callable[[str, datetime], bool] = _never_paused,
+        woken: Callable[[Collection[str]], None] = lambda partners: None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._paused = paused
+        self._woken = woken
+
+    def messages(
+        self,
+        partner: str | None,
+        state: OutboundState | None,
+        after: tuple[int, str, int] | None,
+        limit: int,
+    ) -> list[OutboundMessage]:
+        return self._store.messages(partner, state, after, limit)
+
+    def redrive(self, partner: str | None, sequences: Collection[int]) -> list[tuple[str, int]]:
+        """Dead letters back in their partner's queue, with a new age window, due now; the
+        lowest unsettled sequence still goes first."""
+        found = self._store.redrive(partner, sequences, self._clock.now())
+        if found:
+            log.warning("outbound dead letters re-driven: %s", found)
+            self._woken(sorted({p for p, _ in found}))
+        return found
+
+    def summary(self, partner: str) -> tuple[OutboundSummary, bool]:
+        """The partner's delivery at a glance, and whether it is paused now."""
+        return self._store.summary(partner), self._paused(partner, self._clock.now())

@@ -1,0 +1,257 @@
+"""DeliverPartner on fakes: sealing in order, settling only by a receipt that holds, failures
+recorded with their reason, dead letters, partners not sent to."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+
+from gateway.app.deliver import DeliverPartner, DeliveryFailed, DeliveryLimits, NewMessage
+from gateway.domain.directory import Directory
+from gateway.domain.messages import (
+    DecodedBatch,
+    DetachedSignature,
+    InboundMessage,
+    OutboundBatch,
+    SealedEnvelope,
+)
+from gateway.domain.outbound import (
+    OutboundMessage,
+    OutboundState,
+    OutboundSummary,
+    PeerReceipt,
+    QueuedChange,
+    SettledReceipt,
+)
+from gateway.domain.partners import OutboundEndpoint
+from gateway.domain.ports import DecodeLimits, KeyResolver, Signer
+from gateway.domain.records import AeoRecord
+from tests.factories import NOW, directory, record, singapore
+
+ENDPOINT = OutboundEndpoint("sg.example:443", "native")
+DAY = timedelta(days=1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = NOW
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class ReprCodec:
+    name = "native"
+
+    def __init__(self) -> None:
+        self.batches: list[OutboundBatch] = []
+
+    def open(
+        self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
+    ) -> DecodedBatch:
+        raise NotImplementedError("delivery only seals")
+
+    def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
+        self.batches.append(batch)
+        payload = repr(batch).encode()
+        return SealedEnvelope("native", payload, DetachedSignature("CN-GW-2", "ed25519", b"s"))
+
+
+class MemoryOutbound:
+    """The part of the OutboundStore port delivery uses, in memory."""
+
+    def __init__(self) -> None:
+        self.queued: list[tuple[QueuedChange, int | None]] = []
+        self.sealed: dict[int, OutboundMessage] = {}
+        self.records_by_key: dict[tuple[str, int], AeoRecord] = {}
+
+    def queue(self, r: AeoRecord) -> None:
+        self.records_by_key[(r.identifier, r.version)] = r
+        change = QueuedChange(len(self.queued) + 1, r.identifier, r.version, NOW)
+        self.queued.append((change, None))
+
+    def head(self, partner: str) -> OutboundMessage | None:
+        sending = [m for m in self.sealed.values() if m.state is OutboundState.SENDING]
+        return min(sending, key=lambda m: m.sequence, default=None)
+
+    def unsealed(self, partner: str, limit: int) -> list[QueuedChange]:
+        return [c for c, sealed in self.queued if sealed is None][:limit]
+
+    def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]:
+        return [self.records_by_key[(c.identifier, c.version)] for c in changes]
+
+    def last_sequence(self, partner: str) -> int:
+        return max(self.sealed, default=0)
+
+    def seal(self, m: NewMessage) -> OutboundMessage:
+        self.queued = [(c, m.sequence if c.id in m.outbox_ids else s) for c, s in self.queued]
+        stored = OutboundMessage(
+            m.partner, m.sequence, OutboundState.SENDING, m.wire_format, m.payload, m.digest,
+            m.key_id, m.algorithm, m.signature, len(m.outbox_ids), m.queued_at, m.sealed_at, 0,
+            m.sealed_at, age_from=m.queued_at,
+        )  # fmt: skip
+        self.sealed[m.sequence] = stored
+        return stored
+
+    def _update(self, sequence: int, **changes: object) -> None:
+        self.sealed[sequence] = dataclasses.replace(self.sealed[sequence], **changes)  # type: ignore[arg-type]
+
+    def failed(self, partner: str, sequence: int, error: str, next_attempt_at: datetime) -> None:
+        attempts = self.sealed[sequence].attempts + 1
+        self._update(sequence, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at)
+
+    def settle(self, partner: str, sequence: int, receipt: SettledReceipt, at: datetime) -> None:
+        self._update(sequence, state=OutboundState.SETTLED, receipt=receipt, settled_at=at)
+
+    def dead_letter(self, partner: str, sequence: int, at: datetime) -> None:
+        self._update(sequence, state=OutboundState.DEAD, dead_at=at)
+
+    # Not used by delivery.
+    def messages(
+        self,
+        partner: str | None,
+        state: OutboundState | None,
+        after: tuple[int, str, int] | None,
+        limit: int,
+    ) -> list[OutboundMessage]:
+        return list(self.sealed.values())
+
+    def partners_with_work(self, now: datetime, max_age: timedelta) -> list[str]:
+        return []
+
+    def redrive(
+        self, partner: str | None, sequences: Collection[int], at: datetime
+    ) -> list[tuple[str, int]]:
+        return []
+
+    def summary(self, partner: str) -> OutboundSummary:
+        return OutboundSummary(0, None, 0, 0)
+
+
+class Transport:
+    """Answers each send with what the test set: a receipt built from the message, or a
+    failure."""
+
+    def __init__(self) -> None:
+        self.sent: list[SealedEnvelope] = []
+        self.failure: str | None = None
+        self.signature = b"good"
+        self.sequence_offset = 0
+
+    def send(
+        self, partner: str, endpoint: OutboundEndpoint, server_ca: bytes, sealed: SealedEnvelope
+    ) -> PeerReceipt:
+        self.sent.append(sealed)
+        if self.failure:
+            raise DeliveryFailed(self.failure)
+        digest = hashlib.sha256(sealed.payload).digest()
+        sequence = len({s.payload for s in self.sent}) + self.sequence_offset
+        return PeerReceipt(b"receipt", self.signature, "SG-2026-1", "ed25519", "SG-1",
+                           "partners/CN", sequence, digest)  # fmt: skip
+
+
+class NoSigner:
+    key_id = "CN-GW-2"
+    algorithm = "ed25519"
+
+    def sign(self, data: bytes) -> bytes:
+        return b"s"
+
+
+def setup(
+    paused: bool = False, **partner: object
+) -> tuple[DeliverPartner, MemoryOutbound, Transport, ReprCodec, Clock, Directory]:
+    store, transport, codec, clock = MemoryOutbound(), Transport(), ReprCodec(), Clock()
+    snapshot = directory(singapore(**{"outbound": ENDPOINT, **partner}))
+    snapshot = dataclasses.replace(snapshot, server_cas={"SG": b"ca"})
+    deliver = DeliverPartner(
+        store, transport, {"native": codec}, NoSigner(), clock, DeliveryLimits(2, DAY),
+        paused=lambda code, at: paused, jitter=lambda: 1.0,
+    )  # fmt: skip
+    return deliver, store, transport, codec, clock, snapshot
+
+
+def test_queued_changes_are_sealed_as_the_next_message_sent_and_settled() -> None:
+    """Three changes queued, two per message. Result: message 1 carries the first two, with
+    the home code as sender; it is settled with the receipt kept; then message 2."""
+    deliver, store, _, codec, _, snapshot = setup()
+    for v in (1, 2, 3):
+        store.queue(record("AEOCN0123456781", version=v))
+    assert deliver(snapshot, "SG")
+    assert [(b.partner, b.sequence, len(b.records)) for b in codec.batches] == [("CN", 1, 2)]
+    first = store.sealed[1]
+    assert first.state is OutboundState.SETTLED
+    assert first.receipt == SettledReceipt(b"receipt", b"good", "SG-2026-1", "ed25519", "SG-1")
+    assert deliver(snapshot, "SG")
+    assert store.sealed[2].state is OutboundState.SETTLED
+    assert not deliver(snapshot, "SG")  # nothing left
+
+
+def test_a_receipt_that_does_not_verify_leaves_the_message_unsettled_and_waits() -> None:
+    """The receipt's signature does not verify. Result: SENDING, receipt.signature_invalid,
+    the next attempt a second later; no second message is sealed meanwhile."""
+    deliver, store, transport, _, clock, snapshot = setup()
+    store.queue(record("AEOCN0123456781"))
+    transport.signature = b"forged"
+    assert not deliver(snapshot, "SG")
+    m = store.sealed[1]
+    assert (m.state, m.last_error, m.attempts) == (
+        OutboundState.SENDING,
+        "receipt.signature_invalid",
+        1,
+    )
+    assert m.next_attempt_at == NOW + timedelta(seconds=1)
+    store.queue(record("AEOCN0123456781", version=2))
+    assert not deliver(snapshot, "SG")  # not due yet, and nothing sealed behind it
+    assert list(store.sealed) == [1]
+    transport.signature = b"good"
+    clock.at = NOW + timedelta(seconds=1)
+    assert deliver(snapshot, "SG")
+    assert store.sealed[1].state is OutboundState.SETTLED
+    first, again = transport.sent
+    assert first.payload == again.payload  # the stored bytes, resent
+
+
+def test_a_receipt_for_another_sequence_is_a_mismatch() -> None:
+    deliver, store, transport, _, _, snapshot = setup()
+    store.queue(record("AEOCN0123456781"))
+    transport.sequence_offset = 1
+    assert not deliver(snapshot, "SG")
+    assert store.sealed[1].last_error == "receipt.mismatch"
+
+
+def test_a_failure_is_recorded_with_its_reason() -> None:
+    deliver, store, transport, _, _, snapshot = setup()
+    store.queue(record("AEOCN0123456781"))
+    transport.failure = "partner.unavailable"
+    assert not deliver(snapshot, "SG")
+    assert store.sealed[1].last_error == "partner.unavailable"
+
+
+def test_a_message_past_the_age_limit_is_dead_lettered_and_the_next_goes_on() -> None:
+    """The partner is down for more than a day. Result: message 1 dead, the next change is
+    sealed as message 2."""
+    deliver, store, transport, _, clock, snapshot = setup()
+    store.queue(record("AEOCN0123456781"))
+    transport.failure = "partner.unavailable"
+    deliver(snapshot, "SG")
+    clock.at = NOW + DAY + timedelta(seconds=1)
+    assert deliver(snapshot, "SG")
+    assert store.sealed[1].state is OutboundState.DEAD
+    store.queue(record("AEOCN0123456781", version=2))
+    transport.failure = None
+    assert deliver(snapshot, "SG")
+    assert store.sealed[2].state is OutboundState.SETTLED
+
+
+def test_nothing_is_sent_to_a_paused_partner_or_one_without_an_endpoint() -> None:
+    for deliver, store, transport, _, _, snapshot in (
+        setup(paused=True),
+        setup(outbound=None),
+    ):
+        store.queue(record("AEOCN0123456781"))
+        assert not deliver(snapshot, "SG")
+        assert transport.sent == []
+        assert store.sealed == {}
