@@ -5,9 +5,13 @@ timestamps are converted directly rather than through the pure-Python helpers.""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
 from google.type import date_pb2
+from grpc_status import rpc_status
 
 from gateway.domain.errors import UnsupportedWireFormat
 from gateway.domain.messages import (
@@ -146,3 +150,17 @@ def signed_receipt(sealed: SealedReceipt) -> exchange_pb2.SignedReceipt:
             signature=sealed.signature,
         ),
     )
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo a failed call carries: its stable reason, for clients and the sender."""
+    # A failed call's RpcError is also its grpc.Call, which carries the status details.
+    status = rpc_status.from_call(cast(grpc.Call, error))
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None

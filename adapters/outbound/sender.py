@@ -129,7 +129,10 @@ class GrpcSender:
                 reraise=True,
             )(stub.SubmitStatusMessage, request, timeout=self._timeout)
         except grpc.RpcError as exc:
-            raise DeliveryFailed(reason(exc), exc.details() or "") from exc
+            info = protomap.error_info(exc)
+            raise DeliveryFailed(
+                reason(exc), exc.details() or "", info.reason if info else ""
+            ) from exc
         return peer_receipt(response.receipt)
 
     def close(self) -> None:

@@ -199,6 +199,33 @@ class SqlOutbound:
         assert found is not None
         return found
 
+    def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]:
+        """The changes message ``sequence`` carries, in order."""
+        rows = self._rows(
+            "SELECT id, identifier, version, queued_at FROM outbox "
+            "WHERE partner = ? AND message_sequence = ? ORDER BY id",
+            (partner, sequence),
+        )
+        return [QueuedChange(i, ident, v, from_us(q)) for i, ident, v, q in rows]
+
+    def reseal(self, m: NewMessage) -> OutboundMessage:
+        """The unsettled message ``m.sequence`` replaced by ``m``'s bytes (same changes)."""
+        with self._write() as cur:
+            cur.execute(
+                self._db.sql(
+                    "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
+                    "algorithm = ?, signature = ?, sealed_at = ? "
+                    "WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                ),
+                (
+                    m.payload, m.digest, m.key_id, m.algorithm, m.signature, to_us(m.sealed_at),
+                    m.partner, m.sequence,
+                ),
+            )  # fmt: skip
+        found = self.head(m.partner)
+        assert found is not None
+        return found
+
     def failed(self, partner: str, sequence: int, error: str, next_attempt_at: datetime) -> None:
         with self._write() as cur:
             cur.execute(

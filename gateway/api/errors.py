@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NoReturn, cast
+from typing import NoReturn
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from gateway import protomap
 from gateway.domain.errors import GatewayError, Status
 
 #: ErrorInfo.domain for every error the gateway sends.
@@ -44,15 +45,5 @@ def abort(context: grpc.ServicerContext, error: GatewayError) -> NoReturn:
     raise AssertionError("abort_with_status returned")  # pragma: no cover
 
 
-def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
-    """The ErrorInfo a failed call carries (for clients and tests)."""
-    # A failed call's RpcError is also its grpc.Call, which carries the status details.
-    status = rpc_status.from_call(cast(grpc.Call, error))
-    if status is None:
-        return None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    return None
+#: The ErrorInfo a failed call carries (for clients and tests); shared with the sender.
+error_info = protomap.error_info

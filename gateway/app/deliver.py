@@ -38,9 +38,11 @@ log = logging.getLogger(__name__)
 class DeliveryFailed(Exception):
     """An attempt that did not settle its message, with the stable reason recorded for it."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", peer_reason: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        #: The stable reason the partner's gateway gave for refusing, when it gave one.
+        self.peer_reason = peer_reason
 
 
 class PartnerTransport(Protocol):
@@ -74,6 +76,8 @@ class OutboundStore(Protocol):
     def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]: ...
     def last_sequence(self, partner: str) -> int: ...
     def seal(self, message: NewMessage) -> OutboundMessage: ...
+    def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]: ...
+    def reseal(self, message: NewMessage) -> OutboundMessage: ...
     def failed(
         self, partner: str, sequence: int, error: str, next_attempt_at: datetime
     ) -> None: ...
@@ -167,39 +171,44 @@ class DeliverPartner:
             )
             return True
         if step is Step.SEAL:
-            head = self._seal(directory, code, unsealed, now)
+            sequence = self._store.last_sequence(code) + 1
+            head = self._store.seal(self._sealed(directory, code, sequence, unsealed, now))
         elif step is not Step.SEND or head is None:
             return False
         return self._send(directory, code, head)
 
-    def _seal(
-        self, directory: Directory, code: str, changes: list[QueuedChange], now: datetime
-    ) -> OutboundMessage:
+    def _sealed(
+        self,
+        directory: Directory,
+        code: str,
+        sequence: int,
+        changes: list[QueuedChange],
+        now: datetime,
+    ) -> NewMessage:
         endpoint = directory.partners[code].outbound
         assert endpoint is not None  # deliverable() checked
         home = directory.home.code
         records = self._store.records(home, changes)
-        sequence = self._store.last_sequence(code) + 1
         batch = OutboundBatch(home, sequence, now, BatchKind.DELTA, tuple(records))
         sealed = self._formats[endpoint.wire_format].seal(batch, self._signer)
         detached = sealed.detached
-        return self._store.seal(
-            NewMessage(
-                partner=code,
-                sequence=sequence,
-                wire_format=sealed.wire_format,
-                payload=sealed.payload,
-                digest=hashlib.sha256(sealed.payload).digest(),
-                key_id=detached.key_id if detached else self._signer.key_id,
-                algorithm=detached.algorithm if detached else self._signer.algorithm,
-                signature=detached.signature if detached else b"",
-                queued_at=min(c.queued_at for c in changes),
-                sealed_at=now,
-                outbox_ids=tuple(c.id for c in changes),
-            )
+        return NewMessage(
+            partner=code,
+            sequence=sequence,
+            wire_format=sealed.wire_format,
+            payload=sealed.payload,
+            digest=hashlib.sha256(sealed.payload).digest(),
+            key_id=detached.key_id if detached else self._signer.key_id,
+            algorithm=detached.algorithm if detached else self._signer.algorithm,
+            signature=detached.signature if detached else b"",
+            queued_at=min(c.queued_at for c in changes),
+            sealed_at=now,
+            outbox_ids=tuple(c.id for c in changes),
         )
 
-    def _send(self, directory: Directory, code: str, message: OutboundMessage) -> bool:
+    def _send(
+        self, directory: Directory, code: str, message: OutboundMessage, resealed: bool = False
+    ) -> bool:
         endpoint = directory.partners[code].outbound
         assert endpoint is not None
         try:
@@ -208,6 +217,15 @@ class DeliverPartner:
             )
             evidence = self._check(directory, code, message, answer)
         except DeliveryFailed as failure:
+            if failure.peer_reason == outbound.PEER_TOO_OLD and not resealed:
+                # The partner holds no message with these bytes (it would have answered its
+                # stored receipt) and now finds them too old: the same sequence and records,
+                # issued now. Safe for the same reason: it never took the old bytes.
+                changes = self._store.sealed_changes(code, message.sequence)
+                now = self._clock.now()
+                again = self._sealed(directory, code, message.sequence, changes, now)
+                log.info("outbound message to %s sequence %d resealed", code, message.sequence)
+                return self._send(directory, code, self._store.reseal(again), resealed=True)
             now = self._clock.now()
             delay = outbound.retry_delay(message.attempts + 1, 0.5 + self._jitter() / 2)
             self._store.failed(code, message.sequence, failure.reason, now + delay)

@@ -4,6 +4,7 @@ verifies the other's message signatures and signed receipts."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -279,3 +280,42 @@ def test_a_message_resent_after_a_crash_is_a_duplicate_at_the_peer(
     )
     with connect(kr.target, kr.identity("admin")) as channel:
         assert AdminClient(channel).partner_state("CN").messages_received == received
+
+
+def test_a_message_held_back_past_the_partners_replay_window_is_sealed_again(
+    federation: Federation, running: Callable[..., Gateway]
+) -> None:
+    """KR's gateway is down when an enterprise is certified, and comes back with a replay
+    window of one second, after the stored message was issued. Result: KR refuses the stored
+    bytes as too old (it never took them), so the same sequence is sealed again, issued now,
+    and settled by KR's receipt for the new bytes; KR's Recognition answers RECOGNISED."""
+    home = running(build(federation.home))
+    home_pki = federation.home.pki_dir
+    admin = TlsIdentity.dev(home_pki, "admin")
+    record_grade_change(
+        federation.home_target,
+        TlsIdentity.dev(home_pki, "registry"),
+        HOME_AEO,
+        "advanced certified",
+        "Federation Demo Manufacturing Co",
+    )
+    deadline = datetime.now(UTC) + timedelta(seconds=20)
+    while not (first := outbound_messages(federation.home_target, admin, "KR")) or not (
+        first[0].attempts
+    ):
+        assert datetime.now(UTC) < deadline, "no attempt was made to send to KR"
+        time.sleep(0.05)
+    time.sleep(1.5)  # past the replay window KR's gateway will have
+    kr = federation.peers["KR"]
+    running(start_peer(kr, clock_skew_seconds=1))
+    message = wait_settled(federation.home_target, admin, "KR", 0, timeout=30)
+    assert message.sequence == first[0].sequence == 1
+    assert message.payload_sha256 != first[0].payload_sha256
+    settled_receipt(message, gateway_key(kr.settings()))
+    with home.store.database.reading() as conn:
+        (sealed_at,) = conn.execute(
+            "SELECT sealed_at FROM outbound_messages WHERE partner = 'KR'"
+        ).fetchone()
+    assert sealed_at > first[0].sealed_at.ToMicroseconds()
+    answer = recognise(kr.target, kr.identity("domestic"), HOME_AEO)
+    assert answer.outcome == RECOGNISED, answer
