@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 
 from adapters.directory.files import read_definitions
-from bench.harness import workspace
+from bench.harness import cpu_seconds, workspace
 from gateway.client import connect
 from gateway.devkit import DevWorkspace
 from gateway.domain.messages import OutboundBatch
@@ -152,7 +152,7 @@ class Home:
             if time.perf_counter() - began > timeout:
                 raise RuntimeError(f"not drained within {timeout:.0f} s: {waiting}")
             if waiting:
-                time.sleep(0.05)
+                time.sleep(0.1)
         _done()
         return time.perf_counter() - began
 
@@ -320,8 +320,8 @@ def latency_and_outage(args: argparse.Namespace, codes: Sequence[str]) -> dict[s
         home.import_rows(args.backlog, start=1_000_000)
         others = [c for c in codes if c != victim]
         report["others_drain_s"] = home.wait_drained(others)
-        restarted = time.perf_counter()
         peers[victim] = spawn_peer(home.federation.peers[victim])
+        restarted = time.perf_counter()  # listening again: the drain starts
         during = datetime.now(UTC)
         trickle = threading.Thread(
             target=steady_changes, args=(home, args.trickle, args.rate, 2_000_000)
@@ -353,37 +353,56 @@ def _fresh_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
+def _busy() -> tuple[int, int]:
+    """(idle, total) jiffies of the machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
 def replicas(args: argparse.Namespace, codes: Sequence[str]) -> dict[str, Any]:
-    rates = {}
+    """A backlog queued for every partner with no replica running, then drained by one
+    replica, and (fresh databases, the same backlog) by two sharing the database."""
+    runs = {}
     for count in (1, 2):
         url = _fresh_database(args.url, "aeo_bench_outbound")
         with (
             workspace() as ws,
-            federation_running(ws, f"rep{count}", codes, url, outbound_enabled=False) as (home, _),
+            federation_running(ws, f"rep{count}", codes, url, outbound_enabled=False) as (
+                home,
+                peers,
+            ),
         ):
             home.import_rows(args.replica_backlog, start=0)
-            sending = ws.write_config(
-                f"rep{count}-send.toml",
-                **{k: v for k, v in _config_values(home.config).items() if k != "outbound_enabled"},
-            )
+            values = {
+                **_config_values(home.config),
+                "outbound_enabled": True,
+                "outbound_workers": args.replica_workers,
+            }
+            peers_before = sum(cpu_seconds(p.pid) for p in peers.values())
+            idle_before, total_before = _busy()
             began = time.perf_counter()
-            home.spawn(sending)  # the one Admin is asked through
+            home.spawn(ws.write_config(f"rep{count}-0.toml", **values))  # Admin asks this one
             for n in range(1, count):
                 home.spawn(
-                    ws.write_config(
-                        f"rep{count}-{n}.toml",
-                        **{**_config_values(sending), "listen": "127.0.0.1:0"},
-                    )
+                    ws.write_config(f"rep{count}-{n}.toml", **{**values, "listen": "127.0.0.1:0"})
                 )
             home.wait_drained(codes)
             seconds = time.perf_counter() - began
-            rates[count] = args.replica_backlog * len(codes) / seconds
+            idle, total = _busy()
+            runs[count] = {
+                "per_s": args.replica_backlog * len(codes) / seconds,
+                "machine_idle": (idle - idle_before) / (total - total_before),
+                "replicas_cpu_s": sum(cpu_seconds(p.pid) for p in home.procs),
+                "partners_cpu_s": sum(cpu_seconds(p.pid) for p in peers.values()) - peers_before,
+                "seconds": seconds,
+            }
     return {
         "replicas": {
             "events": args.replica_backlog * len(codes),
-            "one_per_s": rates[1],
-            "two_per_s": rates[2],
-            "ratio": rates[2] / rates[1],
+            "workers": args.replica_workers,
+            "one": runs[1],
+            "two": runs[2],
+            "ratio": runs[2]["per_s"] / runs[1]["per_s"],
         }
     }
 
@@ -402,6 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--trickle", type=int, default=100, help="changes while the backlog drains")
     p.add_argument("--url", help="PostgreSQL server URL: also measure one and two replicas")
     p.add_argument("--replica-backlog", type=int, default=5_000)
+    p.add_argument(
+        "--replica-workers", type=int, default=8, help="outbound_workers of each replica"
+    )
     p.add_argument("--only", choices=("latency", "replicas"), help="one measurement only")
     p.add_argument("--format", choices=("table", "json"), default="table")
     args = p.parse_args(argv)
@@ -442,10 +464,17 @@ def table(report: dict[str, Any]) -> str:
         ]
     if "replicas" in report:
         r = report["replicas"]
-        lines += [
-            f"replicas on PostgreSQL, {r['events']:,} changes: one {r['one_per_s']:,.0f}/s, "
-            f"two {r['two_per_s']:,.0f}/s = {r['ratio']:.2f}x",
-        ]
+        lines.append(
+            f"replicas on PostgreSQL, {r['events']:,} changes, {r['workers']} workers each: "
+            f"two = {r['ratio']:.2f}x one"
+        )
+        for label in ("one", "two"):
+            run = r[label]
+            lines.append(
+                f"  {label}: {run['per_s']:8,.0f} changes/s; machine idle "
+                f"{run['machine_idle']:4.0%}; CPU s: replicas {run['replicas_cpu_s']:.1f}, "
+                f"partner gateways {run['partners_cpu_s']:.1f}"
+            )
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -168,11 +169,26 @@ def gateway_key(settings: Settings) -> SigningKeyFile:
     )
 
 
+#: Ports handed out by this process: never twice, though none listens yet.
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A port free now: both sides' files name each other's port before either listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now: both sides' files name each other's port before either listens.
+    Taken below Linux's ephemeral range (32768 up), where the kernel picks the local ports of
+    outgoing connections (to PostgreSQL, to another gateway): one of those could otherwise take
+    a port between this call and the gateway's listen."""
+    while True:
+        port = random.randrange(20_000, 32_000)  # noqa: S311  # a port, not a secret
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def write_federation(

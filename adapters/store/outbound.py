@@ -104,6 +104,10 @@ def message(row: Sequence[Any]) -> OutboundMessage:
     )
 
 
+#: Ids per IN list: under every database's limit on bound parameters.
+_CHUNK = 500
+
+
 class SqlOutbound:
     """The OutboundStore port on SQLite or PostgreSQL."""
 
@@ -157,22 +161,20 @@ class SqlOutbound:
         return [QueuedChange(i, ident, v, from_us(q)) for i, ident, v, q in rows]
 
     def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]:
-        """The record versions of ``changes``, in the order of ``changes``."""
-        found: dict[tuple[str, int], AeoRecord] = {}
-        sql = self._db.sql(
-            f"SELECT {tables.columns(tables.RECORD_COLUMNS)} FROM record_versions "
-            "WHERE administration = ? AND identifier = ? AND version = ?"
-        )
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            for change in changes:
-                cur.execute(sql, (administration, change.identifier, change.version))
-                row = cur.fetchone()
-                if row is not None:
-                    found[(change.identifier, change.version)] = tables.stored_record(
-                        administration, row
-                    ).record
-        return [found[k] for c in changes if (k := (c.identifier, c.version)) in found]
+        """The record versions of ``changes``, in the order of ``changes``: one statement
+        per message (a backlog drains in messages of hundreds)."""
+        found: dict[int, AeoRecord] = {}
+        columns = ", ".join(f"r.{c}" for c in tables.RECORD_COLUMNS)
+        for start in range(0, len(changes), _CHUNK):
+            ids = [c.id for c in changes[start : start + _CHUNK]]
+            for row in self._rows(
+                f"SELECT o.id, {columns} FROM outbox o JOIN record_versions r "
+                "ON r.administration = ? AND r.identifier = o.identifier "
+                f"AND r.version = o.version WHERE o.id IN ({', '.join('?' * len(ids))})",
+                (administration, *ids),
+            ):
+                found[row[0]] = tables.stored_record(administration, row[1:]).record
+        return [found[c.id] for c in changes if c.id in found]
 
     def last_sequence(self, partner: str) -> int:
         rows = self._rows(
@@ -191,10 +193,15 @@ class SqlOutbound:
         names = MESSAGE_COLUMNS[: len(row)]
         with self._write() as cur:
             cur.execute(q(tables.insert("outbound_messages", names)), row)
-            cur.executemany(
-                q("UPDATE outbox SET message_sequence = ? WHERE id = ?"),
-                [(m.sequence, i) for i in m.outbox_ids],
-            )
+            for start in range(0, len(m.outbox_ids), _CHUNK):
+                ids = m.outbox_ids[start : start + _CHUNK]
+                cur.execute(
+                    q(
+                        "UPDATE outbox SET message_sequence = ? "
+                        f"WHERE id IN ({', '.join('?' * len(ids))})"
+                    ),
+                    (m.sequence, *ids),
+                )
         found = self.head(m.partner)
         assert found is not None
         return found
@@ -313,21 +320,30 @@ class SqlOutbound:
         return [message(r) for r in rows]
 
     def summary(self, partner: str) -> OutboundSummary:
-        rows = self._rows(
-            "SELECT COUNT(*), MIN(o.queued_at) FROM outbox o LEFT JOIN outbound_messages m "
-            "ON m.partner = o.partner AND m.sequence = o.message_sequence "
-            "WHERE o.partner = ? AND (m.state IS NULL OR m.state <> 'settled')",
+        """Read through the partial indexes of what is open, so it costs the same however
+        much the partner has been sent."""
+        ((unsealed, oldest_unsealed),) = self._rows(
+            "SELECT COUNT(*), MIN(queued_at) FROM outbox "
+            "WHERE partner = ? AND message_sequence IS NULL",
             (partner,),
         )
-        backlog, oldest = rows[0]
-        rows = self._rows(
-            "SELECT MAX(CASE WHEN state = 'settled' THEN sequence END), "
-            "SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) "
-            "FROM outbound_messages WHERE partner = ?",
+        ((carried, oldest_sealed, dead),) = self._rows(
+            "SELECT SUM(records), MIN(queued_at), "
+            "SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) FROM outbound_messages "
+            "WHERE partner = ? AND state IN ('sending', 'dead')",
             (partner,),
         )
-        settled, dead = rows[0]
-        return OutboundSummary(int(backlog), _at(oldest), int(settled or 0), int(dead or 0))
+        ((settled,),) = self._rows(
+            "SELECT MAX(sequence) FROM outbound_messages WHERE partner = ? AND state = 'settled'",
+            (partner,),
+        )
+        oldest = [o for o in (oldest_unsealed, oldest_sealed) if o is not None]
+        return OutboundSummary(
+            int(unsealed) + int(carried or 0),
+            _at(min(oldest)) if oldest else None,
+            int(settled or 0),
+            int(dead or 0),
+        )
 
 
 def lock_key(partner: str) -> int:

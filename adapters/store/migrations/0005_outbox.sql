@@ -50,3 +50,7 @@ CREATE TABLE outbound_messages (
 -- The messages in flight, per partner, in order.
 CREATE INDEX outbound_messages_sending ON outbound_messages (partner, sequence)
     WHERE state = 'sending';
+
+-- Dead letters per partner: counted for PartnerState without reading what was settled.
+CREATE INDEX outbound_messages_dead ON outbound_messages (partner, sequence)
+    WHERE state = 'dead';
