@@ -92,6 +92,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.jws
 	$(PY) -m bench.recognition
 	$(PY) -m bench.hostile
+	$(PY) -m bench.outbound
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage $(TOOLS) $(BUILD)

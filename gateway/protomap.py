@@ -21,7 +21,7 @@ from gateway.domain.messages import (
     SealedReceipt,
 )
 from gateway.domain.partners import TradeDirection, TransportMode
-from gateway.domain.records import BatchKind, RecordStatus, StatusEvent
+from gateway.domain.records import AeoRecord, BatchKind, RecordStatus, StatusEvent
 from gateway.pb import common_pb2 as pb
 from gateway.pb import exchange_pb2
 from gateway.times import from_us, to_us
@@ -164,3 +164,27 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
             detail.Unpack(info)
             return info
     return None
+
+
+#: The calendar-date fields of an AeoRecord, in RecordDraft's order.
+RECORD_DATES = ("authorised_from", "valid_until", "suspended_on", "revoked_on")
+
+
+def encode_record(record: AeoRecord) -> pb.AeoRecord:
+    """A record as the native format and the API carry it."""
+    msg = pb.AeoRecord(
+        identifier=record.identifier,
+        name=record.name,
+        address=record.address,
+        status=STATUS_TO_PB[record.status],
+        tier=record.tier,
+        version=record.version,
+        event=EVENT_TO_PB[record.event],
+        consent_withdrawn=record.consent_withdrawn,
+    )
+    set_timestamp(msg.effective_at, record.effective_at)
+    for field in RECORD_DATES:
+        day = getattr(record, field)
+        if day is not None:
+            set_date(getattr(msg, field), day)
+    return msg

@@ -20,7 +20,7 @@ from gateway.domain.messages import (
     SealedEnvelope,
 )
 from gateway.domain.ports import DecodeLimits, KeyResolver, Signer
-from gateway.domain.records import AeoRecord, StatusEvent
+from gateway.domain.records import StatusEvent
 from gateway.pb import common_pb2 as pb
 
 NAME = "native"
@@ -141,23 +141,8 @@ def _parse(payload: bytes, limits: DecodeLimits, key_id: str, algorithm: str) ->
     )
 
 
-def encode_record(record: AeoRecord) -> pb.AeoRecord:
-    msg = pb.AeoRecord(
-        identifier=record.identifier,
-        name=record.name,
-        address=record.address,
-        status=protomap.STATUS_TO_PB[record.status],
-        tier=record.tier,
-        version=record.version,
-        event=protomap.EVENT_TO_PB[record.event],
-        consent_withdrawn=record.consent_withdrawn,
-    )
-    protomap.set_timestamp(msg.effective_at, record.effective_at)
-    for field in _DATES:
-        day = getattr(record, field)
-        if day is not None:
-            protomap.set_date(getattr(msg, field), day)
-    return msg
+#: The native format carries records as the API does.
+encode_record = protomap.encode_record
 
 
 def encode(batch: OutboundBatch) -> bytes:

@@ -10,10 +10,7 @@ from gateway.api.convert import PARTNER_PREFIX
 from gateway.app.home_registry import RecordGradeChange
 from gateway.domain.errors import GradeChangeInvalid
 from gateway.domain.home_registry import GradeChange
-from gateway.domain.records import AeoRecord
-from gateway.pb import common_pb2, home_pb2, home_pb2_grpc
-
-_DATES = ("authorised_from", "valid_until", "suspended_on", "revoked_on")
+from gateway.pb import home_pb2, home_pb2_grpc
 
 
 class HomeRegistryServicer(home_pb2_grpc.HomeRegistryServiceServicer):
@@ -25,7 +22,7 @@ class HomeRegistryServicer(home_pb2_grpc.HomeRegistryServiceServicer):
     ) -> home_pb2.RecordGradeChangeResponse:
         result = self._record(grade_change(request.change), current().directory)
         return home_pb2.RecordGradeChangeResponse(
-            record=record_to_pb(result.record),
+            record=protomap.encode_record(result.record),
             grade_scheme=result.grade_scheme,
             aeo=result.aeo,
             duplicate=result.duplicate,
@@ -49,23 +46,3 @@ def grade_change(msg: home_pb2.GradeChange) -> GradeChange:
         suspended=msg.suspended,
         recertified=msg.recertified,
     )
-
-
-def record_to_pb(record: AeoRecord) -> common_pb2.AeoRecord:
-    """The stored record as partners receive it (the native wire format's AeoRecord)."""
-    msg = common_pb2.AeoRecord(
-        identifier=record.identifier,
-        name=record.name,
-        address=record.address,
-        status=protomap.STATUS_TO_PB[record.status],
-        tier=record.tier,
-        version=record.version,
-        event=protomap.EVENT_TO_PB[record.event],
-        consent_withdrawn=record.consent_withdrawn,
-    )
-    protomap.set_timestamp(msg.effective_at, record.effective_at)
-    for field in _DATES:
-        day = getattr(record, field)
-        if day is not None:
-            protomap.set_date(getattr(msg, field), day)
-    return msg
