@@ -357,6 +357,14 @@ class InvalidProgrammeState(GatewayError):
     reason = "programme.invalid_state"
 
 
+class ProgrammeAlreadySuspended(GatewayError):
+    """Notice of suspension given to a programme already suspended: the notice would lift the
+    suspension until it ran out. Resume the programme first."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "programme.already_suspended"
+
+
 class InvalidCursor(GatewayError):
     """A change-feed cursor that no change could have (negative)."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from gateway.domain.errors import InvalidProgrammeState
+from gateway.domain.errors import InvalidProgrammeState, ProgrammeAlreadySuspended
 
 #: The notice an EU-style MRA requires before one party suspends recognition of the other's
 #: programme.
@@ -79,17 +79,24 @@ def state_at(entries: Sequence[ProgrammeEntry], at: datetime) -> ProgrammeAt:
 
 def decide(
     partner: str,
+    current: ProgrammeAt,
     state: ProgrammeState,
     reason: str,
     actor: str,
     now: datetime,
     notice: timedelta | None = None,
 ) -> ProgrammeEntry:
-    """An administrator's decision as an entry effective now; InvalidProgrammeState for an
-    empty reason or a notice period that is not positive (or given for another state)."""
+    """An administrator's decision as an entry effective now, given the programme's
+    ``current`` state; InvalidProgrammeState for an empty reason or a notice period that is not
+    positive (or given for another state); ProgrammeAlreadySuspended for a notice to a
+    suspended programme (it would lift the suspension until the notice ran out)."""
     reason = reason.strip()
     if not reason:
         raise InvalidProgrammeState("reason is required: say why, for the record")
+    if state is ProgrammeState.NOTICE_OF_SUSPENSION and current.suspended:
+        raise ProgrammeAlreadySuspended(
+            f"{partner}'s programme is suspended; resume it before giving notice"
+        )
     if state is not ProgrammeState.NOTICE_OF_SUSPENSION:
         if notice is not None:
             raise InvalidProgrammeState("notice_period applies to a notice of suspension only")

@@ -218,3 +218,35 @@ def test_zero_notice_days_is_refused_by_the_parser(capsys: pytest.CaptureFixture
         main(["partners", "notice", "SG", "--reason", "why", "--notice-days", "0"])
     assert exited.value.code == 2
     assert "0 days is no notice" in capsys.readouterr().err
+
+
+def test_a_notice_to_a_suspended_programme_is_refused_and_the_suspension_stands(
+    gateway: Live,
+) -> None:
+    """SG's programme is suspended; an admin then gives it notice. Result: FAILED_PRECONDITION
+    programme.already_suspended, recognition still NOT_RECOGNISED mra.suspended, and the change
+    log holds the suspension only. After a resumption the notice is accepted."""
+    submit(partner_client(gateway), 1, record())
+    domestic = recognition_client(gateway)
+    with gateway.channel("admin") as channel:
+        admin = AdminClient(channel)
+        admin.set_programme_state("SG", SUSPENDED, "fraud")
+        expect_error(
+            lambda: admin.set_programme_state("SG", NOTICE, "formal notice"),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "programme.already_suspended",
+        )
+        answer = domestic.recognise("SG000000000001")
+        assert (answer.outcome, answer.reason, answer.programme_state) == (
+            NOT_RECOGNISED,
+            "mra.suspended",
+            SUSPENDED,
+        )
+        states = [
+            c.programme_state_changed.programme.state
+            for c in admin.changes(page_size=100).changes
+            if c.HasField("programme_state_changed")
+        ]
+        assert states == [SUSPENDED]
+        admin.set_programme_state("SG", ACTIVE, "cleared")
+        assert admin.set_programme_state("SG", NOTICE, "formal notice").state == NOTICE
