@@ -17,6 +17,9 @@ from gateway.domain.errors import InvalidProgrammeState, ProgrammeAlreadySuspend
 #: The notice an EU-style MRA requires before one party suspends recognition of the other's
 #: programme.
 DEFAULT_NOTICE = timedelta(days=60)
+#: The longest notice recorded (five years): far beyond any MRA's, and far enough from the
+#: calendar's end that the date it takes effect can always be computed.
+MAX_NOTICE = timedelta(days=1826)
 
 
 class ProgrammeState(Enum):
@@ -104,4 +107,6 @@ def decide(
     period = DEFAULT_NOTICE if notice is None else notice
     if period <= timedelta(0):
         raise InvalidProgrammeState("notice_period must be positive")
+    if period > MAX_NOTICE:
+        raise InvalidProgrammeState(f"notice_period is at most {MAX_NOTICE.days} days")
     return ProgrammeEntry(partner, state, now, reason, actor, now, suspends_at=now + period)

@@ -134,9 +134,14 @@ def test_notice_suspension_and_resumption_reach_recognition_state_and_change_log
          "programme.invalid_state"),
         ("SG", NOTICE, "why", -timedelta(days=1), grpc.StatusCode.INVALID_ARGUMENT,
          "programme.invalid_state"),
+        ("SG", NOTICE, "why", timedelta(days=1827), grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("SG", NOTICE, "why", timedelta(seconds=315_576_000_000), grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
         ("XX", SUSPENDED, "why", None, grpc.StatusCode.NOT_FOUND, "partner.not_found"),
     ],
-    ids=["unspecified state", "empty reason", "zero notice", "negative notice", "unknown partner"],
+    ids=["unspecified state", "empty reason", "zero notice", "negative notice",
+         "notice over five years", "notice of ten thousand years", "unknown partner"],
 )  # fmt: skip
 def test_a_programme_state_that_cannot_be_set_is_refused_and_nothing_changes(
     gateway: Live,
@@ -195,8 +200,9 @@ def test_the_cli_gives_notice_suspends_and_resumes_through_the_running_gateway(
         (["suspend", "XX", "--reason", "why"], "NOT_FOUND partner.not_found"),
         (["suspend", "SG", "--reason", " "], "INVALID_ARGUMENT programme.invalid_state"),
         (["suspend", "SG", "--reason", "why", "--notice-days", "5"], "--notice-days applies"),
+        (["suspend", "SG", "--reason", "\udcff\udcfe"], "--reason is not valid UTF-8"),
     ],
-    ids=["unknown partner", "blank reason", "notice days for a suspension"],
+    ids=["unknown partner", "blank reason", "notice days for a suspension", "undecodable reason"],
 )
 def test_a_cli_mistake_gets_one_line_and_a_non_zero_exit(
     live: Live,
@@ -218,6 +224,15 @@ def test_zero_notice_days_is_refused_by_the_parser(capsys: pytest.CaptureFixture
         main(["partners", "notice", "SG", "--reason", "why", "--notice-days", "0"])
     assert exited.value.code == 2
     assert "0 days is no notice" in capsys.readouterr().err
+
+
+def test_a_notice_too_long_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--notice-days 1000000000` (past what a date can hold). Result: exit 2 and one line
+    naming the limit, not a traceback."""
+    with pytest.raises(SystemExit) as exited:
+        main(["partners", "notice", "SG", "--reason", "why", "--notice-days", "1000000000"])
+    assert exited.value.code == 2
+    assert "1000000000 days is too long; give 1826 or fewer" in capsys.readouterr().err
 
 
 def test_a_notice_to_a_suspended_programme_is_refused_and_the_suspension_stands(

@@ -16,11 +16,12 @@ from gateway.domain.errors import (
 )
 from gateway.domain.partners import TradeDirection
 from gateway.domain.programme import (
+    ACTIVE,
     DEFAULT_NOTICE,
+    MAX_NOTICE,
+    ProgrammeAt,
     ProgrammeEntry,
     ProgrammeState,
-    ACTIVE,
-    ProgrammeAt,
     decide,
     state_at,
 )
@@ -102,8 +103,17 @@ def test_a_notice_defaults_to_the_mras_sixty_days() -> None:
         (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", timedelta(0)),
         (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", -DAY),
         (ProgrammeState.ACTIVE, "audit", DAY),
+        (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", MAX_NOTICE + DAY),
+        (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", timedelta.max),
     ],
-    ids=["blank reason", "zero notice", "negative notice", "notice period for a resumption"],
+    ids=[
+        "blank reason",
+        "zero notice",
+        "negative notice",
+        "notice period for a resumption",
+        "notice over five years",
+        "notice past the calendar",
+    ],
 )
 def test_a_decision_that_cannot_be_recorded_is_refused(
     state: ProgrammeState, reason: str, notice: timedelta | None
