@@ -7,6 +7,7 @@ taken, so a declaration is judged by the state in force at its own time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,11 @@ from gateway.domain.errors import InvalidProgrammeState, ProgrammeAlreadySuspend
 #: The notice an EU-style MRA requires before one party suspends recognition of the other's
 #: programme.
 DEFAULT_NOTICE = timedelta(days=60)
+#: The longest reason recorded, in characters: a sentence or a paragraph for the record, small
+#: enough that change-log pages and PartnerState stay small.
+MAX_REASON = 1000
+#: Control characters (C0, DEL, C1) and lone surrogates: never part of a reason.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 #: The longest notice recorded (five years): far beyond any MRA's, and far enough from the
 #: calendar's end that the date it takes effect can always be computed.
 MAX_NOTICE = timedelta(days=1826)
@@ -90,12 +96,17 @@ def decide(
     notice: timedelta | None = None,
 ) -> ProgrammeEntry:
     """An administrator's decision as an entry effective now, given the programme's
-    ``current`` state; InvalidProgrammeState for an empty reason or a notice period that is not
-    positive (or given for another state); ProgrammeAlreadySuspended for a notice to a
-    suspended programme (it would lift the suspension until the notice ran out)."""
+    ``current`` state. InvalidProgrammeState for an empty reason, one over MAX_REASON or with
+    control characters, or a notice period that is not positive, longer than MAX_NOTICE, or
+    given for another state; ProgrammeAlreadySuspended for a notice to a suspended programme
+    (it would lift the suspension until the notice ran out)."""
     reason = reason.strip()
     if not reason:
         raise InvalidProgrammeState("reason is required: say why, for the record")
+    if len(reason) > MAX_REASON:
+        raise InvalidProgrammeState(f"reason is {len(reason)} characters; at most {MAX_REASON}")
+    if _CONTROL.search(reason):
+        raise InvalidProgrammeState("reason contains control characters; write it on one line")
     if state is ProgrammeState.NOTICE_OF_SUSPENSION and current.suspended:
         raise ProgrammeAlreadySuspended(
             f"{partner}'s programme is suspended; resume it before giving notice"

@@ -138,10 +138,15 @@ def test_notice_suspension_and_resumption_reach_recognition_state_and_change_log
          "programme.invalid_state"),
         ("SG", NOTICE, "why", timedelta(seconds=315_576_000_000), grpc.StatusCode.INVALID_ARGUMENT,
          "programme.invalid_state"),
+        ("SG", SUSPENDED, "r" * 3_500_000, None, grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("SG", SUSPENDED, "why\x00not", None, grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
         ("XX", SUSPENDED, "why", None, grpc.StatusCode.NOT_FOUND, "partner.not_found"),
     ],
     ids=["unspecified state", "empty reason", "zero notice", "negative notice",
-         "notice over five years", "notice of ten thousand years", "unknown partner"],
+         "notice over five years", "notice of ten thousand years", "reason of 3.5 MB",
+         "reason with a NUL", "unknown partner"],
 )  # fmt: skip
 def test_a_programme_state_that_cannot_be_set_is_refused_and_nothing_changes(
     gateway: Live,

@@ -19,6 +19,7 @@ from gateway.domain.programme import (
     ACTIVE,
     DEFAULT_NOTICE,
     MAX_NOTICE,
+    MAX_REASON,
     ProgrammeAt,
     ProgrammeEntry,
     ProgrammeState,
@@ -96,6 +97,11 @@ def test_a_notice_defaults_to_the_mras_sixty_days() -> None:
     assert DEFAULT_NOTICE == 60 * DAY
 
 
+def test_a_reason_of_the_longest_length_is_recorded() -> None:
+    found = decide("SG", ACTIVE, ProgrammeState.SUSPENDED, "r" * MAX_REASON, "CN=admin", NOW)
+    assert len(found.reason) == MAX_REASON == 1000
+
+
 @pytest.mark.parametrize(
     ("state", "reason", "notice"),
     [
@@ -105,6 +111,9 @@ def test_a_notice_defaults_to_the_mras_sixty_days() -> None:
         (ProgrammeState.ACTIVE, "audit", DAY),
         (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", MAX_NOTICE + DAY),
         (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", timedelta.max),
+        (ProgrammeState.SUSPENDED, "r" * (MAX_REASON + 1), None),
+        (ProgrammeState.SUSPENDED, "audit\nfindings", None),
+        (ProgrammeState.SUSPENDED, "audit\x85findings", None),
     ],
     ids=[
         "blank reason",
@@ -113,6 +122,9 @@ def test_a_notice_defaults_to_the_mras_sixty_days() -> None:
         "notice period for a resumption",
         "notice over five years",
         "notice past the calendar",
+        "reason too long",
+        "reason with a line break",
+        "reason with a C1 control",
     ],
 )
 def test_a_decision_that_cannot_be_recorded_is_refused(
