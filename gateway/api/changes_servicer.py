@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import grpc
 
-from gateway.api.convert import change_to_pb
+from gateway.api.change_pages import pages
 from gateway.app.watch import WatchChanges
 from gateway.domain.errors import ShuttingDown
 from gateway.pb import changes_pb2, changes_pb2_grpc
@@ -43,9 +43,11 @@ class ChangeFeedServicer(changes_pb2_grpc.ChangeFeedServiceServicer):
             if not context.add_callback(ended.set):  # the call has already ended
                 return
             for batch in self._watch(request.after_cursor, request.from_now, ended.wait):
-                yield changes_pb2.WatchChangesResponse(
-                    changes=[change_to_pb(c) for c in batch.changes], cursor=batch.cursor
-                )
+                if not batch.changes:  # a heartbeat
+                    yield changes_pb2.WatchChangesResponse(cursor=batch.cursor)
+                # A batch too large for one response goes in several, each resumable.
+                for page in pages(batch.changes):
+                    yield changes_pb2.WatchChangesResponse(changes=page, cursor=page[-1].cursor)
         finally:
             with self._lock:
                 self._streams.discard(ended)

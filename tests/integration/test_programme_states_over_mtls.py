@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 
+from adapters.store.programme import SqlProgrammeStates
 from gateway.cli import main
 from gateway.client import AdminClient, ChangeFeedClient
 from gateway.domain.events import ProgrammeStateChanged
+from gateway.domain.programme import ProgrammeEntry, ProgrammeState
 from gateway.pb import common_pb2
 from tests.conftest import Live
 from tests.factories import record
@@ -270,3 +272,40 @@ def test_a_notice_to_a_suspended_programme_is_refused_and_the_suspension_stands(
         assert states == [SUSPENDED]
         admin.set_programme_state("SG", ACTIVE, "cleared")
         assert admin.set_programme_state("SG", NOTICE, "formal notice").state == NOTICE
+
+
+def test_change_log_pages_stay_under_the_message_limit_whatever_a_change_holds(
+    gateway: Live,
+) -> None:
+    """Twenty programme changes of 300 kB each are in the log (written straight to the store,
+    as no API accepts such a reason now): 6 MB, past gRPC's 4 MiB message limit. Result:
+    ListChanges pages and WatchChanges responses each stay under 1 MiB, and paging through
+    either yields all twenty, in order, once."""
+    store = SqlProgrammeStates(gateway.gateway.store.database)
+    at = datetime.now(UTC)
+    for i in range(20):
+        store.record(ProgrammeEntry("SG", ProgrammeState.SUSPENDED, at, f"{i:02d}" + "r" * 300_000,
+                                    "CN=admin", at))  # fmt: skip
+    with gateway.channel("admin") as channel:
+        admin = AdminClient(channel)
+        listed: list[str] = []
+        token = ""
+        for _ in range(20):
+            page = admin.changes(page_token=token, page_size=100)
+            assert page.ByteSize() < 1_100_000
+            if not page.changes:
+                break
+            listed.extend(c.programme_state_changed.programme.reason[:2] for c in page.changes)
+            token = page.next_page_token
+        assert listed == [f"{i:02d}" for i in range(20)]
+
+        watched: list[str] = []
+        stream = ChangeFeedClient(channel).watch(0)
+        for response in stream:
+            assert response.ByteSize() < 1_100_000
+            assert not response.changes or response.cursor == response.changes[-1].cursor
+            watched.extend(c.programme_state_changed.programme.reason[:2] for c in response.changes)
+            if len(watched) == 20:
+                break
+        stream.cancel()
+        assert watched == listed
