@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -39,8 +41,28 @@ class SqlProgrammeStates:
         self._select = q(
             f"SELECT {tables.columns(tables.PROGRAMME_COLUMNS)} FROM programme_states ORDER BY id"
         )
-        self._insert = q(tables.insert("programme_states", tables.PROGRAMME_COLUMNS))
+        self._insert = q(
+            tables.insert("programme_states", ("entry_id", *tables.PROGRAMME_COLUMNS))
+            + " ON CONFLICT (entry_id) DO NOTHING"
+        )
         self._insert_change = q(tables.insert("changes", tables.CHANGE_COLUMNS))
+
+    def record(self, entry: ProgrammeEntry) -> None:
+        """Stores ``entry`` and its ProgrammeStateChanged event together; durable on return."""
+        self._write(*self._rows(entry))
+        try:
+            self._load()  # this replica answers by the new state at once
+        except StoreUnavailable:
+            # Recorded all the same; the entries are read again at the next refresh.
+            log.warning("programme state recorded but not read back: the store is unavailable")
+
+    @staticmethod
+    def _rows(entry: ProgrammeEntry) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The entry's row, under an id of its own, and its change event's row: made once, so
+        every attempt to write them writes the same."""
+        row = (uuid.uuid4().hex, *tables.programme_row(entry))
+        change = (int(time.time() * 1_000_000), *tables.change_row(ProgrammeStateChanged(entry)))
+        return row, change
 
     @retry(
         retry=retry_if_exception_type(StoreUnavailable),
@@ -48,23 +70,23 @@ class SqlProgrammeStates:
         wait=wait_random_exponential(0.05, 1),
         reraise=True,
     )
-    def record(self, entry: ProgrammeEntry) -> None:
-        """Stores ``entry`` and its ProgrammeStateChanged event together; durable on return."""
+    def _write(self, row: tuple[Any, ...], change: tuple[Any, ...]) -> None:
+        """One transaction; retried whole. An attempt after a commit whose answer was lost
+        finds the entry's id taken and writes nothing, its change event included."""
         dialect = self._db.dialect
-        change = (int(time.time() * 1_000_000), *tables.change_row(ProgrammeStateChanged(entry)))
         with self._db.reading() as conn:
             cur = conn.cursor()
             cur.execute(dialect.begin)
             try:
-                cur.execute(self._insert, tables.programme_row(entry))
-                if dialect.change_log_lock:
-                    cur.execute(dialect.change_log_lock)
-                cur.execute(self._insert_change, change)
+                cur.execute(self._insert, row)
+                if cur.rowcount == 1:
+                    if dialect.change_log_lock:
+                        cur.execute(dialect.change_log_lock)
+                    cur.execute(self._insert_change, change)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        self._load()  # this replica answers by the new state at once
 
     def entries(self, partner: str) -> tuple[ProgrammeEntry, ...]:
         """The partner's entries in the order recorded, at most REFRESH_SECONDS old. On the
