@@ -18,7 +18,7 @@ from typing import Any
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from adapters.store import tables
-from adapters.store.database import Database
+from adapters.store.database import Database, report
 from gateway.domain.errors import StoreUnavailable
 from gateway.domain.events import ProgrammeStateChanged
 from gateway.domain.programme import ProgrammeEntry
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 #: How long the entries in memory are used before they are read again: another replica's
 #: decision shows here within this time; this replica's own at once.
 REFRESH_SECONDS = 1.0
+#: While the store is unavailable, how long the entries in memory are used before the next try:
+#: recognition does not wait on a dead store at every call.
+OUTAGE_RETRY_SECONDS = 5.0
 
 
 class SqlProgrammeStates:
@@ -37,6 +40,7 @@ class SqlProgrammeStates:
         self._by_partner: Mapping[str, tuple[ProgrammeEntry, ...]] = {}
         self._loaded_at: float | None = None
         self._loading = threading.Lock()
+        self._outage = False  # a refresh failed and none has succeeded since: logged once
         q = db.sql
         self._select = q(
             f"SELECT {tables.columns(tables.PROGRAMME_COLUMNS)} FROM programme_states ORDER BY id"
@@ -101,10 +105,20 @@ class SqlProgrammeStates:
             return  # another thread reads them; these are at most a second old
         try:
             self._load(locked=True)
-        except StoreUnavailable:
+        except StoreUnavailable as error:
             if self._loaded_at is None:
+                report(error)  # nothing to answer by: the caller gets the outage
                 raise
-            log.warning("programme states not refreshed: the store is unavailable")
+            # Try again in a few seconds, not at every recognition; say so once per outage.
+            self._loaded_at = time.monotonic() - self._refresh_seconds + OUTAGE_RETRY_SECONDS
+            if not self._outage:
+                self._outage = True
+                log.warning(
+                    "programme states not refreshed: the store is unavailable (%r); the ones in "
+                    "memory are used, retrying every %.0f s",
+                    error.__cause__,
+                    OUTAGE_RETRY_SECONDS,
+                )
         finally:
             self._loading.release()
 
@@ -114,7 +128,7 @@ class SqlProgrammeStates:
                 self._load(locked=True)
             return
         started = time.monotonic()
-        with self._db.reading() as conn:
+        with self._db.reading(report_outage=False) as conn:
             rows = conn.execute(self._select).fetchall()
         found: dict[str, list[ProgrammeEntry]] = {}
         for row in rows:
@@ -122,3 +136,6 @@ class SqlProgrammeStates:
             found.setdefault(entry.partner, []).append(entry)
         self._by_partner = {p: tuple(e) for p, e in found.items()}
         self._loaded_at = started
+        if self._outage:
+            self._outage = False
+            log.warning("programme states refreshed again: the store is back")

@@ -3,6 +3,7 @@ change event, whatever fails after its commit."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -55,3 +56,31 @@ def test_an_ambiguous_commit_retried_stores_the_decision_once(store: SqlStore) -
     states._write(row, change)
     assert SqlProgrammeStates(store.database).entries("SG") == (SUSPENSION,)
     assert len(programme_changes(store)) == 1
+
+
+def test_an_outage_is_retried_every_few_seconds_and_logged_once(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Entries refreshed at every call (refresh_seconds 0); the store then fails every read
+    while recognition asks 100 times. Result: the entries in memory answer each time, the
+    store is tried once (the next try is seconds away), and one WARNING says so; when the store
+    is back and the next try comes, one more line says it is back."""
+    states = SqlProgrammeStates(store.database, refresh_seconds=0)
+    states.record(SUSPENSION)
+    reading = store.database.reading
+    tries: list[bool] = []
+
+    def broken(report_outage: bool = True) -> object:
+        tries.append(report_outage)
+        raise StoreUnavailable.referenced("store down")
+
+    monkeypatch.setattr(store.database, "reading", broken)
+    with caplog.at_level(logging.WARNING, logger="adapters.store"):
+        for _ in range(100):
+            assert states.entries("SG") == (SUSPENSION,)
+        assert len(tries) == 1
+        assert [r.getMessage()[:30] for r in caplog.records] == ["programme states not refreshed"]
+        monkeypatch.setattr(store.database, "reading", reading)
+        states._loaded_at = 0.0  # the next try has come
+        assert states.entries("SG") == (SUSPENSION,)
+        assert [r.getMessage()[-13:] for r in caplog.records][1:] == ["store is back"]
