@@ -98,7 +98,7 @@ def test_a_watcher_that_disconnects_and_resumes_misses_nothing_and_sees_nothing_
         feed = ChangeFeedClient(channel)
         while len(seen) < 1000:
             stream = feed.watch(cursor, timeout=STREAM_TIMEOUT)
-            got, last = read_until(stream, 30)
+            got, last = read_until(stream, min(30, 1000 - len(seen)))  # never past the end
             stream.cancel()
             seen.extend(got)
             cursor = max(cursor, last)
