@@ -9,8 +9,10 @@ stored (or repeated in the file) are duplicates: loading a file twice changes no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -139,49 +141,66 @@ def _check_all(
 
 def read_rows(path: Path) -> Iterator[Row]:
     """The file's rows as grade changes; RowInvalid names the line and what is wrong."""
-    from gateway.domain.home_registry import GradeChange
-
+    # No field is longer than the file: csv's own limit (128 KiB) would refuse a long field
+    # without saying which; the rules for each column do, naming it.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size + 1))
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, strict=True)
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in REQUIRED if c not in header]
-        unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-        if not header or missing or unknown or len(set(header)) != len(header):
-            raise RowInvalid(
-                "line 1: the header must name the columns "
-                + ",".join(REQUIRED)
-                + f" (optionally {', '.join(OPTIONAL)}), each once"
-                + (f"; missing {', '.join(missing)}" if missing else "")
-                + (f"; unknown {', '.join(unknown)}" if unknown else "")
+        try:
+            yield from _rows(reader)
+        except csv.Error as exc:  # bad quoting, an unterminated quote: say where
+            raise RowInvalid(f"line {max(reader.line_num, 1)}: {exc}") from exc
+        finally:
+            csv.field_size_limit(limit)
+
+
+def _rows(reader: Any) -> Iterator[Row]:
+    """The header checked, then each row as a grade change."""
+    from gateway.domain.home_registry import GradeChange
+
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    if not header or missing or unknown or len(set(header)) != len(header):
+        raise RowInvalid(
+            "line 1: the header must name the columns "
+            + ",".join(REQUIRED)
+            + f" (optionally {', '.join(OPTIONAL)}), each once"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(unknown)}" if unknown else "")
+        )
+    line = reader.line_num + 1
+    for values in reader:
+        if values:  # a blank line
+            if len(values) != len(header):
+                raise RowInvalid(
+                    f"line {line}: {len(values)} fields where the header names {len(header)}"
+                )
+            fields = dict(zip(header, values, strict=True))
+            yield Row(
+                line,
+                GradeChange(
+                    enterprise_code=fields["enterprise_code"],
+                    name=fields["name"],
+                    address=fields["address"],
+                    grade=fields["grade"],
+                    effective_at=_time(fields["effective_at"], line),
+                    suspended=_flag(fields, "suspended", line),
+                    recertified=_flag(fields, "recertified", line),
+                ),
             )
         line = reader.line_num + 1
-        for values in reader:
-            if values:  # a blank line
-                if len(values) != len(header):
-                    raise RowInvalid(
-                        f"line {line}: {len(values)} fields where the header names {len(header)}"
-                    )
-                fields = dict(zip(header, values, strict=True))
-                yield Row(
-                    line,
-                    GradeChange(
-                        enterprise_code=fields["enterprise_code"],
-                        name=fields["name"],
-                        address=fields["address"],
-                        grade=fields["grade"],
-                        effective_at=_time(fields["effective_at"], line),
-                        suspended=_flag(fields, "suspended", line),
-                        recertified=_flag(fields, "recertified", line),
-                    ),
-                )
-            line = reader.line_num + 1
+
+
+#: RFC 3339's date-time: fromisoformat alone takes more (basic format, offsets with seconds).
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 
 
 def _time(text: str, line: int) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        at = None
+    at = None
+    if _RFC3339.fullmatch(text.strip()):
+        with contextlib.suppress(ValueError):  # a 13th month, a 25th hour
+            at = datetime.fromisoformat(text.strip())
     if at is None or at.utcoffset() is None:
         raise RowInvalid(
             f"line {line}: effective_at {text!r} is not an RFC 3339 time with an offset "

@@ -266,13 +266,19 @@ PROGRAMME_COMMANDS = {
 
 
 def notice_days(text: str) -> int:
-    """--notice-days: a whole number of days, at least 1."""
+    """--notice-days: a whole number of days, at least 1, at most the gateway's MAX_NOTICE."""
+    from gateway.domain.programme import MAX_NOTICE
+
     try:
         days = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
     if days < 1:
         raise argparse.ArgumentTypeError(f"{days} days is no notice; give 1 or more")
+    if days > MAX_NOTICE.days:
+        raise argparse.ArgumentTypeError(
+            f"{days} days is too long; give {MAX_NOTICE.days} or fewer"
+        )
     return days
 
 
@@ -286,6 +292,10 @@ def cmd_programme(args: argparse.Namespace) -> int:
 
     if args.notice_days is not None and args.programme_command != "notice":
         raise UsageError("--notice-days applies to `partners notice` only")
+    try:
+        args.reason.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("--reason is not valid UTF-8 text") from None
     settings = _settings(args)
     identity = _identity(args, settings, "admin")
     assert identity is None or isinstance(identity, TlsIdentity)
@@ -332,7 +342,7 @@ def programme_parsers(
         sub.add_argument(
             "--notice-days",
             type=notice_days,
-            help="days until the suspension takes effect (notice only; default 60)",
+            help="days until the suspension takes effect (notice only; default 60, at most 1826)",
         )
         sub.add_argument("--format", choices=("text", "json"), default="text", help="output form")
         client_options(sub)

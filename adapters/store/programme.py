@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from adapters.store import tables
-from adapters.store.database import Database
+from adapters.store.database import Database, report
 from gateway.domain.errors import StoreUnavailable
 from gateway.domain.events import ProgrammeStateChanged
 from gateway.domain.programme import ProgrammeEntry
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 #: How long the entries in memory are used before they are read again: another replica's
 #: decision shows here within this time; this replica's own at once.
 REFRESH_SECONDS = 1.0
+#: While the store is unavailable, how long the entries in memory are used before the next try:
+#: recognition does not wait on a dead store at every call.
+OUTAGE_RETRY_SECONDS = 5.0
 
 
 class SqlProgrammeStates:
@@ -35,12 +40,33 @@ class SqlProgrammeStates:
         self._by_partner: Mapping[str, tuple[ProgrammeEntry, ...]] = {}
         self._loaded_at: float | None = None
         self._loading = threading.Lock()
+        self._outage = False  # a refresh failed and none has succeeded since: logged once
         q = db.sql
         self._select = q(
             f"SELECT {tables.columns(tables.PROGRAMME_COLUMNS)} FROM programme_states ORDER BY id"
         )
-        self._insert = q(tables.insert("programme_states", tables.PROGRAMME_COLUMNS))
+        self._insert = q(
+            tables.insert("programme_states", ("entry_id", *tables.PROGRAMME_COLUMNS))
+            + " ON CONFLICT (entry_id) DO NOTHING"
+        )
         self._insert_change = q(tables.insert("changes", tables.CHANGE_COLUMNS))
+
+    def record(self, entry: ProgrammeEntry) -> None:
+        """Stores ``entry`` and its ProgrammeStateChanged event together; durable on return."""
+        self._write(*self._rows(entry))
+        try:
+            self._load()  # this replica answers by the new state at once
+        except StoreUnavailable:
+            # Recorded all the same; the entries are read again at the next refresh.
+            log.warning("programme state recorded but not read back: the store is unavailable")
+
+    @staticmethod
+    def _rows(entry: ProgrammeEntry) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The entry's row, under an id of its own, and its change event's row: made once, so
+        every attempt to write them writes the same."""
+        row = (uuid.uuid4().hex, *tables.programme_row(entry))
+        change = (int(time.time() * 1_000_000), *tables.change_row(ProgrammeStateChanged(entry)))
+        return row, change
 
     @retry(
         retry=retry_if_exception_type(StoreUnavailable),
@@ -48,23 +74,23 @@ class SqlProgrammeStates:
         wait=wait_random_exponential(0.05, 1),
         reraise=True,
     )
-    def record(self, entry: ProgrammeEntry) -> None:
-        """Stores ``entry`` and its ProgrammeStateChanged event together; durable on return."""
+    def _write(self, row: tuple[Any, ...], change: tuple[Any, ...]) -> None:
+        """One transaction; retried whole. An attempt after a commit whose answer was lost
+        finds the entry's id taken and writes nothing, its change event included."""
         dialect = self._db.dialect
-        change = (int(time.time() * 1_000_000), *tables.change_row(ProgrammeStateChanged(entry)))
         with self._db.reading() as conn:
             cur = conn.cursor()
             cur.execute(dialect.begin)
             try:
-                cur.execute(self._insert, tables.programme_row(entry))
-                if dialect.change_log_lock:
-                    cur.execute(dialect.change_log_lock)
-                cur.execute(self._insert_change, change)
+                cur.execute(self._insert, row)
+                if cur.rowcount == 1:
+                    if dialect.change_log_lock:
+                        cur.execute(dialect.change_log_lock)
+                    cur.execute(self._insert_change, change)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        self._load()  # this replica answers by the new state at once
 
     def entries(self, partner: str) -> tuple[ProgrammeEntry, ...]:
         """The partner's entries in the order recorded, at most REFRESH_SECONDS old. On the
@@ -79,10 +105,20 @@ class SqlProgrammeStates:
             return  # another thread reads them; these are at most a second old
         try:
             self._load(locked=True)
-        except StoreUnavailable:
+        except StoreUnavailable as error:
             if self._loaded_at is None:
+                report(error)  # nothing to answer by: the caller gets the outage
                 raise
-            log.warning("programme states not refreshed: the store is unavailable")
+            # Try again in a few seconds, not at every recognition; say so once per outage.
+            self._loaded_at = time.monotonic() - self._refresh_seconds + OUTAGE_RETRY_SECONDS
+            if not self._outage:
+                self._outage = True
+                log.warning(
+                    "programme states not refreshed: the store is unavailable (%r); the ones in "
+                    "memory are used, retrying every %.0f s",
+                    error.__cause__,
+                    OUTAGE_RETRY_SECONDS,
+                )
         finally:
             self._loading.release()
 
@@ -92,7 +128,7 @@ class SqlProgrammeStates:
                 self._load(locked=True)
             return
         started = time.monotonic()
-        with self._db.reading() as conn:
+        with self._db.reading(report_outage=False) as conn:
             rows = conn.execute(self._select).fetchall()
         found: dict[str, list[ProgrammeEntry]] = {}
         for row in rows:
@@ -100,3 +136,6 @@ class SqlProgrammeStates:
             found.setdefault(entry.partner, []).append(entry)
         self._by_partner = {p: tuple(e) for p, e in found.items()}
         self._loaded_at = started
+        if self._outage:
+            self._outage = False
+            log.warning("programme states refreshed again: the store is back")

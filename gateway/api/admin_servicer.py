@@ -7,10 +7,10 @@ import grpc
 from gateway import protomap
 from gateway.api import pages
 from gateway.api.auth import current
+from gateway.api.change_pages import first_page
 from gateway.api.convert import (
     PARTNER_PREFIX,
     PROGRAMME_SUFFIX,
-    change_to_pb,
     gaps,
     optional_duration,
     partner_code,
@@ -184,10 +184,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.ListChangesResponse:
         size = pages.page_size(request.page_size)
         after = pages.cursor("changes", request.page_token)
-        changes = self._audit.changes_after(after, size)
+        changes = first_page(self._audit.changes_after(after, size))  # bounded in bytes too
         last = changes[-1].cursor if changes else after
         return admin_pb2.ListChangesResponse(
-            changes=[change_to_pb(c) for c in changes],
+            changes=changes,
             next_page_token=pages.token("changes", str(last)),
         )
 

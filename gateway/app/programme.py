@@ -56,6 +56,7 @@ class SetProgrammeState:
         if partner not in directory.partners:
             raise PartnerNotFound(f"no partner {shown(partner)} is registered")
         now = self._clock.now()
-        entry = decide(partner, state, reason, actor, now, notice)
+        current = state_at(self._store.entries(partner), now)
+        entry = decide(partner, current, state, reason, actor, now, notice)
         self._store.record(entry)
         return state_at((entry,), now)

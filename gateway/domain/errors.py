@@ -350,11 +350,19 @@ def all_error_classes() -> list[type[GatewayError]]:
 
 
 class InvalidProgrammeState(GatewayError):
-    """A programme state an administrator asked for cannot be recorded: no state, no reason,
-    or a notice period that is not positive."""
+    """A programme state an administrator asked for cannot be recorded: no state, no reason
+    (or one too long, or with control characters), or a notice period out of bounds."""
 
     status = Status.INVALID_ARGUMENT
     reason = "programme.invalid_state"
+
+
+class ProgrammeAlreadySuspended(GatewayError):
+    """Notice of suspension given to a programme already suspended: the notice would lift the
+    suspension until it ran out. Resume the programme first."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "programme.already_suspended"
 
 
 class InvalidCursor(GatewayError):

@@ -7,7 +7,6 @@ next one and queues it for partners in one transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,10 +23,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.partners import GradeScheme, HomeAdministration
 from gateway.domain.records import AeoRecord, RecordStatus, StatusEvent
-from gateway.domain.validation import EARLIEST, LATEST, TEXT_LIMITS
-
-#: C0 controls and DEL: never part of a name or an address (as domain.validation refuses them).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+from gateway.domain.validation import EARLIEST, LATEST, NOT_TEXT, TEXT_LIMITS
 
 #: How far ahead of the gateway's clock a change may take effect: the credit system announces
 #: a decision the day before at most; anything later is a typo in the year.
@@ -116,8 +112,10 @@ def check(home: HomeAdministration, change: GradeChange, now: datetime) -> Check
     ):
         if len(text) > limit:
             raise GradeChangeInvalid(f"{field} is longer than {limit} characters", field=field)
-        if _CONTROL.search(text):
-            raise GradeChangeInvalid(f"{field} contains control characters", field=field)
+        if NOT_TEXT.search(text):  # as inbound records: lxml could not seal it for XML partners
+            raise GradeChangeInvalid(
+                f"{field} contains control characters or non-characters", field=field
+            )
     day = home.day_of(at)
     scheme = home.scheme_at(day)
     if scheme is None:

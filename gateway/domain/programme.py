@@ -7,16 +7,25 @@ taken, so a declaration is judged by the state in force at its own time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from gateway.domain.errors import InvalidProgrammeState
+from gateway.domain.errors import InvalidProgrammeState, ProgrammeAlreadySuspended
 
 #: The notice an EU-style MRA requires before one party suspends recognition of the other's
 #: programme.
 DEFAULT_NOTICE = timedelta(days=60)
+#: The longest reason recorded, in characters: a sentence or a paragraph for the record, small
+#: enough that change-log pages and PartnerState stay small.
+MAX_REASON = 1000
+#: Control characters (C0, DEL, C1) and lone surrogates: never part of a reason.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The longest notice recorded (five years): far beyond any MRA's, and far enough from the
+#: calendar's end that the date it takes effect can always be computed.
+MAX_NOTICE = timedelta(days=1826)
 
 
 class ProgrammeState(Enum):
@@ -79,17 +88,29 @@ def state_at(entries: Sequence[ProgrammeEntry], at: datetime) -> ProgrammeAt:
 
 def decide(
     partner: str,
+    current: ProgrammeAt,
     state: ProgrammeState,
     reason: str,
     actor: str,
     now: datetime,
     notice: timedelta | None = None,
 ) -> ProgrammeEntry:
-    """An administrator's decision as an entry effective now; InvalidProgrammeState for an
-    empty reason or a notice period that is not positive (or given for another state)."""
+    """An administrator's decision as an entry effective now, given the programme's
+    ``current`` state. InvalidProgrammeState for an empty reason, one over MAX_REASON or with
+    control characters, or a notice period that is not positive, longer than MAX_NOTICE, or
+    given for another state; ProgrammeAlreadySuspended for a notice to a suspended programme
+    (it would lift the suspension until the notice ran out)."""
     reason = reason.strip()
     if not reason:
         raise InvalidProgrammeState("reason is required: say why, for the record")
+    if len(reason) > MAX_REASON:
+        raise InvalidProgrammeState(f"reason is {len(reason)} characters; at most {MAX_REASON}")
+    if _CONTROL.search(reason):
+        raise InvalidProgrammeState("reason contains control characters; write it on one line")
+    if state is ProgrammeState.NOTICE_OF_SUSPENSION and current.suspended:
+        raise ProgrammeAlreadySuspended(
+            f"{partner}'s programme is suspended; resume it before giving notice"
+        )
     if state is not ProgrammeState.NOTICE_OF_SUSPENSION:
         if notice is not None:
             raise InvalidProgrammeState("notice_period applies to a notice of suspension only")
@@ -97,4 +118,6 @@ def decide(
     period = DEFAULT_NOTICE if notice is None else notice
     if period <= timedelta(0):
         raise InvalidProgrammeState("notice_period must be positive")
+    if period > MAX_NOTICE:
+        raise InvalidProgrammeState(f"notice_period is at most {MAX_NOTICE.days} days")
     return ProgrammeEntry(partner, state, now, reason, actor, now, suspends_at=now + period)

@@ -23,9 +23,11 @@ MAX_NUMBER = 2**63 - 1
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
-#: C0 controls (NUL included), DEL and lone surrogates: never part of a name, an address or a
-#: code, and not storable as text everywhere.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+#: C0 controls (NUL included), DEL, C1 controls, lone surrogates and the non-characters U+FFFE
+#: and U+FFFF: never part of a name, an address or a code, not storable as text everywhere, and
+#: (but for C1) not XML 1.0 characters, so no XML-DSig partner could be sent them.
+NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL = NOT_TEXT
 
 
 _TEXT_FIELDS = ("identifier", "tier", "name", "address")

@@ -149,8 +149,26 @@ def test_the_same_file_again_is_all_duplicates_as_json(
         (f"SG0123456789,X,Y,regular,{at(1)},,", "line 4: enterprise.code_invalid"),
         (f"0123456789,X,Y,general credit,{at(1)},,", "line 4: grade.not_in_scheme"),
         (f"2222222222,,,regular,{at(1)},,", "line 4: enterprise.unknown"),
+        (f"0123456789,X,Y,regular,{at(1)}:00.5,,", "line 4: effective_at"),
+        (f'0123456789,"X"Y,Z,regular,{at(1)},,', "line 4: ',' expected after"),
+        (f'0123456789,"X,Y,regular,{at(1)},,', "line 4: unexpected end of data"),
+        (
+            f"0123456789,{'X' * 200_000},Y,regular,{at(1)},,",
+            "line 4: grade_change.field_invalid: name is longer than",
+        ),
     ],
-    ids=["time", "flag", "fields", "code", "grade", "unknown enterprise"],
+    ids=[
+        "time",
+        "flag",
+        "fields",
+        "code",
+        "grade",
+        "unknown enterprise",
+        "offset seconds",
+        "bad quoting",
+        "unterminated quote",
+        "field too long",
+    ],
 )
 def test_a_bad_line_is_named_and_nothing_is_applied(
     config: Path,

@@ -158,6 +158,10 @@ REFUSALS: list[tuple[str, Callable[[], home_pb2.RecordGradeChangeRequest], Any, 
     ("no effective time", lambda: home_pb2.RecordGradeChangeRequest(
         change=home_pb2.GradeChange(enterprise_code="0123456789", name="X", grade="regular")),
      grpc.StatusCode.INVALID_ARGUMENT, "grade_change.field_invalid"),
+    ("name with a C1 control", lambda: grade_change(name="Acme\x85Ltd"),
+     grpc.StatusCode.INVALID_ARGUMENT, "grade_change.field_invalid"),
+    ("name with a non-character", lambda: grade_change(name="Acme\uffff"),
+     grpc.StatusCode.INVALID_ARGUMENT, "grade_change.field_invalid"),
 ]  # fmt: skip
 
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 
+from adapters.store.programme import SqlProgrammeStates
 from gateway.cli import main
 from gateway.client import AdminClient, ChangeFeedClient
 from gateway.domain.events import ProgrammeStateChanged
+from gateway.domain.programme import ProgrammeEntry, ProgrammeState
 from gateway.pb import common_pb2
 from tests.conftest import Live
 from tests.factories import record
@@ -134,9 +136,19 @@ def test_notice_suspension_and_resumption_reach_recognition_state_and_change_log
          "programme.invalid_state"),
         ("SG", NOTICE, "why", -timedelta(days=1), grpc.StatusCode.INVALID_ARGUMENT,
          "programme.invalid_state"),
+        ("SG", NOTICE, "why", timedelta(days=1827), grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("SG", NOTICE, "why", timedelta(seconds=315_576_000_000), grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("SG", SUSPENDED, "r" * 3_500_000, None, grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
+        ("SG", SUSPENDED, "why\x00not", None, grpc.StatusCode.INVALID_ARGUMENT,
+         "programme.invalid_state"),
         ("XX", SUSPENDED, "why", None, grpc.StatusCode.NOT_FOUND, "partner.not_found"),
     ],
-    ids=["unspecified state", "empty reason", "zero notice", "negative notice", "unknown partner"],
+    ids=["unspecified state", "empty reason", "zero notice", "negative notice",
+         "notice over five years", "notice of ten thousand years", "reason of 3.5 MB",
+         "reason with a NUL", "unknown partner"],
 )  # fmt: skip
 def test_a_programme_state_that_cannot_be_set_is_refused_and_nothing_changes(
     gateway: Live,
@@ -195,8 +207,9 @@ def test_the_cli_gives_notice_suspends_and_resumes_through_the_running_gateway(
         (["suspend", "XX", "--reason", "why"], "NOT_FOUND partner.not_found"),
         (["suspend", "SG", "--reason", " "], "INVALID_ARGUMENT programme.invalid_state"),
         (["suspend", "SG", "--reason", "why", "--notice-days", "5"], "--notice-days applies"),
+        (["suspend", "SG", "--reason", "\udcff\udcfe"], "--reason is not valid UTF-8"),
     ],
-    ids=["unknown partner", "blank reason", "notice days for a suspension"],
+    ids=["unknown partner", "blank reason", "notice days for a suspension", "undecodable reason"],
 )
 def test_a_cli_mistake_gets_one_line_and_a_non_zero_exit(
     live: Live,
@@ -218,3 +231,81 @@ def test_zero_notice_days_is_refused_by_the_parser(capsys: pytest.CaptureFixture
         main(["partners", "notice", "SG", "--reason", "why", "--notice-days", "0"])
     assert exited.value.code == 2
     assert "0 days is no notice" in capsys.readouterr().err
+
+
+def test_a_notice_too_long_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--notice-days 1000000000` (past what a date can hold). Result: exit 2 and one line
+    naming the limit, not a traceback."""
+    with pytest.raises(SystemExit) as exited:
+        main(["partners", "notice", "SG", "--reason", "why", "--notice-days", "1000000000"])
+    assert exited.value.code == 2
+    assert "1000000000 days is too long; give 1826 or fewer" in capsys.readouterr().err
+
+
+def test_a_notice_to_a_suspended_programme_is_refused_and_the_suspension_stands(
+    gateway: Live,
+) -> None:
+    """SG's programme is suspended; an admin then gives it notice. Result: FAILED_PRECONDITION
+    programme.already_suspended, recognition still NOT_RECOGNISED mra.suspended, and the change
+    log holds the suspension only. After a resumption the notice is accepted."""
+    submit(partner_client(gateway), 1, record())
+    domestic = recognition_client(gateway)
+    with gateway.channel("admin") as channel:
+        admin = AdminClient(channel)
+        admin.set_programme_state("SG", SUSPENDED, "fraud")
+        expect_error(
+            lambda: admin.set_programme_state("SG", NOTICE, "formal notice"),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "programme.already_suspended",
+        )
+        answer = domestic.recognise("SG000000000001")
+        assert (answer.outcome, answer.reason, answer.programme_state) == (
+            NOT_RECOGNISED,
+            "mra.suspended",
+            SUSPENDED,
+        )
+        states = [
+            c.programme_state_changed.programme.state
+            for c in admin.changes(page_size=100).changes
+            if c.HasField("programme_state_changed")
+        ]
+        assert states == [SUSPENDED]
+        admin.set_programme_state("SG", ACTIVE, "cleared")
+        assert admin.set_programme_state("SG", NOTICE, "formal notice").state == NOTICE
+
+
+def test_change_log_pages_stay_under_the_message_limit_whatever_a_change_holds(
+    gateway: Live,
+) -> None:
+    """Twenty programme changes of 300 kB each are in the log (written straight to the store,
+    as no API accepts such a reason now): 6 MB, past gRPC's 4 MiB message limit. Result:
+    ListChanges pages and WatchChanges responses each stay under 1 MiB, and paging through
+    either yields all twenty, in order, once."""
+    store = SqlProgrammeStates(gateway.gateway.store.database)
+    at = datetime.now(UTC)
+    for i in range(20):
+        store.record(ProgrammeEntry("SG", ProgrammeState.SUSPENDED, at, f"{i:02d}" + "r" * 300_000,
+                                    "CN=admin", at))  # fmt: skip
+    with gateway.channel("admin") as channel:
+        admin = AdminClient(channel)
+        listed: list[str] = []
+        token = ""
+        for _ in range(20):
+            page = admin.changes(page_token=token, page_size=100)
+            assert page.ByteSize() < 1_100_000
+            if not page.changes:
+                break
+            listed.extend(c.programme_state_changed.programme.reason[:2] for c in page.changes)
+            token = page.next_page_token
+        assert listed == [f"{i:02d}" for i in range(20)]
+
+        watched: list[str] = []
+        stream = ChangeFeedClient(channel).watch(0)
+        for response in stream:
+            assert response.ByteSize() < 1_100_000
+            assert not response.changes or response.cursor == response.changes[-1].cursor
+            watched.extend(c.programme_state_changed.programme.reason[:2] for c in response.changes)
+            if len(watched) == 20:
+                break
+        stream.cancel()
+        assert watched == listed

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 
+from adapters.store.programme import SqlProgrammeStates
 from gateway.client import ChangeFeedClient, PartnerClient, RecognitionClient
+from gateway.domain.programme import ProgrammeEntry, ProgrammeState
 from gateway.pb import changes_pb2
 from tests.conftest import Live
 from tests.factories import record
@@ -95,7 +98,7 @@ def test_a_watcher_that_disconnects_and_resumes_misses_nothing_and_sees_nothing_
         feed = ChangeFeedClient(channel)
         while len(seen) < 1000:
             stream = feed.watch(cursor, timeout=STREAM_TIMEOUT)
-            got, last = read_until(stream, 30)
+            got, last = read_until(stream, min(30, 1000 - len(seen)))  # never past the end
             stream.cancel()
             seen.extend(got)
             cursor = max(cursor, last)
@@ -202,3 +205,31 @@ def test_stopping_the_gateway_ends_open_streams_cleanly(
         rest = list(stream)
         assert all(not r.changes for r in rest)
         assert stream.code() is grpc.StatusCode.OK
+
+
+def test_stopping_the_gateway_cancels_a_stream_whose_client_reads_nothing(
+    start_gateway: Callable[..., Live], database: str
+) -> None:
+    """24 MB of changes wait in the log; one watcher reads a response and then nothing (its
+    stream is held by flow control), another is up to date; the gateway stops with a 30 s
+    grace period. Result: the up-to-date stream ends OK and the stalled one is CANCELLED (it
+    resumes from its cursor elsewhere): neither holds the stop to the end of the grace period,
+    which would end both UNAVAILABLE."""
+    live = start_gateway(grace_seconds=30.0, database_url=database)
+    states = SqlProgrammeStates(live.gateway.store.database)
+    at = datetime.now(UTC)
+    for i in range(80):
+        states.record(ProgrammeEntry("SG", ProgrammeState.SUSPENDED, at, f"{i}" + "r" * 300_000,
+                                     "CN=admin", at))  # fmt: skip
+    with live.channel("domestic") as stalled_channel, live.channel("domestic") as idle_channel:
+        stalled = ChangeFeedClient(stalled_channel).watch(0, timeout=STREAM_TIMEOUT)
+        assert next(stalled).changes
+        idle = ChangeFeedClient(idle_channel).watch(from_now=True, timeout=STREAM_TIMEOUT)
+        next(idle)
+        live.gateway.stop()
+        assert all(not r.changes for r in idle)
+        assert idle.code() is grpc.StatusCode.OK
+        with pytest.raises(grpc.RpcError):
+            for _ in stalled:
+                pass
+        assert stalled.code() is grpc.StatusCode.CANCELLED

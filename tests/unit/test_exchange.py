@@ -138,23 +138,27 @@ def test_national_identifiers_are_stored_in_declared_form_and_foreign_ones_rejec
 
 def test_partner_identifiers_are_read_by_the_declared_code_rule() -> None:
     """SG sends identifiers in lower case with a dash, full width, with a long s, with a
-    next-line control, with a zero-width space, and one of separators only. Result: the first
-    two stored in declared form; the rest ignored with record.identifier_invalid, so nothing
-    is stored that a declaration could only reach through a lossy fold."""
+    zero-width space, one of separators only, and one with a next-line (C1) control. Result:
+    the first two stored in declared form; the next three ignored with
+    record.identifier_invalid, so nothing is stored that a declaration could only reach through
+    a lossy fold; the last ignored with record.field_invalid (a control character, echoed
+    replaced)."""
     h = Harness()
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in "SG000000000002")
-    odd = ["\u017fg000000000003", "SG00000\x850000004", "SG00000\u200b0000005", " - "]
+    odd = ["\u017fg000000000003", "SG00000\u200b0000005", " - "]
     h.send(
         1,
         record("sg-0000-0000-0001"),
         record(full_width),
         *(record(i) for i in odd),
+        record("SG00000\x850000004"),
         payload=b"identifiers",
     )
     assert h.versions("SG000000000001") == [1]
     assert h.versions("SG000000000002") == [1]
     assert [(i.identifier, i.reason) for i in h.sealer.sealed[-1].ignored] == [
-        (i, "record.identifier_invalid") for i in odd
+        *((i, "record.identifier_invalid") for i in odd),
+        ("SG00000\ufffd0000004", "record.field_invalid"),
     ]
     assert sorted(identifier for _, identifier in h.store.versions) == [
         "SG000000000001",

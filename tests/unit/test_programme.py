@@ -9,10 +9,18 @@ import pytest
 
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
-from gateway.domain.errors import InvalidProgrammeState, PartnerNotFound
+from gateway.domain.errors import (
+    InvalidProgrammeState,
+    PartnerNotFound,
+    ProgrammeAlreadySuspended,
+)
 from gateway.domain.partners import TradeDirection
 from gateway.domain.programme import (
+    ACTIVE,
     DEFAULT_NOTICE,
+    MAX_NOTICE,
+    MAX_REASON,
+    ProgrammeAt,
     ProgrammeEntry,
     ProgrammeState,
     decide,
@@ -80,13 +88,18 @@ def test_of_two_entries_effective_at_once_the_later_recorded_wins() -> None:
 
 
 def test_a_notice_defaults_to_the_mras_sixty_days() -> None:
-    found = decide("SG", ProgrammeState.NOTICE_OF_SUSPENSION, " audit ", "CN=admin", NOW)
+    found = decide("SG", ACTIVE, ProgrammeState.NOTICE_OF_SUSPENSION, " audit ", "CN=admin", NOW)
     assert (found.suspends_at, found.reason, found.effective_from) == (
         NOW + DEFAULT_NOTICE,
         "audit",
         NOW,
     )
     assert DEFAULT_NOTICE == 60 * DAY
+
+
+def test_a_reason_of_the_longest_length_is_recorded() -> None:
+    found = decide("SG", ACTIVE, ProgrammeState.SUSPENDED, "r" * MAX_REASON, "CN=admin", NOW)
+    assert len(found.reason) == MAX_REASON == 1000
 
 
 @pytest.mark.parametrize(
@@ -96,14 +109,46 @@ def test_a_notice_defaults_to_the_mras_sixty_days() -> None:
         (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", timedelta(0)),
         (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", -DAY),
         (ProgrammeState.ACTIVE, "audit", DAY),
+        (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", MAX_NOTICE + DAY),
+        (ProgrammeState.NOTICE_OF_SUSPENSION, "audit", timedelta.max),
+        (ProgrammeState.SUSPENDED, "r" * (MAX_REASON + 1), None),
+        (ProgrammeState.SUSPENDED, "audit\nfindings", None),
+        (ProgrammeState.SUSPENDED, "audit\x85findings", None),
     ],
-    ids=["blank reason", "zero notice", "negative notice", "notice period for a resumption"],
+    ids=[
+        "blank reason",
+        "zero notice",
+        "negative notice",
+        "notice period for a resumption",
+        "notice over five years",
+        "notice past the calendar",
+        "reason too long",
+        "reason with a line break",
+        "reason with a C1 control",
+    ],
 )
 def test_a_decision_that_cannot_be_recorded_is_refused(
     state: ProgrammeState, reason: str, notice: timedelta | None
 ) -> None:
     with pytest.raises(InvalidProgrammeState):
-        decide("SG", state, reason, "CN=admin", NOW, notice)
+        decide("SG", ACTIVE, state, reason, "CN=admin", NOW, notice)
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        ProgrammeAt(ProgrammeState.SUSPENDED, NOW - DAY),
+        state_at((entry(ProgrammeState.NOTICE_OF_SUSPENSION, NOW - 9 * DAY, NOW - DAY),), NOW),
+    ],
+    ids=["suspended", "notice run out"],
+)
+def test_a_notice_to_a_suspended_programme_is_refused(current: ProgrammeAt) -> None:
+    """A notice would lift the suspension until it ran out: the programme must be resumed
+    first. A suspension or a resumption of a suspended programme is still recorded."""
+    with pytest.raises(ProgrammeAlreadySuspended):
+        decide("SG", current, ProgrammeState.NOTICE_OF_SUSPENSION, "audit", "CN=admin", NOW)
+    for state in (ProgrammeState.SUSPENDED, ProgrammeState.ACTIVE):
+        assert decide("SG", current, state, "why", "CN=admin", NOW).state is state
 
 
 class FakeProgrammeStore:
