@@ -18,6 +18,7 @@ from gateway.domain.messages import (
     SealedEnvelope,
 )
 from gateway.domain.outbound import (
+    PEER_TOO_OLD,
     OutboundMessage,
     OutboundState,
     OutboundSummary,
@@ -95,6 +96,16 @@ class MemoryOutbound:
         self.sealed[m.sequence] = stored
         return stored
 
+    def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]:
+        return [c for c, sealed in self.queued if sealed == sequence]
+
+    def reseal(self, m: NewMessage) -> OutboundMessage:
+        self._update(
+            m.sequence, payload=m.payload, digest=m.digest, signature=m.signature,
+            sealed_at=m.sealed_at,
+        )  # fmt: skip
+        return self.sealed[m.sequence]
+
     def _update(self, sequence: int, **changes: object) -> None:
         self.sealed[sequence] = dataclasses.replace(self.sealed[sequence], **changes)  # type: ignore[arg-type]
 
@@ -139,11 +150,16 @@ class Transport:
         self.failure: str | None = None
         self.signature = b"good"
         self.sequence_offset = 0
+        #: Refusals as issued too long ago still to answer.
+        self.too_old = 0
 
     def send(
         self, partner: str, endpoint: OutboundEndpoint, server_ca: bytes, sealed: SealedEnvelope
     ) -> PeerReceipt:
         self.sent.append(sealed)
+        if self.too_old:
+            self.too_old -= 1
+            raise DeliveryFailed("partner.invalid_argument", "", PEER_TOO_OLD)
         if self.failure:
             raise DeliveryFailed(self.failure)
         digest = hashlib.sha256(sealed.payload).digest()
@@ -255,3 +271,36 @@ def test_nothing_is_sent_to_a_paused_partner_or_one_without_an_endpoint() -> Non
         assert not deliver(snapshot, "SG")
         assert transport.sent == []
         assert store.sealed == {}
+
+
+def test_a_message_the_partner_finds_too_old_is_sealed_again_with_its_sequence() -> None:
+    """The partner refuses the stored bytes as issued too long ago (twice). Result: the same
+    sequence and changes sealed again, issued now, sent at once and settled; a second refusal
+    of the new bytes is recorded, not resealed again in the same attempt."""
+    deliver, store, transport, codec, clock, snapshot = setup()
+    store.queue(record("AEOCN0123456781"))
+    transport.failure = "partner.unavailable"
+    assert not deliver(snapshot, "SG")  # sealed at NOW, partner down
+    transport.failure = None
+    transport.too_old = 1
+    transport.sequence_offset = -1  # two payloads for one sequence
+    clock.at = NOW + timedelta(minutes=10)
+    assert deliver(snapshot, "SG")
+    first, stale, again = transport.sent
+    assert first.payload == stale.payload != again.payload
+    assert [(b.sequence, b.issued_at) for b in codec.batches] == [
+        (1, NOW),
+        (1, NOW + timedelta(minutes=10)),
+    ]
+    m = store.sealed[1]
+    assert (m.state, m.sealed_at, m.digest) == (
+        OutboundState.SETTLED,
+        NOW + timedelta(minutes=10),
+        hashlib.sha256(again.payload).digest(),
+    )
+
+    store.queue(record("AEOCN0123456781", version=2))
+    transport.too_old = 2
+    assert not deliver(snapshot, "SG")
+    assert len(transport.sent) == 5  # sent, resealed and sent once more, then left to retry
+    assert store.sealed[2].last_error == "partner.invalid_argument"
