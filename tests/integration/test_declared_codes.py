@@ -89,7 +89,8 @@ def test_a_batch_with_a_blank_code_answers_every_code(seeded: Live) -> None:
 
 def test_a_partner_cannot_store_an_identifier_only_a_lossy_fold_would_match(live: Live) -> None:
     """SG sends its operator as long-s g... and with a next-line control between the digits,
-    and a third in full width. Result: the first two ignored with record.identifier_invalid,
+    and a third in full width. Result: the first ignored with record.identifier_invalid, the
+    second with record.field_invalid (a control character, named in the receipt as U+FFFD),
     the third stored in declared form; the declared code of the first two is unknown."""
     odd = ["\u017fg000000000001", "SG00000\x850000002"]
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in "SG000000000003")
@@ -98,7 +99,8 @@ def test_a_partner_cannot_store_an_identifier_only_a_lossy_fold_would_match(live
     )
     assert receipt.records_applied == 1
     assert [(i.identifier, i.reason) for i in receipt.ignored_records] == [
-        (i, "record.identifier_invalid") for i in odd
+        (odd[0], "record.identifier_invalid"),
+        ("SG00000\ufffd0000002", "record.field_invalid"),
     ]
     answers = recognition_client(live).recognise_many(
         ["SG000000000001", "SG000000000002", "SG000000000003"]
