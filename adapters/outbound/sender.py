@@ -54,6 +54,16 @@ def reason(exc: grpc.RpcError) -> str:
     return outbound.refused(code.name)
 
 
+def peer_reason(exc: grpc.RpcError) -> str:
+    """The stable reason in the refusal's status details; "" when there is none or the details
+    are broken (they only refine the status, which is recorded either way)."""
+    try:
+        info = protomap.error_info(exc)
+    except Exception:  # a malformed grpc-status-details-bin: ValueError, DecodeError
+        return ""
+    return info.reason if info else ""
+
+
 @dataclass(frozen=True)
 class ClientIdentity:
     """The client certificate and key the gateway presents to partners' gateways."""
@@ -129,10 +139,7 @@ class GrpcSender:
                 reraise=True,
             )(stub.SubmitStatusMessage, request, timeout=self._timeout)
         except grpc.RpcError as exc:
-            info = protomap.error_info(exc)
-            raise DeliveryFailed(
-                reason(exc), exc.details() or "", info.reason if info else ""
-            ) from exc
+            raise DeliveryFailed(reason(exc), exc.details() or "", peer_reason(exc)) from exc
         return peer_receipt(response.receipt)
 
     def close(self) -> None:

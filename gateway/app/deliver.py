@@ -217,25 +217,43 @@ class DeliverPartner:
             )
             evidence = self._check(directory, code, message, answer)
         except DeliveryFailed as failure:
-            if failure.peer_reason == outbound.PEER_TOO_OLD and not resealed:
-                # The partner holds no message with these bytes (it would have answered its
-                # stored receipt) and now finds them too old: the same sequence and records,
-                # issued now. Safe for the same reason: it never took the old bytes.
-                changes = self._store.sealed_changes(code, message.sequence)
-                now = self._clock.now()
-                again = self._sealed(directory, code, message.sequence, changes, now)
-                log.info("outbound message to %s sequence %d resealed", code, message.sequence)
-                return self._send(directory, code, self._store.reseal(again), resealed=True)
-            now = self._clock.now()
-            delay = outbound.retry_delay(message.attempts + 1, 0.5 + self._jitter() / 2)
-            self._store.failed(code, message.sequence, failure.reason, now + delay)
-            log.info(
-                "outbound message to %s sequence %d not settled: %s", code, message.sequence,
-                failure,
+            return self._failed(directory, code, message, failure, resealed)
+        except Exception as exc:  # recorded with the normal backoff, not retried at each poll
+            log.warning(
+                "outbound message to %s sequence %d: unexpected error", code, message.sequence,
+                exc_info=True,
             )  # fmt: skip
-            return False
+            failure = DeliveryFailed(outbound.PARTNER_ERROR, repr(exc))
+            return self._failed(directory, code, message, failure, resealed)
         self._store.settle(code, message.sequence, evidence, self._clock.now())
         return True
+
+    def _failed(
+        self,
+        directory: Directory,
+        code: str,
+        message: OutboundMessage,
+        failure: DeliveryFailed,
+        resealed: bool,
+    ) -> bool:
+        """Records a failed attempt with its backoff, or reseals a message found too old."""
+        if failure.peer_reason == outbound.PEER_TOO_OLD and not resealed:
+            # The partner holds no message with these bytes (it would have answered its
+            # stored receipt) and now finds them too old: the same sequence and records,
+            # issued now. Safe for the same reason: it never took the old bytes.
+            changes = self._store.sealed_changes(code, message.sequence)
+            now = self._clock.now()
+            again = self._sealed(directory, code, message.sequence, changes, now)
+            log.info("outbound message to %s sequence %d resealed", code, message.sequence)
+            return self._send(directory, code, self._store.reseal(again), resealed=True)
+        now = self._clock.now()
+        delay = outbound.retry_delay(message.attempts + 1, 0.5 + self._jitter() / 2)
+        self._store.failed(code, message.sequence, failure.reason, now + delay)
+        log.info(
+            "outbound message to %s sequence %d not settled: %s", code, message.sequence,
+            failure,
+        )  # fmt: skip
+        return False
 
     def _check(
         self, directory: Directory, code: str, message: OutboundMessage, answer: PeerReceipt

@@ -21,6 +21,8 @@ RECEIPT_UNKNOWN_KEY = "receipt.unknown_key"
 RECEIPT_SIGNATURE_INVALID = "receipt.signature_invalid"
 RECEIPT_MISMATCH = "receipt.mismatch"
 NO_ENDPOINT = "partner.no_endpoint"
+#: An attempt that ended in an error delivery did not expect (a broken answer, a bug).
+PARTNER_ERROR = "partner.error"
 #: The receiving gateway's refusal of a message issued too long ago (its replay window): a
 #: message resent after a long outage is sealed again, issued now (see DeliverPartner._send).
 PEER_TOO_OLD = "batch.issued_at_out_of_window"

@@ -18,6 +18,7 @@ from enum import Enum
 from pathlib import Path
 
 import grpc
+from google.rpc import code_pb2, status_pb2
 
 from adapters.crypto.signatures import Signer
 from gateway import protomap
@@ -32,6 +33,8 @@ class Behaviour(Enum):
     FORGED_SIGNATURE = "forged_signature"  # the right key id, a signature that does not verify
     OTHER_KEY = "other_key"  # validly signed, by a key not registered for the partner
     OTHER_MESSAGE = "other_message"  # a valid receipt, for another message (sequence + 1)
+    #: INVALID_ARGUMENT with status details that contradict it (a broken gateway or proxy)
+    BAD_DETAILS = "bad_details"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,12 @@ class FakePartner(exchange_pb2_grpc.PartnerExchangeServiceServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by the fake partner")
         elif behaviour is Behaviour.REFUSE:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refused by the fake partner")
+        elif behaviour is Behaviour.BAD_DETAILS:
+            details = status_pb2.Status(code=code_pb2.INTERNAL, message="not this call's status")
+            context.set_trailing_metadata(
+                (("grpc-status-details-bin", details.SerializeToString()),)
+            )
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refused, with mismatched details")
         with self._lock:
             kept = self._given.get(digest)
         if kept is not None and behaviour is Behaviour.OK:

@@ -139,6 +139,8 @@ FAULTS = [
     (Behaviour.FORGED_SIGNATURE, "receipt.signature_invalid"),
     (Behaviour.OTHER_KEY, "receipt.unknown_key"),
     (Behaviour.OTHER_MESSAGE, "receipt.mismatch"),
+    # The refusal is recorded although its details do not parse (they are only a hint).
+    (Behaviour.BAD_DETAILS, "partner.invalid_argument"),
 ]
 
 

@@ -304,3 +304,26 @@ def test_a_message_the_partner_finds_too_old_is_sealed_again_with_its_sequence()
     assert not deliver(snapshot, "SG")
     assert len(transport.sent) == 5  # sent, resealed and sent once more, then left to retry
     assert store.sealed[2].last_error == "partner.invalid_argument"
+
+
+class BrokenTransport(Transport):
+    def send(
+        self, partner: str, endpoint: OutboundEndpoint, server_ca: bytes, sealed: SealedEnvelope
+    ) -> PeerReceipt:
+        self.sent.append(sealed)
+        raise ValueError("status details that do not parse")
+
+
+def test_an_unexpected_error_of_the_transport_is_a_failed_attempt_with_backoff() -> None:
+    """The transport raises something that is not DeliveryFailed (a bug, a broken answer).
+    Result: the attempt is recorded as partner.error with the normal backoff, not retried at
+    once."""
+    deliver, store, _, _, clock, snapshot = setup()
+    deliver._transport = BrokenTransport()
+    store.queue(record("AEOCN0123456781"))
+    assert not deliver(snapshot, "SG")
+    m = store.sealed[1]
+    assert (m.state, m.last_error, m.attempts) == (OutboundState.SENDING, "partner.error", 1)
+    assert m.next_attempt_at == NOW + timedelta(seconds=1)
+    assert not deliver(snapshot, "SG")  # not due: no second attempt
+    assert store.sealed[1].attempts == 1
