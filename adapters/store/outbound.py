@@ -8,6 +8,7 @@ a pooled connection rather than through the group committer, as programme states
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,6 +54,7 @@ MESSAGE_COLUMNS = (
     "receipt_key_id",
     "receipt_algorithm",
 )
+log = logging.getLogger(__name__)
 _STATES = {s.value: s for s in OutboundState}
 #: First key of the session advisory lock per partner on PostgreSQL, in the key space of
 #: adapters.store.dialects' keys (4242001, 4242002); the second key is ``lock_key(partner)``.
@@ -102,6 +104,10 @@ def message(row: Sequence[Any]) -> OutboundMessage:
         dead_at=_at(dead_at),
         receipt=evidence,
     )
+
+
+class _Fenced(Exception):
+    """Another deliverer wrote first: the transaction is rolled back."""
 
 
 #: Ids per IN list: under every database's limit on bound parameters.
@@ -182,8 +188,12 @@ class SqlOutbound:
         )
         return int(rows[0][0] or 0)
 
-    def seal(self, m: NewMessage) -> OutboundMessage:
-        """Stores the sealed message and marks its changes sealed, in one transaction."""
+    def seal(self, m: NewMessage) -> OutboundMessage | None:
+        """Stores the sealed message and marks its changes sealed, in one transaction; None
+        (nothing written) when another deliverer got there first: the partner already has a
+        message in flight or one numbered ``m.sequence`` or later, or one of the changes is
+        sealed already. The delivery lock says who delivers; this fence holds even when a lock
+        is lost mid-step (its session cut) and two deliverers briefly overlap."""
         q = self._db.sql
         row = (
             m.partner, m.sequence, OutboundState.SENDING.value, m.wire_format, m.payload,
@@ -191,20 +201,43 @@ class SqlOutbound:
             to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.queued_at),
         )  # fmt: skip
         names = MESSAGE_COLUMNS[: len(row)]
-        with self._write() as cur:
-            cur.execute(q(tables.insert("outbound_messages", names)), row)
-            for start in range(0, len(m.outbox_ids), _CHUNK):
-                ids = m.outbox_ids[start : start + _CHUNK]
+        try:
+            with self._write() as cur:
                 cur.execute(
                     q(
-                        "UPDATE outbox SET message_sequence = ? "
-                        f"WHERE id IN ({', '.join('?' * len(ids))})"
+                        f"INSERT INTO outbound_messages ({tables.columns(names)}) "
+                        f"SELECT {', '.join('?' * len(row))} WHERE (SELECT COALESCE(MAX(sequence), "
+                        "0) FROM outbound_messages WHERE partner = ?) = ? AND NOT EXISTS (SELECT 1 "
+                        "FROM outbound_messages WHERE partner = ? AND state = 'sending') "
+                        "ON CONFLICT DO NOTHING"
                     ),
-                    (m.sequence, *ids),
+                    (*row, m.partner, m.sequence - 1, m.partner),
                 )
-        found = self.head(m.partner)
-        assert found is not None
-        return found
+                if cur.rowcount != 1:
+                    raise _Fenced
+                marked = 0
+                for start in range(0, len(m.outbox_ids), _CHUNK):
+                    ids = m.outbox_ids[start : start + _CHUNK]
+                    cur.execute(
+                        q(
+                            "UPDATE outbox SET message_sequence = ? WHERE partner = ? AND "
+                            f"message_sequence IS NULL AND id IN ({', '.join('?' * len(ids))})"
+                        ),
+                        (m.sequence, m.partner, *ids),
+                    )
+                    marked += cur.rowcount
+                if marked != len(m.outbox_ids):
+                    raise _Fenced
+        except _Fenced:
+            return None
+        return self._message(m.partner, m.sequence)
+
+    def _message(self, partner: str, sequence: int) -> OutboundMessage | None:
+        rows = self._rows(
+            f"SELECT {self._columns} FROM outbound_messages WHERE partner = ? AND sequence = ?",
+            (partner, sequence),
+        )
+        return message(rows[0]) if rows else None
 
     def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]:
         """The changes message ``sequence`` carries, in order."""
@@ -215,48 +248,59 @@ class SqlOutbound:
         )
         return [QueuedChange(i, ident, v, from_us(q)) for i, ident, v, q in rows]
 
-    def reseal(self, m: NewMessage) -> OutboundMessage:
-        """The unsettled message ``m.sequence`` replaced by ``m``'s bytes (same changes)."""
+    def reseal(self, m: NewMessage, replacing: bytes) -> OutboundMessage | None:
+        """The unsettled message ``m.sequence`` with digest ``replacing`` given ``m``'s bytes
+        (same changes); None when it is no longer those bytes in flight (another deliverer)."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
                     "algorithm = ?, signature = ?, sealed_at = ? "
-                    "WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                    "WHERE partner = ? AND sequence = ? AND state = 'sending' AND digest = ?"
                 ),
                 (
                     m.payload, m.digest, m.key_id, m.algorithm, m.signature, to_us(m.sealed_at),
-                    m.partner, m.sequence,
+                    m.partner, m.sequence, replacing,
                 ),
             )  # fmt: skip
-        found = self.head(m.partner)
-        assert found is not None
-        return found
+            changed = cur.rowcount == 1
+        return self._message(m.partner, m.sequence) if changed else None
 
-    def failed(self, partner: str, sequence: int, error: str, next_attempt_at: datetime) -> None:
+    def failed(
+        self, partner: str, sequence: int, digest: bytes, error: str, next_attempt_at: datetime
+    ) -> bool:
+        """Records a failed attempt at these bytes; False when they are no longer in flight."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET attempts = attempts + 1, last_error = ?, "
-                    "next_attempt_at = ? WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                    "next_attempt_at = ? WHERE partner = ? AND sequence = ? AND state = 'sending' "
+                    "AND digest = ?"
                 ),
-                (error, to_us(next_attempt_at), partner, sequence),
+                (error, to_us(next_attempt_at), partner, sequence, digest),
             )
+            changed: bool = cur.rowcount == 1
+        return changed
 
-    def settle(self, partner: str, sequence: int, receipt: SettledReceipt, at: datetime) -> None:
+    def settle(
+        self, partner: str, sequence: int, digest: bytes, receipt: SettledReceipt, at: datetime
+    ) -> bool:
+        """Settles these bytes with their receipt; False when they are no longer in flight."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET state = 'settled', attempts = attempts + 1, "
                     "last_error = '', settled_at = ?, peer_message_id = ?, receipt = ?, "
                     "receipt_signature = ?, receipt_key_id = ?, receipt_algorithm = ? "
-                    "WHERE partner = ? AND sequence = ? AND state = 'sending'"
+                    "WHERE partner = ? AND sequence = ? AND state = 'sending' AND digest = ?"
                 ),
                 (
                     to_us(at), receipt.peer_message_id, receipt.receipt, receipt.signature,
-                    receipt.key_id, receipt.algorithm, partner, sequence,
+                    receipt.key_id, receipt.algorithm, partner, sequence, digest,
                 ),
             )  # fmt: skip
+            changed: bool = cur.rowcount == 1
+        return changed
 
     def dead_letter(self, partner: str, sequence: int, at: datetime) -> None:
         with self._write() as cur:
@@ -394,11 +438,19 @@ class PartnerLocks:
                 yield bool(got)
             finally:
                 if got:
-                    with self._db.translated():
-                        conn.execute("SELECT pg_advisory_unlock(%s, %s)", args)
+                    self._unlock(conn, args)
         finally:
             with self._mutex:
                 self._taken.discard(partner)
+
+    def _unlock(self, conn: Connection, args: tuple[int, int]) -> None:
+        """Releases the lock; a lock connection that died took the lock with it (the server
+        drops a session's locks), so its failure here is logged, not raised after the step."""
+        try:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", args)
+        except self._db.dialect.errors as exc:
+            log.info("outbound delivery lock connection lost (its lock with it): %r", exc)
+            self.close()
 
     def close(self) -> None:
         """Closes this thread's lock connection (a worker ending)."""

@@ -75,15 +75,17 @@ class OutboundStore(Protocol):
     def unsealed(self, partner: str, limit: int) -> list[QueuedChange]: ...
     def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]: ...
     def last_sequence(self, partner: str) -> int: ...
-    def seal(self, message: NewMessage) -> OutboundMessage: ...
+    # The writes of a step are fenced: they change nothing (None, False) when another
+    # deliverer wrote first, which happens only when a delivery lock was lost mid-step.
+    def seal(self, message: NewMessage) -> OutboundMessage | None: ...
     def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]: ...
-    def reseal(self, message: NewMessage) -> OutboundMessage: ...
+    def reseal(self, message: NewMessage, replacing: bytes) -> OutboundMessage | None: ...
     def failed(
-        self, partner: str, sequence: int, error: str, next_attempt_at: datetime
-    ) -> None: ...
+        self, partner: str, sequence: int, digest: bytes, error: str, next_attempt_at: datetime
+    ) -> bool: ...
     def settle(
-        self, partner: str, sequence: int, receipt: SettledReceipt, at: datetime
-    ) -> None: ...
+        self, partner: str, sequence: int, digest: bytes, receipt: SettledReceipt, at: datetime
+    ) -> bool: ...
     def dead_letter(self, partner: str, sequence: int, at: datetime) -> None: ...
     def redrive(
         self, partner: str | None, sequences: Collection[int], at: datetime
@@ -173,6 +175,8 @@ class DeliverPartner:
         if step is Step.SEAL:
             sequence = self._store.last_sequence(code) + 1
             head = self._store.seal(self._sealed(directory, code, sequence, unsealed, now))
+            if head is None:
+                return self._overtaken(code, sequence, "sealing")
         elif step is not Step.SEND or head is None:
             return False
         return self._send(directory, code, head)
@@ -201,7 +205,7 @@ class DeliverPartner:
             key_id=detached.key_id if detached else self._signer.key_id,
             algorithm=detached.algorithm if detached else self._signer.algorithm,
             signature=detached.signature if detached else b"",
-            queued_at=min(c.queued_at for c in changes),
+            queued_at=min((c.queued_at for c in changes), default=now),
             sealed_at=now,
             outbox_ids=tuple(c.id for c in changes),
         )
@@ -223,10 +227,21 @@ class DeliverPartner:
                 "outbound message to %s sequence %d: unexpected error", code, message.sequence,
                 exc_info=True,
             )  # fmt: skip
-            failure = DeliveryFailed(outbound.PARTNER_ERROR, repr(exc))
-            return self._failed(directory, code, message, failure, resealed)
-        self._store.settle(code, message.sequence, evidence, self._clock.now())
+            unexpected = DeliveryFailed(outbound.PARTNER_ERROR, repr(exc))
+            return self._failed(directory, code, message, unexpected, resealed)
+        if not self._store.settle(
+            code, message.sequence, message.digest, evidence, self._clock.now()
+        ):
+            return self._overtaken(code, message.sequence, "settling")
         return True
+
+    def _overtaken(self, code: str, sequence: int, doing: str) -> bool:
+        # Another deliverer took the partner while this one held a lock it had lost: it goes on.
+        log.info(
+            "outbound %s to %s sequence %d: another deliverer wrote first; step ended",
+            doing, code, sequence,
+        )  # fmt: skip
+        return False
 
     def _failed(
         self,
@@ -242,13 +257,20 @@ class DeliverPartner:
             # stored receipt) and now finds them too old: the same sequence and records,
             # issued now. Safe for the same reason: it never took the old bytes.
             changes = self._store.sealed_changes(code, message.sequence)
-            now = self._clock.now()
-            again = self._sealed(directory, code, message.sequence, changes, now)
-            log.info("outbound message to %s sequence %d resealed", code, message.sequence)
-            return self._send(directory, code, self._store.reseal(again), resealed=True)
+            if changes:  # always, for a message sealed by a fenced seal
+                now = self._clock.now()
+                again = self._sealed(directory, code, message.sequence, changes, now)
+                resealed_message = self._store.reseal(again, message.digest)
+                if resealed_message is None:
+                    return self._overtaken(code, message.sequence, "resealing")
+                log.info("outbound message to %s sequence %d resealed", code, message.sequence)
+                return self._send(directory, code, resealed_message, resealed=True)
         now = self._clock.now()
         delay = outbound.retry_delay(message.attempts + 1, 0.5 + self._jitter() / 2)
-        self._store.failed(code, message.sequence, failure.reason, now + delay)
+        if not self._store.failed(
+            code, message.sequence, message.digest, failure.reason, now + delay
+        ):
+            return self._overtaken(code, message.sequence, "recording a failure of")
         log.info(
             "outbound message to %s sequence %d not settled: %s", code, message.sequence,
             failure,

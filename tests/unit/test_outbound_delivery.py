@@ -86,7 +86,9 @@ class MemoryOutbound:
     def last_sequence(self, partner: str) -> int:
         return max(self.sealed, default=0)
 
-    def seal(self, m: NewMessage) -> OutboundMessage:
+    def seal(self, m: NewMessage) -> OutboundMessage | None:
+        if self.head(m.partner) is not None or m.sequence != self.last_sequence(m.partner) + 1:
+            return None
         self.queued = [(c, m.sequence if c.id in m.outbox_ids else s) for c, s in self.queued]
         stored = OutboundMessage(
             m.partner, m.sequence, OutboundState.SENDING, m.wire_format, m.payload, m.digest,
@@ -99,7 +101,9 @@ class MemoryOutbound:
     def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]:
         return [c for c, sealed in self.queued if sealed == sequence]
 
-    def reseal(self, m: NewMessage) -> OutboundMessage:
+    def reseal(self, m: NewMessage, replacing: bytes) -> OutboundMessage | None:
+        if self.sealed[m.sequence].digest != replacing:
+            return None
         self._update(
             m.sequence, payload=m.payload, digest=m.digest, signature=m.signature,
             sealed_at=m.sealed_at,
@@ -109,12 +113,26 @@ class MemoryOutbound:
     def _update(self, sequence: int, **changes: object) -> None:
         self.sealed[sequence] = dataclasses.replace(self.sealed[sequence], **changes)  # type: ignore[arg-type]
 
-    def failed(self, partner: str, sequence: int, error: str, next_attempt_at: datetime) -> None:
+    def _in_flight(self, sequence: int, digest: bytes) -> bool:
+        m = self.sealed[sequence]
+        return m.state is OutboundState.SENDING and m.digest == digest
+
+    def failed(
+        self, partner: str, sequence: int, digest: bytes, error: str, next_attempt_at: datetime
+    ) -> bool:
+        if not self._in_flight(sequence, digest):
+            return False
         attempts = self.sealed[sequence].attempts + 1
         self._update(sequence, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at)
+        return True
 
-    def settle(self, partner: str, sequence: int, receipt: SettledReceipt, at: datetime) -> None:
+    def settle(
+        self, partner: str, sequence: int, digest: bytes, receipt: SettledReceipt, at: datetime
+    ) -> bool:
+        if not self._in_flight(sequence, digest):
+            return False
         self._update(sequence, state=OutboundState.SETTLED, receipt=receipt, settled_at=at)
+        return True
 
     def dead_letter(self, partner: str, sequence: int, at: datetime) -> None:
         self._update(sequence, state=OutboundState.DEAD, dead_at=at)
