@@ -94,11 +94,12 @@ class Dispatcher:
         """One step for one partner with work; True when it did something."""
         now = self._clock.now()
         directory = self._directory.current()
-        candidates = [
-            code
-            for code in self._store.partners_with_work(now, self._max_age)
-            if self._deliver.deliverable(directory, code, now)
-        ]
+        candidates = []
+        for code in self._store.partners_with_work(now, self._max_age):
+            if self._deliver.deliverable(directory, code, now):
+                candidates.append(code)
+            else:  # paused, MRA not in force, no endpoint: its messages do not age meanwhile
+                self._deliver.undeliverable(code, now)
         random.shuffle(candidates)  # workers and replicas spread over partners
         for code in candidates:
             if self._stopping.is_set():

@@ -198,7 +198,7 @@ class SqlOutbound:
         row = (
             m.partner, m.sequence, OutboundState.SENDING.value, m.wire_format, m.payload,
             m.digest, m.key_id, m.algorithm, m.signature, len(m.outbox_ids), to_us(m.queued_at),
-            to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.queued_at),
+            to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.sealed_at),
         )  # fmt: skip
         names = MESSAGE_COLUMNS[: len(row)]
         try:
@@ -310,6 +310,18 @@ class SqlOutbound:
                     "WHERE partner = ? AND sequence = ? AND state = 'sending'"
                 ),
                 (to_us(at), partner, sequence),
+            )
+
+    def hold_age(self, partner: str, floor: datetime) -> None:
+        """The partner's unsettled messages' age counted from ``floor`` at the earliest; a
+        no-op read through the partial index once they are (the usual case between writes)."""
+        with self._db.reading() as conn:  # one statement: autocommitted
+            conn.cursor().execute(
+                self._db.sql(
+                    "UPDATE outbound_messages SET age_from = ? "
+                    "WHERE partner = ? AND state = 'sending' AND age_from < ?"
+                ),
+                (to_us(floor), partner, to_us(floor)),
             )
 
     def redrive(

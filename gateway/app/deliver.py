@@ -87,6 +87,7 @@ class OutboundStore(Protocol):
         self, partner: str, sequence: int, digest: bytes, receipt: SettledReceipt, at: datetime
     ) -> bool: ...
     def dead_letter(self, partner: str, sequence: int, at: datetime) -> None: ...
+    def hold_age(self, partner: str, floor: datetime) -> None: ...
     def redrive(
         self, partner: str | None, sequences: Collection[int], at: datetime
     ) -> list[tuple[str, int]]: ...
@@ -154,11 +155,17 @@ class DeliverPartner:
             and not self.paused(code, now)
         )
 
+    def undeliverable(self, code: str, now: datetime) -> None:
+        """``code`` is not deliverable now: its messages do not age meanwhile. Idempotent and
+        monotonic, so any replica may call it without the partner's lock."""
+        self._store.hold_age(code, outbound.age_floor(now, self._limits.max_age))
+
     def __call__(self, directory: Directory, code: str) -> bool:
         """Does the next thing for ``code``; True when it did something that may leave more to
         do at once (a message settled or dead-lettered), False when there is nothing due."""
         now = self._clock.now()
         if not self.deliverable(directory, code, now):
+            self.undeliverable(code, now)
             return False
         head = self._store.head(code)
         unsealed = [] if head else self._store.unsealed(code, self._limits.max_records)

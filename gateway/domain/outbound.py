@@ -4,6 +4,8 @@ A partner's changes are sealed into numbered messages (1, 2, ...) and sent lowes
 sequence first. A message is settled only by a receipt signed with the partner's registered key
 that names this very message; a failed attempt is retried with a growing, jittered delay; a
 message not settled within the age limit is dead-lettered, and delivery goes on with the next.
+The age counts from sealing (or a re-drive), and only while the partner is deliverable: time
+while it is paused, its MRA not in force or it has no endpoint does not count.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ class OutboundMessage:
     attempts: int
     next_attempt_at: datetime
     last_error: str = ""
-    #: Where the dead-letter age counts from: queued_at, or the last re-drive.
+    #: Where the dead-letter age counts from: sealing, the last re-drive, or the last time the
+    #: partner was seen not deliverable (see age_floor).
     age_from: datetime | None = None
     settled_at: datetime | None = None
     dead_at: datetime | None = None
@@ -139,6 +142,13 @@ def is_dead(message: OutboundMessage, now: datetime, max_age: timedelta) -> bool
     """Older than ``max_age`` since it was queued (or last re-driven) and still unsettled."""
     start = message.age_from or message.queued_at
     return message.state is OutboundState.SENDING and now - start > max_age
+
+
+def age_floor(now: datetime, max_age: timedelta) -> datetime:
+    """While a partner is not deliverable its unsettled messages' age is held at most this far
+    back (close to zero), so a pause of any length leaves them a full window on resume. The
+    slack spares a write at every poll."""
+    return now - min(max_age / 10, timedelta(minutes=1))
 
 
 def retry_delay(

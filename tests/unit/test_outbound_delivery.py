@@ -93,7 +93,7 @@ class MemoryOutbound:
         stored = OutboundMessage(
             m.partner, m.sequence, OutboundState.SENDING, m.wire_format, m.payload, m.digest,
             m.key_id, m.algorithm, m.signature, len(m.outbox_ids), m.queued_at, m.sealed_at, 0,
-            m.sealed_at, age_from=m.queued_at,
+            m.sealed_at, age_from=m.sealed_at,
         )  # fmt: skip
         self.sealed[m.sequence] = stored
         return stored
@@ -112,6 +112,11 @@ class MemoryOutbound:
 
     def _update(self, sequence: int, **changes: object) -> None:
         self.sealed[sequence] = dataclasses.replace(self.sealed[sequence], **changes)  # type: ignore[arg-type]
+
+    def hold_age(self, partner: str, floor: datetime) -> None:
+        for m in list(self.sealed.values()):
+            if m.state is OutboundState.SENDING and (m.age_from or m.queued_at) < floor:
+                self._update(m.sequence, age_from=floor)
 
     def _in_flight(self, sequence: int, digest: bytes) -> bool:
         m = self.sealed[sequence]
@@ -336,7 +341,7 @@ def test_an_unexpected_error_of_the_transport_is_a_failed_attempt_with_backoff()
     """The transport raises something that is not DeliveryFailed (a bug, a broken answer).
     Result: the attempt is recorded as partner.error with the normal backoff, not retried at
     once."""
-    deliver, store, _, _, clock, snapshot = setup()
+    deliver, store, _, _, _clock, snapshot = setup()
     deliver._transport = BrokenTransport()
     store.queue(record("AEOCN0123456781"))
     assert not deliver(snapshot, "SG")
@@ -345,3 +350,39 @@ def test_an_unexpected_error_of_the_transport_is_a_failed_attempt_with_backoff()
     assert m.next_attempt_at == NOW + timedelta(seconds=1)
     assert not deliver(snapshot, "SG")  # not due: no second attempt
     assert store.sealed[1].attempts == 1
+
+
+def test_a_suspension_longer_than_the_age_limit_does_not_kill_messages_on_resume() -> None:
+    """A message fails once, then SG's programme is suspended for two days (the age limit is
+    one); steps run meanwhile. Result: on resume it is sent again and settled, not
+    dead-lettered."""
+    deliver, store, transport, _, clock, snapshot = setup()
+    paused = {"on": False}
+    deliver.paused = lambda code, at: paused["on"]
+    store.queue(record("AEOCN0123456781"))
+    transport.failure = "partner.unavailable"
+    assert not deliver(snapshot, "SG")
+    paused["on"] = True
+    for hours in (12, 36, 48):
+        clock.at = NOW + timedelta(hours=hours)
+        assert not deliver(snapshot, "SG")
+    paused["on"] = False
+    transport.failure = None
+    assert deliver(snapshot, "SG")
+    assert store.sealed[1].state is OutboundState.SETTLED
+
+
+def test_changes_queued_before_a_long_suspension_get_a_full_age_window_on_resume() -> None:
+    """A change is queued, then SG is suspended for two days before it is sealed. Result: on
+    resume it is sealed and, the partner failing once, retried rather than dead-lettered."""
+    deliver, store, transport, _, clock, snapshot = setup(paused=True)
+    store.queue(record("AEOCN0123456781"))
+    assert not deliver(snapshot, "SG")
+    clock.at = NOW + 2 * DAY
+    deliver.paused = lambda code, at: False
+    transport.failure = "partner.unavailable"
+    assert not deliver(snapshot, "SG")
+    transport.failure = None
+    clock.at += timedelta(seconds=2)
+    assert deliver(snapshot, "SG")
+    assert store.sealed[1].state is OutboundState.SETTLED

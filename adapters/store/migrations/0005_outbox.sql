@@ -18,8 +18,9 @@ CREATE INDEX outbox_unsealed ON outbox (partner, id) WHERE message_sequence IS N
 -- sequence). A resend after a crash sends the same bytes, which the partner's gateway
 -- recognises as a duplicate. state: sending (until a valid signed receipt for these very bytes
 -- settles it), settled (the receipt is kept as evidence) or dead (older than the age limit;
--- an admin may re-drive it). Age counts from age_from: queued_at (when the oldest change it
--- carries was queued), or the last re-drive, which gives it a new age window.
+-- an admin may re-drive it). Age counts from age_from: sealing, the last re-drive (a new age
+-- window), or the last time delivery found the partner not deliverable (paused, MRA not in
+-- force, no endpoint), so that time does not count.
 CREATE TABLE outbound_messages (
     partner TEXT NOT NULL,
     sequence BIGINT NOT NULL,

@@ -1,7 +1,7 @@
-"""Delivery's writes are fenced: when a replica's delivery lock dies mid-step (its session cut,
-as by a PostgreSQL restart) and another replica takes the partner, the first one's late writes
-change nothing. Real SQLite and PostgreSQL stores; the transport is a stub (no send matters
-here, only what is written)."""
+"""The outbound store under delivery, on real SQLite and PostgreSQL: writes are fenced (when a
+replica's delivery lock dies mid-step, its session cut as by a PostgreSQL restart, and another
+replica takes the partner, the first one's late writes change nothing), and a partner not
+deliverable holds its messages' age. The transport is a stub: only what is written matters."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.sql import SqlStore
 from gateway.app.deliver import DeliverPartner, DeliveryFailed, DeliveryLimits, NewMessage
 from gateway.domain.messages import DetachedSignature, OutboundBatch, SealedEnvelope
-from gateway.domain.outbound import PeerReceipt, QueuedChange, SettledReceipt
+from gateway.domain.outbound import PeerReceipt, QueuedChange, SettledReceipt, is_dead
 from gateway.domain.partners import OutboundEndpoint
 from tests.factories import directory, singapore
 
@@ -177,3 +177,34 @@ def test_a_lock_lost_mid_step_does_not_seal_the_same_changes_twice(
     assert owners == [(1,)]
     locks_a.close()
     locks_b.close()
+
+
+def test_a_partner_not_deliverable_holds_its_messages_age(store: SqlStore) -> None:
+    """A message sealed two days ago, still in flight, and SG found not deliverable now.
+    Result: its age counts from (about) now, so it is not dead for another day; a later hold
+    never moves the age back."""
+    queue(store, 1)
+    outbound = SqlOutbound(store.database)
+    long_ago = NOW - timedelta(days=2)
+    sealed = new_message(1, outbound.unsealed("SG", 10), b"first")
+    assert outbound.seal(dataclasses.replace(sealed, queued_at=long_ago, sealed_at=long_ago))
+    day = timedelta(days=1)
+    before = outbound.head("SG")
+    assert before is not None
+    assert is_dead(before, NOW, day)
+    deliver = DeliverPartner(
+        outbound,
+        Down(),
+        {},
+        Signer(),
+        Clock(),
+        DeliveryLimits(10, day),
+    )
+    deliver.undeliverable("SG", NOW)
+    head = outbound.head("SG")
+    assert head is not None
+    assert head.age_from is not None
+    assert NOW - timedelta(minutes=1) <= head.age_from <= NOW
+    assert not is_dead(head, NOW + timedelta(hours=23), day)
+    deliver.undeliverable("SG", NOW - day)
+    assert outbound.head("SG") == head
