@@ -18,6 +18,8 @@ STATES = {
     "dead": admin_pb2.OUTBOUND_MESSAGE_STATE_DEAD_LETTERED,
 }
 _STATE_NAMES = {v: k for k, v in STATES.items()}
+#: The highest message sequence (a signed 64-bit number in the store).
+MAX_SEQUENCE = 2**63 - 1
 COLUMNS = (("MESSAGE", 26), ("STATE", 8), ("RECORDS", 7), ("ATTEMPTS", 8), ("QUEUED", 27))
 
 
@@ -84,7 +86,9 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     assert identity is None or isinstance(identity, TlsIdentity)
     with connect(_target(args, settings), identity) as channel:
         try:
-            redriven = AdminClient(channel).redrive_outbound(args.partner, args.sequence or ())
+            redriven = AdminClient(channel).redrive_outbound(
+                args.redrive_partner, args.sequence or ()
+            )
         except grpc.RpcError as err:
             return _rpc_error(err)
     if args.format == "json":
@@ -111,6 +115,27 @@ def _list_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output form")
 
 
+def _sequence(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SEQUENCE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a message sequence (1 to {MAX_SEQUENCE})"
+        )
+    return value
+
+
+def _given_before(parent: argparse.ArgumentParser, sub: argparse.ArgumentParser) -> None:
+    """The subcommand's options that ``outbox`` also takes default to nothing, so one given
+    before the subcommand (``outbox --target X list``) is not overwritten by its default."""
+    shared = {a.dest for a in parent._actions if a.dest != "help"}
+    for action in sub._actions:
+        if action.dest in shared:
+            action.default = argparse.SUPPRESS
+
+
 def add_parser(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     client_options: Callable[[argparse.ArgumentParser], None],
@@ -130,18 +155,27 @@ def add_parser(
     _list_options(listing)
     client_options(listing)
     listing.set_defaults(func=cmd_list)
+    _given_before(outbox, listing)
     redrive = outbox_sub.add_parser(
         "redrive",
         help="put a partner's dead letters back in its queue, with a new age window",
     )
-    redrive.add_argument("--partner", type=_partner, required=True, help="e.g. KR, or - for all")
+    # Its own dest: --partner given before `redrive` is refused as missing, never taken as "-".
+    redrive.add_argument(
+        "--partner",
+        dest="redrive_partner",
+        type=_partner,
+        required=True,
+        help="e.g. KR, or - for all",
+    )
     redrive.add_argument(
         "--sequence",
-        type=int,
+        type=_sequence,
         action="append",
         metavar="N",
-        help="only this dead letter (repeatable; default: all of the partner's)",
+        help="only this dead letter (repeatable, at most 1000; default: all of the partner's)",
     )
     redrive.add_argument("--format", choices=("text", "json"), default="text", help="output form")
     client_options(redrive)
     redrive.set_defaults(func=cmd_redrive)
+    _given_before(outbox, redrive)
