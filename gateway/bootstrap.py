@@ -395,4 +395,5 @@ def _dispatcher(core: Core, store: SqlOutbound) -> Dispatcher:
         settings.outbound_workers,
         settings.outbound_poll_seconds,
         max_age,
+        sender.close,
     )

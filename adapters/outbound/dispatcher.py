@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Protocol
 
@@ -38,8 +38,10 @@ class Dispatcher:
         workers: int,
         poll_seconds: float,
         max_age: timedelta,
+        close_transport: Callable[[], None] = lambda: None,
     ) -> None:
         self._deliver = deliver
+        self._close_transport = close_transport
         self._store = store
         self._locks = locks
         self._directory = directory
@@ -65,6 +67,7 @@ class Dispatcher:
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+        self._close_transport()  # the partners' channels, once no worker sends
 
     def wake(self, partners: Collection[str] = ()) -> None:
         """New work (changes queued, a message settled): every worker looks at once."""

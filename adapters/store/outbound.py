@@ -422,6 +422,8 @@ class PartnerLocks:
     def _connection(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or not self._db.dialect.idle_alive(conn):
+            if conn is not None:
+                conn.close()  # dead: its socket and client state go too
             conn = self._db.dialect.connect()
             self._local.conn = conn
         return conn

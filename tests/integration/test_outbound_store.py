@@ -6,6 +6,7 @@ deliverable holds its messages' age. The transport is a stub: only what is writt
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,9 +157,7 @@ def test_a_lock_lost_mid_step_does_not_seal_the_same_changes_twice(
 
         def unsealed(self, partner: str, limit: int) -> list[QueuedChange]:
             found = sql.unsealed(partner, limit)
-            pid = locks_a._local.conn.info.backend_pid
-            with psycopg.connect(postgres_url, autocommit=True) as conn:
-                conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            terminate(postgres_url, locks_a._local.conn.info.backend_pid)
             with locks_b.hold("SG") as held_b:
                 assert held_b, "B takes the lock A lost"
                 b(snapshot, "SG")
@@ -208,3 +207,34 @@ def test_a_partner_not_deliverable_holds_its_messages_age(store: SqlStore) -> No
     assert not is_dead(head, NOW + timedelta(hours=23), day)
     deliver.undeliverable("SG", NOW - day)
     assert outbound.head("SG") == head
+
+
+def terminate(url: str, pid: int) -> None:
+    """Ends backend ``pid`` and returns once it is gone (termination is asynchronous)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        for _ in range(200):
+            found = conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+            if found.fetchone() is None:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"backend {pid} still there")
+
+
+def test_a_dead_lock_connection_is_closed_when_replaced(postgres_url: str) -> None:
+    """A worker's lock connection is terminated. Result: the next hold opens a new one and
+    closes the dead one."""
+    home = SqlStore.open(postgres_url)
+    locks = PartnerLocks(home.database)
+    try:
+        with locks.hold("SG") as held:
+            assert held
+        dead = locks._local.conn
+        terminate(postgres_url, dead.info.backend_pid)
+        with locks.hold("SG") as held:
+            assert held
+        assert locks._local.conn is not dead
+        assert dead.closed
+    finally:
+        locks.close()
+        home.database.close()
