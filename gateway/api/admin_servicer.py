@@ -25,6 +25,7 @@ from gateway.api.outbound_convert import (
     page_after,
     page_token,
     parent_partner,
+    redrive_sequences,
     state_filter,
 )
 from gateway.app.audit import ExchangeAudit
@@ -138,7 +139,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.RedriveOutboundMessagesResponse:
         code = self._outbound_parent(request.parent)
         assert self._outbound is not None
-        found = self._outbound.redrive(code, list(request.sequences))
+        found = self._outbound.redrive(code, redrive_sequences(code, request.sequences))
         return admin_pb2.RedriveOutboundMessagesResponse(
             redriven=[message_name(p, s) for p, s in found]
         )

@@ -3,6 +3,9 @@ RedriveOutboundMessages, PartnerState.outbound)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from gateway import protomap
 from gateway.api import pages
 from gateway.api.convert import PARTNER_PREFIX, partner_code
@@ -19,6 +22,11 @@ STATE_TO_PB = {
 }
 STATE_FROM_PB = {v: k for k, v in STATE_TO_PB.items()}
 EVERY_PARTNER = "-"
+#: The highest number the store keeps (a signed 64-bit integer).
+MAX_STORED = 2**63 - 1
+MAX_REDRIVE_SEQUENCES = 1000
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_PARTNER = re.compile(r"[A-Z]{2,3}")
 PAGE_KIND = "outbound"
 
 
@@ -50,11 +58,32 @@ def page_after(token: str) -> tuple[int, str, int] | None:
     value = pages.position(PAGE_KIND, token)
     if value is None:
         return None
-    try:
-        sealed, partner, sequence = value.split(":")
-        return int(sealed), partner, int(sequence)
-    except ValueError as exc:
-        raise InvalidPageToken("page_token is not one this gateway issued") from exc
+    parts = value.split(":")
+    if (
+        len(parts) != 3
+        or not all(_DIGITS.fullmatch(p) for p in (parts[0], parts[2]))
+        or not _PARTNER.fullmatch(parts[1])
+    ):
+        raise InvalidPageToken("page_token is not one this gateway issued")
+    sealed, sequence = int(parts[0]), int(parts[2])
+    if sealed > MAX_STORED or sequence > MAX_STORED:  # past any stored number
+        raise InvalidPageToken("page_token is not one this gateway issued")
+    return sealed, parts[1], sequence
+
+
+def redrive_sequences(partner: str | None, sequences: Sequence[int]) -> list[int]:
+    """The sequences a re-drive names, refused before the store sees them when they cannot
+    name a message or are too many for one call."""
+    if not sequences:
+        return []
+    if partner is None:
+        raise InvalidQuery("sequences number one partner's messages: name the partner")
+    if len(sequences) > MAX_REDRIVE_SEQUENCES:
+        raise InvalidQuery(f"{len(sequences)} sequences; at most {MAX_REDRIVE_SEQUENCES} per call")
+    for sequence in sequences:
+        if not 1 <= sequence <= MAX_STORED:
+            raise InvalidQuery(f"sequence {sequence} is not a message sequence (1 to 2^63-1)")
+    return list(sequences)
 
 
 def message_to_pb(m: OutboundMessage) -> admin_pb2.OutboundMessage:
