@@ -250,17 +250,19 @@ class SqlOutbound:
 
     def reseal(self, m: NewMessage, replacing: bytes) -> OutboundMessage | None:
         """The unsettled message ``m.sequence`` with digest ``replacing`` given ``m``'s bytes
-        (same changes); None when it is no longer those bytes in flight (another deliverer)."""
+        (same changes); None when it is no longer those bytes in flight (another deliverer).
+        sealed_at stays the first sealing's: it orders ListOutboundMessages' pages, which a
+        reseal must not reshuffle (the new bytes carry their own issue time)."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
-                    "algorithm = ?, signature = ?, sealed_at = ? "
+                    "algorithm = ?, signature = ? "
                     "WHERE partner = ? AND sequence = ? AND state = 'sending' AND digest = ?"
                 ),
                 (
-                    m.payload, m.digest, m.key_id, m.algorithm, m.signature, to_us(m.sealed_at),
-                    m.partner, m.sequence, replacing,
+                    m.payload, m.digest, m.key_id, m.algorithm, m.signature, m.partner,
+                    m.sequence, replacing,
                 ),
             )  # fmt: skip
             changed = cur.rowcount == 1

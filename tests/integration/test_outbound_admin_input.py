@@ -25,7 +25,8 @@ def admin(
     if request.param == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     live = start_gateway(**overrides)
-    return admin_pb2_grpc.AdminServiceStub(live.channel("admin"))
+    stub: admin_pb2_grpc.AdminServiceStub = admin_pb2_grpc.AdminServiceStub(live.channel("admin"))
+    return stub
 
 
 def token(position: str) -> str:

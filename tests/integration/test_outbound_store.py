@@ -20,6 +20,7 @@ from gateway.app.deliver import DeliverPartner, DeliveryFailed, DeliveryLimits, 
 from gateway.domain.messages import DetachedSignature, OutboundBatch, SealedEnvelope
 from gateway.domain.outbound import PeerReceipt, QueuedChange, SettledReceipt, is_dead
 from gateway.domain.partners import OutboundEndpoint
+from gateway.times import to_us
 from tests.factories import directory, singapore
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -238,3 +239,29 @@ def test_a_dead_lock_connection_is_closed_when_replaced(postgres_url: str) -> No
     finally:
         locks.close()
         home.database.close()
+
+
+def test_a_reseal_keeps_the_message_on_its_page(store: SqlStore) -> None:
+    """SG's message 1 sealed, then KR's a minute later; a listing's first page (one message)
+    shows KR's; SG's is then resealed (new bytes, issued an hour later). Result: it keeps its
+    first sealed_at, so the next page still finds it."""
+    outbound = SqlOutbound(store.database)
+    queue(store, 1)
+    assert outbound.seal(new_message(1, outbound.unsealed("SG", 10), b"sg"))
+    kr = dataclasses.replace(
+        new_message(1, [], b"kr"), partner="KR", sealed_at=NOW + timedelta(minutes=1)
+    )
+    assert outbound.seal(kr)
+    (first,) = outbound.messages(None, None, None, 1)
+    assert first.partner == "KR"
+    sg = outbound.head("SG")
+    assert sg is not None
+    again = dataclasses.replace(
+        new_message(1, outbound.sealed_changes("SG", 1), b"sg again"),
+        sealed_at=NOW + timedelta(hours=1),
+    )
+    assert outbound.reseal(again, sg.digest) is not None
+    after = (to_us(first.sealed_at), first.partner, first.sequence)
+    assert [(m.partner, m.sequence) for m in outbound.messages(None, None, after, 10)] == [
+        ("SG", 1)
+    ]

@@ -34,7 +34,7 @@ CREATE TABLE outbound_messages (
     records INTEGER NOT NULL,
     queued_at BIGINT NOT NULL,
     age_from BIGINT NOT NULL,
-    sealed_at BIGINT NOT NULL,
+    sealed_at BIGINT NOT NULL, -- the first sealing: kept by a reseal (it orders Admin pages)
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     last_error TEXT NOT NULL DEFAULT '',
