@@ -22,6 +22,9 @@ from gateway.domain.ports import Clock
 
 log = logging.getLogger(__name__)
 
+#: The longest wait between rounds while delivery keeps failing (a store outage).
+OUTAGE_WAIT_CAP = 30.0
+
 
 class DirectorySource(Protocol):
     def current(self) -> Directory: ...
@@ -53,6 +56,9 @@ class Dispatcher:
         self._woken = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: Consecutive failed rounds, over every worker: one outage, one traceback.
+        self._failures = 0
+        self._outage_lock = threading.Lock()
 
     def start(self) -> None:
         for n in range(self._workers):
@@ -80,18 +86,35 @@ class Dispatcher:
             while not self._stopping.is_set():
                 with self._wake:
                     seen = self._woken
-                try:
-                    worked = self._one_round()
-                except Exception:  # a store outage or a bug: log, wait, go on delivering
-                    log.exception("outbound delivery step failed")
-                    worked = False
+                worked, wait = self._guarded_round()
                 if worked:
                     continue
                 with self._wake:
                     if self._woken == seen and not self._stopping.is_set():
-                        self._wake.wait(self._poll)
+                        self._wake.wait(wait)
         finally:
             self._locks.close()
+
+    def _guarded_round(self) -> tuple[bool, float]:
+        """One round, and how long to wait before the next when it did nothing. A failing
+        round (a store outage, a bug) is logged with its traceback once per outage, however
+        many workers meet it, and the workers back off, doubling up to OUTAGE_WAIT_CAP."""
+        try:
+            worked = self._one_round()
+        except Exception:
+            with self._outage_lock:
+                self._failures += 1
+                failures = self._failures
+            if failures == 1:
+                log.exception("outbound delivery failing; retrying with backoff")
+            else:
+                log.debug("outbound delivery still failing (%d rounds)", failures, exc_info=True)
+            return False, min(OUTAGE_WAIT_CAP, self._poll * 2 ** min(failures, 16))
+        with self._outage_lock:
+            failures, self._failures = self._failures, 0
+        if failures:
+            log.warning("outbound delivery recovered after %d failed rounds", failures)
+        return worked, self._poll
 
     def _one_round(self) -> bool:
         """One step for one partner with work; True when it did something."""
