@@ -23,7 +23,7 @@ from gateway.domain.ports import Clock
 log = logging.getLogger(__name__)
 
 #: The longest wait between rounds while delivery keeps failing (a store outage).
-OUTAGE_WAIT_CAP = 30.0
+OUTAGE_WAIT_CAP = 5.0
 
 
 class DirectorySource(Protocol):

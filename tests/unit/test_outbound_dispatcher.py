@@ -40,7 +40,7 @@ def test_an_outage_is_logged_once_and_rounds_back_off(caplog: pytest.LogCaptureF
     dispatcher = Dispatcher(*parts)  # only the round's guard is exercised: no deliverer, locks
     caplog.set_level(logging.INFO, "adapters.outbound.dispatcher")
     waits = [dispatcher._guarded_round()[1] for _ in range(8)]
-    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, OUTAGE_WAIT_CAP, OUTAGE_WAIT_CAP, OUTAGE_WAIT_CAP]
+    assert waits == [1.0, 2.0, 4.0, *[OUTAGE_WAIT_CAP] * 5]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert errors[0].exc_info is not None
