@@ -31,7 +31,7 @@ from gateway.federation import (
     wait_settled,
     write_federation,
 )
-from gateway.pb import exchange_pb2, recognition_pb2
+from gateway.pb import common_pb2, exchange_pb2, recognition_pb2
 from tests.conftest import Workspace
 
 PARTNERS = ("AU", "BY", "CH", "EU", "HK", "IL", "JP", "KR", "KZ", "MN", "NZ", "SG", "UY")
@@ -319,3 +319,51 @@ def test_a_message_held_back_past_the_partners_replay_window_is_sealed_again(
     assert sealed_at > first[0].sealed_at.ToMicroseconds()
     answer = recognise(kr.target, kr.identity("domestic"), HOME_AEO)
     assert answer.outcome == RECOGNISED, answer
+
+
+def test_a_suspended_programme_is_sent_nothing_and_gets_every_change_in_order_on_resumption(
+    federation: Federation, running: Callable[..., Gateway]
+) -> None:
+    """The home administration suspends KR's programme, then certifies an enterprise and
+    downgrades it. Result: both changes are queued and nothing is sent while suspended (the
+    partner state says delivery is paused, with a backlog of 2); on resumption they reach KR's
+    gateway in order, settled by KR's receipts, and KR answers NOT_RECOGNISED (the newest)."""
+    delivering(federation, running)
+    home_pki = federation.home.pki_dir
+    admin, registry = TlsIdentity.dev(home_pki, "admin"), TlsIdentity.dev(home_pki, "registry")
+    with connect(federation.home_target, admin) as channel:
+        AdminClient(channel).set_programme_state(
+            "KR", common_pb2.PROGRAMME_STATE_SUSPENDED, "joint committee decision"
+        )
+    for grade, name in (
+        ("advanced certified", "Federation Demo Manufacturing Co"),
+        ("regular", ""),
+    ):
+        response = record_grade_change(federation.home_target, registry, HOME_AEO, grade, name)
+        assert "partners/KR" in response.queued_for
+    time.sleep(1.0)  # several delivery rounds: still nothing may go
+    assert outbound_messages(federation.home_target, admin, "KR") == []
+    with connect(federation.home_target, admin) as channel:
+        outbound = AdminClient(channel).partner_state("KR").outbound
+        assert (outbound.paused, outbound.backlog) == (True, 2)
+        AdminClient(channel).set_programme_state(
+            "KR", common_pb2.PROGRAMME_STATE_ACTIVE, "suspension lifted"
+        )
+    kr = federation.peers["KR"]
+    deadline = time.monotonic() + 30
+    while True:
+        with connect(federation.home_target, admin) as channel:
+            outbound = AdminClient(channel).partner_state("KR").outbound
+        if outbound.backlog == 0:
+            break
+        assert time.monotonic() < deadline, f"KR's backlog not drained: {outbound}"
+        time.sleep(0.05)
+    messages = sorted(
+        outbound_messages(federation.home_target, admin, "KR"), key=lambda m: m.sequence
+    )
+    assert [m.sequence for m in messages] == list(range(1, len(messages) + 1))
+    assert sum(m.records for m in messages) == 2
+    for message in messages:
+        settled_receipt(message, gateway_key(kr.settings()))
+    answer = recognise(kr.target, kr.identity("domestic"), HOME_AEO)
+    assert (answer.outcome, answer.reason) == (NOT_RECOGNISED, "status.revoked"), answer
