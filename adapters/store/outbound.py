@@ -53,6 +53,7 @@ MESSAGE_COLUMNS = (
     "receipt_signature",
     "receipt_key_id",
     "receipt_algorithm",
+    "first_sealed_at",
 )
 log = logging.getLogger(__name__)
 _STATES = {s.value: s for s in OutboundState}
@@ -73,7 +74,7 @@ def message(row: Sequence[Any]) -> OutboundMessage:
     (partner, sequence, state, wire_format, payload, digest, key_id, algorithm, signature,
      records, queued_at, sealed_at, attempts, next_attempt_at, last_error, age_from, settled_at,
      dead_at, peer_message_id, receipt, receipt_signature, receipt_key_id,
-     receipt_algorithm) = row  # fmt: skip
+     receipt_algorithm, first_sealed_at) = row  # fmt: skip
     evidence = None
     if receipt is not None:
         evidence = SettledReceipt(
@@ -103,6 +104,7 @@ def message(row: Sequence[Any]) -> OutboundMessage:
         settled_at=_at(settled_at),
         dead_at=_at(dead_at),
         receipt=evidence,
+        first_sealed_at=from_us(first_sealed_at),
     )
 
 
@@ -199,8 +201,9 @@ class SqlOutbound:
             m.partner, m.sequence, OutboundState.SENDING.value, m.wire_format, m.payload,
             m.digest, m.key_id, m.algorithm, m.signature, len(m.outbox_ids), to_us(m.queued_at),
             to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.sealed_at),
+            to_us(m.sealed_at),
         )  # fmt: skip
-        names = MESSAGE_COLUMNS[: len(row)]
+        names = (*MESSAGE_COLUMNS[: len(row) - 1], "first_sealed_at")
         try:
             with self._write() as cur:
                 cur.execute(
@@ -251,18 +254,18 @@ class SqlOutbound:
     def reseal(self, m: NewMessage, replacing: bytes) -> OutboundMessage | None:
         """The unsettled message ``m.sequence`` with digest ``replacing`` given ``m``'s bytes
         (same changes); None when it is no longer those bytes in flight (another deliverer).
-        sealed_at stays the first sealing's: it orders ListOutboundMessages' pages, which a
-        reseal must not reshuffle (the new bytes carry their own issue time)."""
+        first_sealed_at stays: it orders ListOutboundMessages' pages, which a reseal must not
+        reshuffle."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
-                    "algorithm = ?, signature = ? "
+                    "algorithm = ?, signature = ?, sealed_at = ? "
                     "WHERE partner = ? AND sequence = ? AND state = 'sending' AND digest = ?"
                 ),
                 (
-                    m.payload, m.digest, m.key_id, m.algorithm, m.signature, m.partner,
-                    m.sequence, replacing,
+                    m.payload, m.digest, m.key_id, m.algorithm, m.signature, to_us(m.sealed_at),
+                    m.partner, m.sequence, replacing,
                 ),
             )  # fmt: skip
             changed = cur.rowcount == 1
@@ -358,7 +361,8 @@ class SqlOutbound:
         after: tuple[int, str, int] | None,
         limit: int,
     ) -> list[OutboundMessage]:
-        """Newest first (sealed_at, then partner and sequence, descending), after ``after``."""
+        """Newest first (first sealed, then partner and sequence, descending), after ``after``:
+        keys a reseal does not change, so a message never moves between pages."""
         where: list[str] = ["1 = 1"]
         params: list[Any] = []
         if partner is not None:
@@ -368,11 +372,11 @@ class SqlOutbound:
             where.append("state = ?")
             params.append(state.value)
         if after is not None:
-            where.append("(sealed_at, partner, sequence) < (?, ?, ?)")
+            where.append("(first_sealed_at, partner, sequence) < (?, ?, ?)")
             params.extend(after)
         rows = self._rows(
             f"SELECT {self._columns} FROM outbound_messages WHERE {' AND '.join(where)} "
-            "ORDER BY sealed_at DESC, partner DESC, sequence DESC LIMIT ?",
+            "ORDER BY first_sealed_at DESC, partner DESC, sequence DESC LIMIT ?",
             (*params, limit),
         )
         return [message(r) for r in rows]

@@ -50,11 +50,12 @@ def message_name(partner: str, sequence: int) -> str:
 
 
 def page_token(last: OutboundMessage) -> str:
-    return pages.token(PAGE_KIND, f"{to_us(last.sealed_at)}:{last.partner}:{last.sequence}")
+    first = last.first_sealed_at or last.sealed_at
+    return pages.token(PAGE_KIND, f"{to_us(first)}:{last.partner}:{last.sequence}")
 
 
 def page_after(token: str) -> tuple[int, str, int] | None:
-    """The (sealed_at, partner, sequence) a page token names, or None for the first page."""
+    """The (first_sealed_at, partner, sequence) a page token names, or None for the first page."""
     value = pages.position(PAGE_KIND, token)
     if value is None:
         return None

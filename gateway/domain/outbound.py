@@ -77,6 +77,8 @@ class OutboundMessage:
     settled_at: datetime | None = None
     dead_at: datetime | None = None
     receipt: SettledReceipt | None = None
+    #: When first sealed (a reseal changes sealed_at, never this): a stable listing order.
+    first_sealed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

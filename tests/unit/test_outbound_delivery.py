@@ -106,6 +106,7 @@ class MemoryOutbound:
             return None
         self._update(
             m.sequence, payload=m.payload, digest=m.digest, signature=m.signature,
+            sealed_at=m.sealed_at,
         )  # fmt: skip
         return self.sealed[m.sequence]
 
@@ -317,7 +318,7 @@ def test_a_message_the_partner_finds_too_old_is_sealed_again_with_its_sequence()
     m = store.sealed[1]
     assert (m.state, m.sealed_at, m.digest) == (
         OutboundState.SETTLED,
-        NOW,
+        NOW + timedelta(minutes=10),
         hashlib.sha256(again.payload).digest(),
     )
 

@@ -34,7 +34,8 @@ CREATE TABLE outbound_messages (
     records INTEGER NOT NULL,
     queued_at BIGINT NOT NULL,
     age_from BIGINT NOT NULL,
-    sealed_at BIGINT NOT NULL, -- the first sealing: kept by a reseal (it orders Admin pages)
+    sealed_at BIGINT NOT NULL, -- the last sealing (a reseal issues the same changes anew)
+    first_sealed_at BIGINT NOT NULL, -- never changes: it orders ListOutboundMessages' pages
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     last_error TEXT NOT NULL DEFAULT '',
