@@ -121,7 +121,7 @@ class Dispatcher:
         now = self._clock.now()
         directory = self._directory.current()
         candidates = []
-        for code in self._store.partners_with_work(now, self._max_age):
+        for code in self._store.partners_with_work(directory.partners, now, self._max_age):
             if self._deliver.deliverable(directory, code, now):
                 candidates.append(code)
             else:  # paused, MRA not in force, no endpoint: its messages do not age meanwhile

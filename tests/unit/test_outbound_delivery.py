@@ -152,7 +152,9 @@ class MemoryOutbound:
     ) -> list[OutboundMessage]:
         return list(self.sealed.values())
 
-    def partners_with_work(self, now: datetime, max_age: timedelta) -> list[str]:
+    def partners_with_work(
+        self, partners: Collection[str], now: datetime, max_age: timedelta
+    ) -> list[str]:
         return []
 
     def redrive(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,9 @@ class Store:
     def __init__(self) -> None:
         self.down = True
 
-    def partners_with_work(self, now: datetime, max_age: timedelta) -> list[str]:
+    def partners_with_work(
+        self, partners: Collection[str], now: datetime, max_age: timedelta
+    ) -> list[str]:
         if self.down:
             raise StoreUnavailable("the store is unavailable")
         return []
@@ -27,9 +30,13 @@ class Clock:
         return datetime(2026, 5, 1, tzinfo=UTC)
 
 
+class Snapshot:
+    partners: dict[str, object] = {"SG": object()}
+
+
 class Directory:
-    def current(self) -> object:
-        return object()
+    def current(self) -> Snapshot:
+        return Snapshot()
 
 
 def test_an_outage_is_logged_once_and_rounds_back_off(caplog: pytest.LogCaptureFixture) -> None:
