@@ -53,6 +53,9 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "RecognitionService": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "AdminService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "HomeRegistryService": frozenset({Role.REGISTRY, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "FacilitationService": frozenset(
+        {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
+    ),
     SERVICE_PREFIX + "ChangeFeedService": frozenset(
         {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
     ),

@@ -251,3 +251,61 @@ class SignedReceipt(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SignedReceipt: _TypeAlias = SignedReceipt  # noqa: Y015
+
+@_typing.final
+class SubmitOutcomeReportRequest(_message.Message):
+    """Request of PartnerExchangeService.SubmitOutcomeReport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelope(self) -> Global___SignedEnvelope:
+        """The signed report exactly as the partner produced it (payload: a serialized
+        OutcomeReport in the native format, an OutcomeReport document in XML-DSig, its JSON form
+        in JWS).
+        """
+
+    def __init__(
+        self,
+        *,
+        envelope: Global___SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitOutcomeReportRequest: _TypeAlias = SubmitOutcomeReportRequest  # noqa: Y015
+
+@_typing.final
+class SubmitOutcomeReportResponse(_message.Message):
+    """Response of PartnerExchangeService.SubmitOutcomeReport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    DUPLICATE_FIELD_NUMBER: _builtins.int
+    duplicate: _builtins.bool
+    """True when this exact report had been received before: the receipt is the original one."""
+    @_builtins.property
+    def receipt(self) -> Global___SignedReceipt:
+        """The gateway's signed receipt: records_received counts the outcomes and aggregates,
+        records_applied those recorded, ignored_records the others (identifier: the declaration
+        id), sequence 0.
+        """
+
+    def __init__(
+        self,
+        *,
+        receipt: Global___SignedReceipt | None = ...,
+        duplicate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "receipt", b"receipt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitOutcomeReportResponse: _TypeAlias = SubmitOutcomeReportResponse  # noqa: Y015

@@ -45,6 +45,11 @@ class PartnerExchangeServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageResponse.FromString,
                 _registered_method=True)
+        self.SubmitOutcomeReport = channel.unary_unary(
+                '/aeo.gateway.v1.PartnerExchangeService/SubmitOutcomeReport',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportResponse.FromString,
+                _registered_method=True)
 
 
 class PartnerExchangeServiceServicer:
@@ -66,6 +71,16 @@ class PartnerExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitOutcomeReport(self, request, context):
+        """Submits one signed report of outcomes abroad (facilitation.proto OutcomeReport, in the
+        partner's wire format): declarations of the home administration's AEOs lodged with the
+        partner, and its baseline. Checked like a status message; each declaration is recorded
+        once (a declaration id sent again is ignored); the receipt counts them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PartnerExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +88,11 @@ def add_PartnerExchangeServiceServicer_to_server(servicer, server):
                     servicer.SubmitStatusMessage,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageResponse.SerializeToString,
+            ),
+            'SubmitOutcomeReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitOutcomeReport,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -108,6 +128,33 @@ class PartnerExchangeService:
             '/aeo.gateway.v1.PartnerExchangeService/SubmitStatusMessage',
             aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitStatusMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitOutcomeReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.PartnerExchangeService/SubmitOutcomeReport',
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

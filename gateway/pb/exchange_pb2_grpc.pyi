@@ -45,6 +45,12 @@ class PartnerExchangeServiceStub:
     durably before the signed receipt is returned. Resubmitting a message that was accepted
     before returns its original receipt with duplicate set and changes nothing.
     """
+    SubmitOutcomeReport: _grpc.UnaryUnaryMultiCallable[_exchange_pb2.SubmitOutcomeReportRequest, _exchange_pb2.SubmitOutcomeReportResponse]
+    """Submits one signed report of outcomes abroad (facilitation.proto OutcomeReport, in the
+    partner's wire format): declarations of the home administration's AEOs lodged with the
+    partner, and its baseline. Checked like a status message; each declaration is recorded
+    once (a declaration id sent again is ignored); the receipt counts them.
+    """
 
 @_typing.type_check_only
 class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
@@ -62,6 +68,12 @@ class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
     against the calling partner's registered keys; the message and its records are stored
     durably before the signed receipt is returned. Resubmitting a message that was accepted
     before returns its original receipt with duplicate set and changes nothing.
+    """
+    SubmitOutcomeReport: _aio.UnaryUnaryMultiCallable[_exchange_pb2.SubmitOutcomeReportRequest, _exchange_pb2.SubmitOutcomeReportResponse]  # type: ignore[assignment]
+    """Submits one signed report of outcomes abroad (facilitation.proto OutcomeReport, in the
+    partner's wire format): declarations of the home administration's AEOs lodged with the
+    partner, and its baseline. Checked like a status message; each declaration is recorded
+    once (a declaration id sent again is ignored); the receipt counts them.
     """
 
 class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -83,6 +95,18 @@ class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
         against the calling partner's registered keys; the message and its records are stored
         durably before the signed receipt is returned. Resubmitting a message that was accepted
         before returns its original receipt with duplicate set and changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitOutcomeReport(
+        self,
+        request: _exchange_pb2.SubmitOutcomeReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_exchange_pb2.SubmitOutcomeReportResponse, _abc.Awaitable[_exchange_pb2.SubmitOutcomeReportResponse]]:
+        """Submits one signed report of outcomes abroad (facilitation.proto OutcomeReport, in the
+        partner's wire format): declarations of the home administration's AEOs lodged with the
+        partner, and its baseline. Checked like a status message; each declaration is recorded
+        once (a declaration id sent again is ignored); the receipt counts them.
         """
 
 def add_PartnerExchangeServiceServicer_to_server(servicer: PartnerExchangeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -8,12 +8,26 @@ from pathlib import Path
 import pytest
 
 from gateway.domain.errors import all_error_classes
-from gateway.pb import admin_pb2, changes_pb2, exchange_pb2, home_pb2, recognition_pb2
+from gateway.pb import (
+    admin_pb2,
+    changes_pb2,
+    exchange_pb2,
+    facilitation_pb2,
+    home_pb2,
+    recognition_pb2,
+)
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
 RPCS = [
     f"{service.name}.{method.name}" if service.name != "AdminService" else method.name
-    for module in (exchange_pb2, recognition_pb2, admin_pb2, home_pb2, changes_pb2)
+    for module in (
+        exchange_pb2,
+        recognition_pb2,
+        admin_pb2,
+        home_pb2,
+        changes_pb2,
+        facilitation_pb2,
+    )
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
 ]
