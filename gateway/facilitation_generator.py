@@ -83,6 +83,7 @@ class Group:
     operators_of: str = ""
 
 
+REGULAR_GRADE = "regular"
 #: The regular grade's truth at home: the baseline of every AEO grade at home.
 REGULAR = Rates(inspection=0.026, document_review=0.10, release_median_hours=6.0)
 KR_BASELINE = Rates(inspection=0.08, document_review=0.20, release_median_hours=10.0)
@@ -128,7 +129,7 @@ def _partner_at_home(
 
 
 GROUPS: tuple[Group, ...] = (
-    _home("regular", False, 0.30, REGULAR, 4000),
+    _home(REGULAR_GRADE, False, 0.30, REGULAR, 4000),
     _home("advanced certified", True, 0.25, Rates(0.0052, 0.02, 2.0), 1500),
     _home("certified", True, 0.10, Rates(0.013, 0.05, 3.5), 1000),
     _home("discredited", False, 0.02, Rates(0.98, 0.99, 30.0), 100),
@@ -140,7 +141,7 @@ GROUPS: tuple[Group, ...] = (
         Jurisdiction.ABROAD,
         "KR",
         "KR",
-        "KR",
+        "",
         "",
         False,
         0.12,
@@ -242,7 +243,8 @@ def generate(
                 jurisdiction=group.jurisdiction,
                 partner=group.partner,
                 administration=group.administration,
-                grade=group.grade,
+                # Before the MRA a partner's operator gets the regular grade's treatment.
+                grade=REGULAR_GRADE if before else group.grade,
                 aeo=group.aeo and not before,
                 before_recognition=before,
                 reason=_reason(group, before),

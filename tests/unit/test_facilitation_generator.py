@@ -70,7 +70,7 @@ def test_partner_outcomes_before_the_mra_entered_into_force_are_marked_and_not_a
     assert before
     assert all(o.arrived_at < in_force and not o.aeo for o in before)
     assert all(o.arrived_at >= in_force and o.aeo for o in mn if not o.before_recognition)
-    assert {o.reason for o in before} == {"mra.not_in_force"}
+    assert {(o.reason, o.grade) for o in before} == {("mra.not_in_force", "regular")}
 
 
 def test_home_aeos_abroad_are_the_home_advanced_certified_operators() -> None:
