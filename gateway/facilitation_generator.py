@@ -207,11 +207,16 @@ def operator_codes(seed: int, groups: tuple[Group, ...] = GROUPS) -> dict[str, l
 
 
 def generate(
-    seed: int, year: int, outcomes: int = DEFAULT_OUTCOMES, groups: tuple[Group, ...] = GROUPS
+    seed: int,
+    year: int,
+    outcomes: int = DEFAULT_OUTCOMES,
+    groups: tuple[Group, ...] = GROUPS,
+    tag: str = "",
 ) -> Iterator[Outcome]:
     """Yields ``outcomes`` outcomes arriving in ``year``, group after group (lazily: a
     million need not be held at once). Each group has its own stream from the seed, so adding
-    outcomes to one group leaves the others' draws as they were."""
+    outcomes to one group leaves the others' draws as they were. ``tag`` goes into every
+    declaration id, so two generations can be stored side by side."""
     start, end = year_span(year)
     seconds = int((end - start).total_seconds())
     sized = counts(outcomes, groups)
@@ -231,7 +236,7 @@ def generate(
             hours = rng.lognormvariate(math.log(rates.release_median_hours), RELEASE_SIGMA)
             yield Outcome(
                 reporter=group.reporter,
-                declaration_id=f"{group.reporter}{year}-{index}-{number:07d}",
+                declaration_id=f"{group.reporter}{year}{tag}-{index}-{number:07d}",
                 declared_code=rng.choice(codes),
                 direction=TradeDirection.IMPORT if rng.random() < 0.6 else TradeDirection.EXPORT,
                 mode=rng.choices(_MODES, _MODE_WEIGHTS)[0],
