@@ -81,6 +81,8 @@ class Group:
     before: Rates | None = None
     #: Another group whose operators these are (home AEOs abroad are the home AEOs at home).
     operators_of: str = ""
+    #: Of the declarations, imports (all where the MRA covers imports only, as MN's).
+    import_share: float = 0.6
 
 
 REGULAR_GRADE = "regular"
@@ -107,7 +109,13 @@ def _home(grade: str, aeo: bool, share: float, rates: Rates, operators: int) -> 
 
 
 def _partner_at_home(
-    partner: str, digits: int, in_force: date, share: float, rates: Rates, operators: int
+    partner: str,
+    digits: int,
+    in_force: date,
+    share: float,
+    rates: Rates,
+    operators: int,
+    import_share: float = 0.6,
 ) -> Group:
     # A recognised partner AEO gets the treatment of the home grade its tiers map to.
     return Group(
@@ -125,6 +133,7 @@ def _partner_at_home(
         digits,
         in_force=in_force,
         before=REGULAR,
+        import_share=import_share,
     )
 
 
@@ -134,8 +143,9 @@ GROUPS: tuple[Group, ...] = (
     _home("certified", True, 0.10, Rates(0.013, 0.05, 3.5), 1000),
     _home("discredited", False, 0.02, Rates(0.98, 0.99, 30.0), 100),
     _partner_at_home("KR", 10, date(2014, 4, 1), 0.08, Rates(0.0078, 0.03, 2.5), 600),
-    # MN's MRA entered into force on 2025-06-01: a 2025 year has outcomes before recognition.
-    _partner_at_home("MN", 7, date(2025, 6, 1), 0.03, Rates(0.01, 0.03, 3.0), 150),
+    # MN's MRA entered into force on 2025-06-01 (a 2025 year has outcomes before recognition)
+    # and covers imports only.
+    _partner_at_home("MN", 7, date(2025, 6, 1), 0.03, Rates(0.01, 0.03, 3.0), 150, 1.0),
     Group(
         "KR baseline abroad",
         Jurisdiction.ABROAD,
@@ -238,7 +248,11 @@ def generate(
                 reporter=group.reporter,
                 declaration_id=f"{group.reporter}{year}{tag}-{index}-{number:07d}",
                 declared_code=rng.choice(codes),
-                direction=TradeDirection.IMPORT if rng.random() < 0.6 else TradeDirection.EXPORT,
+                direction=(
+                    TradeDirection.IMPORT
+                    if rng.random() < group.import_share
+                    else TradeDirection.EXPORT
+                ),
                 mode=rng.choices(_MODES, _MODE_WEIGHTS)[0],
                 arrived_at=arrived,
                 # Whole minutes, as the store measures release times.

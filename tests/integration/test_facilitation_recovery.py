@@ -20,7 +20,9 @@ exports, about 2,500 declarations and 13 inspections) still gives a usable inter
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -30,8 +32,12 @@ from adapters.store.facilitation import SqlOutcomes
 from adapters.store.sql import SqlStore
 from gateway import facilitation_generator as generator
 from gateway.bootstrap import build
-from gateway.pb import common_pb2, facilitation_pb2, facilitation_pb2_grpc
+from gateway.domain.facilitation import Jurisdiction, Outcome
+from gateway.pb import common_pb2, facilitation_pb2, facilitation_pb2_grpc, home_pb2, home_pb2_grpc
+from gateway.protomap import MODE_TO_PB
 from tests.conftest import Live, Workspace
+from tests.factories import record
+from tests.integration.helpers import partner_client, submit
 
 SEED = 1
 OUTCOMES = 100_000
@@ -179,3 +185,97 @@ def test_outcomes_before_the_mra_entered_into_force_are_reported_apart(live: Liv
     within(after.group.inspection_rate, MN_AT_HOME.inspection, 0.2)
     q1 = report(live, "2025Q1", partner="MN")
     assert {(r.partner, r.before_recognition) for r in q1.rows if r.partner} == {("MN", True)}
+
+
+#: Home grades that exist in both schemes in force in 2026 (Decree 251, then 282 from April),
+#: and the partners' operators at home, each with a few operators, so every one is registered.
+AT_HOME = tuple(
+    replace(g, operators=25)
+    for g in generator.GROUPS
+    if g.jurisdiction is Jurisdiction.HOME and g.grade != "certified"
+)
+PARTNER_TIERS = {"KR": "A", "MN": "AEO"}
+REGISTERED_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registered(request: pytest.FixtureRequest, start_gateway: Callable[..., Live]) -> Live:
+    """A gateway where the generator's operators exist: home grades recorded by the registry,
+    KR's and MN's operators sent by them in signed batches."""
+    overrides: dict[str, Any] = {"outbound_enabled": False}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    live = start_gateway(**overrides)
+    codes = generator.operator_codes(SEED, AT_HOME)
+    with live.channel("registry") as channel:
+        registry = home_pb2_grpc.HomeRegistryServiceStub(channel)
+        for group in AT_HOME:
+            for code in codes[group.name] if not group.partner else ():
+                change = home_pb2.GradeChange(
+                    enterprise_code=code.removeprefix("AEOCN"),
+                    name=f"Enterprise {code}",
+                    address="1 Bund Road, Shanghai",
+                    grade=group.grade,
+                )
+                change.effective_at.FromDatetime(REGISTERED_FROM)
+                registry.RecordGradeChange(home_pb2.RecordGradeChangeRequest(change=change))
+    for group in AT_HOME:
+        if group.partner:
+            operators = [
+                record(
+                    code,
+                    tier=PARTNER_TIERS[group.partner],
+                    effective_at=REGISTERED_FROM,
+                    authorised_from=date(2024, 1, 1),
+                )
+                for code in codes[group.name]
+            ]
+            submit(partner_client(live, group.partner), 1, *operators)
+    return live
+
+
+def test_the_gateway_classifies_generated_outcomes_as_the_generator_did(registered: Live) -> None:
+    """The generator's outcomes at home, recorded one by one through RecordDeclarationOutcome
+    with the operators registered. Result: the gateway's classification at arrival (grade,
+    AEO, reason, partner) is the generator's, so the bench and the recovery tests, which load
+    the generator's classified outcomes directly, measure what recording them would store."""
+    outcomes = list(generator.generate(SEED, 2026, 800, AT_HOME))
+    assert {o.before_recognition for o in outcomes} == {False}
+    year_2025 = list(generator.generate(SEED, 2025, 400, AT_HOME, tag="x"))
+    assert any(o.before_recognition for o in year_2025)
+    with registered.channel("domestic") as channel:
+        stub = facilitation_pb2_grpc.FacilitationServiceStub(channel)
+        for outcome in [*outcomes, *year_2025]:
+            answer = stub.RecordDeclarationOutcome(
+                facilitation_pb2.RecordDeclarationOutcomeRequest(outcome=declaration(outcome)),
+                timeout=10,
+            )
+            assert (answer.administration, answer.grade, answer.aeo, answer.reason) == (
+                outcome.administration,
+                outcome.grade,
+                outcome.aeo,
+                outcome.reason,
+            ), outcome
+            assert not answer.duplicate
+    reasons = {(o.partner, o.reason) for o in [*outcomes, *year_2025]}
+    assert reasons == {
+        ("", "recognised"),
+        ("", "grade.not_aeo"),
+        ("KR", "recognised"),
+        ("MN", "recognised"),
+        ("MN", "mra.not_in_force"),
+    }
+
+
+def declaration(outcome: Outcome) -> facilitation_pb2.DeclarationOutcome:
+    pb = facilitation_pb2.DeclarationOutcome(
+        declaration_id=outcome.declaration_id,
+        declared_code=outcome.declared_code,
+        direction=(IMPORT if outcome.direction.value == "import" else EXPORT),
+        mode=MODE_TO_PB[outcome.mode] if outcome.mode else 0,
+        document_review=outcome.document_review,
+        inspected=outcome.inspected,
+    )
+    pb.arrived_at.FromDatetime(outcome.arrived_at)
+    pb.released_at.FromDatetime(outcome.released_at)
+    return pb
