@@ -272,7 +272,7 @@ def declaration(outcome: Outcome) -> facilitation_pb2.DeclarationOutcome:
         declaration_id=outcome.declaration_id,
         declared_code=outcome.declared_code,
         direction=(IMPORT if outcome.direction.value == "import" else EXPORT),
-        mode=MODE_TO_PB[outcome.mode] if outcome.mode else 0,
+        mode=MODE_TO_PB[outcome.mode] if outcome.mode else common_pb2.TRANSPORT_MODE_UNSPECIFIED,
         document_review=outcome.document_review,
         inspected=outcome.inspected,
     )
