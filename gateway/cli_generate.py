@@ -6,11 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from gateway import facilitation_generator as generator
-from gateway.domain.facilitation import Outcome
 
 #: Rows between two progress updates on a terminal.
 _PROGRESS_EVERY = 50_000
@@ -28,9 +26,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ) or facilitation.add_subparsers(dest="facilitation_command", required=True)
     generate = commands.add_parser(
         "generate",
-        help="write a year of generated outcomes with known true rates as an import CSV",
+        help="write a year of generated outcomes with known true rates as import CSVs",
         description="Deterministic from --seed: the same seed, year and count write the same "
-        "file. Home grades (advanced certified inspected at 0.52 %%, regular at 2.6 %%, "
+        "files: the home outcomes to FILE.csv, each partner's report beside it (FILE.KR.csv). "
+        "Home grades (advanced certified inspected at 0.52 %%, regular at 2.6 %%, "
         "discredited at 98 %%), KR and MN AEOs at home, and KR's report of home AEOs' "
         "shipments (inspection 50 %% below KR's baseline, median release 0.7 of it).",
     )
@@ -65,21 +64,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from gateway.cli import UsageError
 
     progress = sys.stderr.isatty() and args.format == "text"
+
+    def counted(total: int) -> None:
+        if progress and total % _PROGRESS_EVERY == 0:
+            print(f"\r\033[Kwrote {total:,}/{args.outcomes:,}", end="", file=sys.stderr)
+
     rows = generator.generate(args.seed, args.year, args.outcomes)
-
-    def counted() -> Iterator[Outcome]:
-        for number, row in enumerate(rows, 1):
-            if progress and number % _PROGRESS_EVERY == 0:
-                print(f"\r\033[Kwrote {number:,}/{args.outcomes:,}", end="", file=sys.stderr)
-            yield row
-
     try:
-        with args.out.open("w", encoding="utf-8", newline="") as out:
-            written = generator.write_csv(counted(), out)
+        files = generator.write_files(rows, args.out, counted)
     except OSError as exc:
-        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
-    if progress:
-        print("\r\033[K", end="", file=sys.stderr)
+        raise UsageError(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}") from exc
+    finally:
+        if progress:
+            print("\r\033[K", end="", file=sys.stderr)
+    imports = [
+        f"aeo-gateway facilitation import {path}"
+        + ("" if reporter == generator.HOME else f" --reporter {reporter}")
+        for reporter, (path, _) in files.items()
+    ]
     sized = generator.counts(args.outcomes)
     groups = [
         {
@@ -92,24 +94,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
         for group in generator.GROUPS
     ]
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "file": str(args.out),
-                    "outcomes": written,
-                    "seed": args.seed,
-                    "year": args.year,
-                    "groups": groups,
-                },
-                indent=2,
-            )
-        )
+        document = {
+            "seed": args.seed,
+            "year": args.year,
+            "files": [
+                {"reporter": reporter, "file": str(path), "outcomes": count}
+                for reporter, (path, count) in files.items()
+            ],
+            "imports": imports,
+            "groups": groups,
+        }
+        print(json.dumps(document, indent=2))
         return 0
-    print(f"wrote {written:,} outcomes of {args.year} (seed {args.seed}) to {args.out}")
+    for reporter, (path, count) in files.items():
+        print(f"wrote {count:,} outcomes of {args.year} reported by {reporter} to {path}")
     print(f"{'true rates':<26}{'outcomes':>10}{'inspection':>12}{'doc review':>12}{'median h':>10}")
     for group in groups:
         print(
             f"{group['group']:<26}{group['outcomes']:>10,}{group['inspection']:>12.2%}"
             f"{group['document_review']:>12.1%}{group['release_median_hours']:>10.1f}"
         )
+    print("load (the operators they name must be registered to be recognised):")
+    for command in imports:
+        print(f"  {command}")
     return 0

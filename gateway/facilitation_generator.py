@@ -16,11 +16,12 @@ from __future__ import annotations
 import csv
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 from gateway.domain.facilitation import Jurisdiction, Outcome
 from gateway.domain.partners import TradeDirection, TransportMode
@@ -28,9 +29,8 @@ from gateway.domain.partners import TradeDirection, TransportMode
 HOME = "CN"
 #: The home administration's days (China keeps one offset all year: no daylight saving).
 HOME_OFFSET = timezone(timedelta(hours=8))
-#: The import CSV's columns, in order.
+#: The columns `facilitation import` reads, in order; a partner's file adds BASELINE.
 COLUMNS = (
-    "reporter",
     "declaration_id",
     "declared_code",
     "direction",
@@ -39,8 +39,8 @@ COLUMNS = (
     "released_at",
     "document_review",
     "inspected",
-    "baseline",
 )
+BASELINE = "baseline"
 DEFAULT_OUTCOMES = 100_000
 #: Log-scale spread of release times: lognormal, so the median is exactly the one set.
 RELEASE_SIGMA = 0.9
@@ -282,37 +282,55 @@ def _time(moment: datetime) -> str:
     return moment.astimezone(HOME_OFFSET).isoformat()
 
 
-def write_csv(rows: Iterator[Outcome], out: TextIO) -> int:
-    """Writes outcomes as the import CSV; returns how many. ``baseline`` marks a partner's
-    report of a non-AEO declaration (empty at home, where the gateway classifies)."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    written = 0
-    for row in rows:
-        abroad = row.jurisdiction is Jurisdiction.ABROAD
-        writer.writerow(
-            (
-                row.reporter,
-                row.declaration_id,
-                row.declared_code,
-                row.direction.value,
-                row.mode.value if row.mode else "",
-                _time(row.arrived_at),
-                _time(row.released_at),
-                _flag(row.document_review),
-                _flag(row.inspected),
-                _flag(not row.aeo) if abroad else "",
-            )
-        )
-        written += 1
-    return written
-
-
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def write_files(seed: int, year: int, out: Path, outcomes: int = DEFAULT_OUTCOMES) -> int:
-    """Writes the outcomes CSV to ``out``; returns how many rows."""
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        return write_csv(generate(seed, year, outcomes), handle)
+def header(abroad: bool) -> tuple[str, ...]:
+    """A file's columns: a partner's report (``abroad``) adds ``baseline``."""
+    return (*COLUMNS, BASELINE) if abroad else COLUMNS
+
+
+def fields(row: Outcome) -> list[str]:
+    """One outcome as `facilitation import` reads it; abroad, ``baseline`` is true for the
+    partner's non-AEO declarations."""
+    values = [
+        row.declaration_id,
+        row.declared_code,
+        row.direction.value,
+        row.mode.value if row.mode else "",
+        _time(row.arrived_at),
+        _time(row.released_at),
+        _flag(row.document_review),
+        _flag(row.inspected),
+    ]
+    return [*values, _flag(not row.aeo)] if row.jurisdiction is Jurisdiction.ABROAD else values
+
+
+def reporter_path(out: Path, reporter: str) -> Path:
+    """Where a partner's report goes: beside ``out``, named for it (year.csv: year.KR.csv)."""
+    return out if reporter == HOME else out.with_name(f"{out.stem}.{reporter}{out.suffix}")
+
+
+def write_files(
+    rows: Iterable[Outcome], out: Path, counted: Callable[[int], None] | None = None
+) -> dict[str, tuple[Path, int]]:
+    """Writes the home administration's outcomes to ``out`` and each partner's report to its
+    ``reporter_path`` (one file per reporter, as the import takes them); returns, per
+    reporter, the file and how many rows. ``counted`` hears the running total."""
+    written: dict[str, tuple[Path, int]] = {}
+    with ExitStack() as files:
+        writers: dict[str, Any] = {}
+        for total, row in enumerate(rows, 1):
+            if row.reporter not in writers:
+                path = reporter_path(out, row.reporter)
+                handle = files.enter_context(path.open("w", encoding="utf-8", newline=""))
+                writers[row.reporter] = csv.writer(handle, lineterminator="\n")
+                writers[row.reporter].writerow(header(row.jurisdiction is Jurisdiction.ABROAD))
+                written[row.reporter] = (path, 0)
+            writers[row.reporter].writerow(fields(row))
+            path, count = written[row.reporter]
+            written[row.reporter] = (path, count + 1)
+            if counted is not None:
+                counted(total)
+    return written

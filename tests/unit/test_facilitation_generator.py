@@ -84,27 +84,31 @@ def test_home_aeos_abroad_are_the_home_advanced_certified_operators() -> None:
     assert not regular & home
 
 
-def test_the_csv_has_one_row_per_outcome_and_marks_partner_baseline_rows() -> None:
-    out = io.StringIO()
-    assert generator.write_csv(generator.generate(5, 2026, 3000), out) == 3000
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert len(rows) == 3000
-    assert tuple(rows[0]) == generator.COLUMNS
-    kr = [r for r in rows if r["reporter"] == "KR"]
+def test_the_files_are_one_per_reporter_and_a_partner_marks_its_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "year.csv"
+    files = generator.write_files(generator.generate(5, 2026, 3000), out)
+    assert files == {"CN": (out, 2340), "KR": (tmp_path / "year.KR.csv", 660)}
+    home = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert tuple(home[0]) == generator.COLUMNS
+    assert len(home) == 2340
+    kr = list(csv.DictReader(io.StringIO((tmp_path / "year.KR.csv").read_text())))
+    assert tuple(kr[0]) == (*generator.COLUMNS, "baseline")
     assert {r["baseline"] for r in kr} == {"true", "false"}
-    assert {r["baseline"] for r in rows if r["reporter"] == "CN"} == {""}
-    assert datetime.fromisoformat(rows[0]["arrived_at"]).utcoffset() is not None
+    assert datetime.fromisoformat(home[0]["arrived_at"]).utcoffset() is not None
 
 
-def test_the_command_writes_the_file_and_tells_the_true_rates(
+def test_the_command_writes_the_files_and_tells_the_true_rates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "year.csv"
     argv = ["facilitation", "generate", "--seed", "9", "--year", "2026", "--out", str(out)]
     assert cli.main([*argv, "--outcomes", "500", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["outcomes"] == 500
-    assert len(out.read_text().splitlines()) == 501
+    assert [f["outcomes"] for f in report["files"]] == [390, 110]
+    assert len(out.read_text().splitlines()) == 391
+    assert report["imports"][1] == (
+        f"aeo-gateway facilitation import {tmp_path / 'year.KR.csv'} --reporter KR"
+    )
     advanced = next(g for g in report["groups"] if g["group"] == "home advanced certified")
     assert advanced["inspection"] == 0.0052
 
