@@ -4,7 +4,7 @@ the home baseline; duplicates, release before arrival and bad periods."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,11 +22,11 @@ REGULAR_CODE = "AEOCN0000000042"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def gateway(request: pytest.FixtureRequest, start_gateway: Callable[..., Live]) -> Iterator[Live]:
+def gateway(request: pytest.FixtureRequest, start_gateway: Callable[..., Live]) -> Live:
     overrides = {}
     if request.param == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
-    yield start_gateway(**overrides)
+    return start_gateway(**overrides)
 
 
 def client(live: Live, who: str = "domestic") -> FacilitationClient:
@@ -81,7 +81,8 @@ def test_a_recognised_sg_operator_is_linked_to_its_answer_and_counted(gateway: L
     assert row.group.release_median_hours.value == pytest.approx(1.0)
     assert row.baseline.declarations == 10
     assert row.baseline.inspection_rate.value == pytest.approx(0.5)
-    assert row.inspection.ratio.value == 0.0 and row.inspection.reduction.value == 1.0
+    assert row.inspection.ratio.value == 0.0
+    assert row.inspection.reduction.value == 1.0
     assert row.release_median.ratio.value == pytest.approx(0.5)
     assert not row.HasField("document_review")  # the baseline reviewed nothing: not available
 

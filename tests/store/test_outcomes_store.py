@@ -104,6 +104,6 @@ def test_aggregates_are_stored_once_and_read_by_their_start(outcomes: SqlOutcome
 
 def test_a_failed_batch_applies_nothing(outcomes: SqlOutcomes) -> None:
     bad = outcome(2, 1, declaration_id=None)  # NOT NULL refuses it, after the first row
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the store's own refusal
+    with pytest.raises(Exception):  # noqa: B017 - the store's own refusal
         outcomes.record([outcome(1, 1), bad])
     assert outcomes.groups(START, END) == []

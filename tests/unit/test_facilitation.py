@@ -212,14 +212,16 @@ def test_home_grades_and_partner_operators_are_compared_with_the_home_baseline()
         ("SG", "regular", True),
     ]
     home_aeo = rows[0]
-    assert home_aeo.baseline is not None and home_aeo.baseline.declarations == 1000
+    assert home_aeo.baseline is not None
+    assert home_aeo.baseline.declarations == 1000
     assert home_aeo.inspection is not None
     assert home_aeo.inspection.ratio.value == pytest.approx(0.1)
     assert home_aeo.inspection.reduction.value == pytest.approx(0.9)
     assert home_aeo.release_median is not None
     assert home_aeo.release_median.ratio.value == pytest.approx(120 / 600)
     assert home_aeo.home_aeos_trading == 4
-    assert rows[2].inspection is not None and rows[2].inspection.ratio.value == pytest.approx(2.0)
+    assert rows[2].inspection is not None
+    assert rows[2].inspection.ratio.value == pytest.approx(2.0)
 
 
 def test_abroad_without_single_baseline_declarations_uses_reported_totals() -> None:
@@ -245,8 +247,10 @@ def test_abroad_without_single_baseline_declarations_uses_reported_totals() -> N
     assert row.baseline is not None
     assert row.baseline.release_median_hours is not None
     assert row.baseline.release_median_hours.value == 10.0
-    assert row.inspection is not None and row.inspection.ratio.value == pytest.approx(0.5)
-    assert row.release_median is not None and row.release_median.ratio.value == pytest.approx(0.7)
+    assert row.inspection is not None
+    assert row.inspection.ratio.value == pytest.approx(0.5)
+    assert row.release_median is not None
+    assert row.release_median.ratio.value == pytest.approx(0.7)
     assert row.document_review is None  # the baseline reviewed nothing: not available
     assert row.home_aeos_trading == 3
 
@@ -257,7 +261,8 @@ def test_no_baseline_is_not_available_never_zero() -> None:
     )
     assert row.baseline is None
     assert (row.inspection, row.document_review, row.release_median) == (None, None, None)
-    assert row.group.inspection_rate is not None and row.group.inspection_rate.value == 0.2
+    assert row.group.inspection_rate is not None
+    assert row.group.inspection_rate.value == 0.2
 
 
 def test_the_report_use_case_asks_the_period_and_the_trend_in_the_home_zone() -> None:
@@ -266,6 +271,7 @@ def test_the_report_use_case_asks_the_period_and_the_trend_in_the_home_zone() ->
     assert report.period.label == "2026Q3"
     assert [t.period.label for t in report.trend] == ["2025Q4", "2026Q1", "2026Q2"]
     assert len(store.asked) == 4
-    assert report.rows[0].grade == "discredited" and report.rows[0].baseline is None
+    assert report.rows[0].grade == "discredited"
+    assert report.rows[0].baseline is None
     with pytest.raises(PartnerNotFound):
         ReportFacilitation(store)(directory(singapore()), "2026Q3", "ZZ")
