@@ -9,7 +9,7 @@ group committer: they touch nothing the committer orders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -71,7 +71,7 @@ def outcome_row(outcome: Outcome) -> tuple[Any, ...]:
         outcome.reporter,
         outcome.declaration_id,
         outcome.declared_code,
-        normalise(outcome.declared_code) or "",
+        outcome.operator or normalise(outcome.declared_code) or "",
         outcome.direction.value,
         outcome.mode.value if outcome.mode else "",
         to_us(outcome.arrived_at),
@@ -117,10 +117,21 @@ class SqlOutcomes:
         outcome whose (reporter, declaration id) is stored already, or repeated in
         ``outcomes``, is a duplicate and changes nothing, as does a repeated aggregate.
         Returns how many outcomes were new."""
+        return self.record_batches([outcomes], aggregates)
+
+    def record_batches(
+        self,
+        batches: Iterable[Sequence[Outcome]],
+        aggregates: Sequence[OutcomeAggregate] = (),
+    ) -> int:
+        """As ``record``, the outcomes coming in batches while the one transaction is open (a
+        bulk import of a million never holds them all); an exception from ``batches`` rolls
+        back everything."""
         added = 0
         with self._write() as cur:
-            for chunk in _chunks([outcome_row(o) for o in outcomes]):
-                added += self._insert(cur, "outcomes", OUTCOME_COLUMNS, chunk)
+            for batch in batches:
+                for chunk in _chunks([outcome_row(o) for o in batch]):
+                    added += self._insert(cur, "outcomes", OUTCOME_COLUMNS, chunk)
             for chunk in _chunks([aggregate_row(a) for a in aggregates]):
                 self._insert(cur, "outcome_aggregates", AGGREGATE_COLUMNS, chunk)
         return added

@@ -58,6 +58,9 @@ class Outcome:
     before_recognition: bool
     #: The recognition answer's reason at arrival (home), or "reported" (abroad).
     reason: str
+    #: The operator's code as the directory knows it (AEOCN0123456789 for CN0123456789): who
+    #: is counted once among the home AEOs trading. "": the declared code, normalised.
+    operator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,7 @@ def home_outcome(
         aeo=answer.outcome is recognition.Outcome.RECOGNISED,
         before_recognition=bool(partner) and answer.reason == "mra.not_in_force",
         reason=answer.reason,
+        operator=answer.normalised_code,
     )
 
 
@@ -245,6 +249,7 @@ def abroad_outcome(
         aeo=aeo,
         before_recognition=recognition.entry_into_force(partner, day, facts.mode) is not None,
         reason=REPORTED,
+        operator=home_answer.normalised_code if home_answer is not None else "",
     )
 
 

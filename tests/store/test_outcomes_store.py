@@ -89,7 +89,7 @@ def test_groups_are_histograms_of_release_minutes_per_group(outcomes: SqlOutcome
     assert len(found) == 5
     # Only KR's and the home grades' outcomes when one partner is asked.
     assert {k.partner for k in {g.key for g in outcomes.groups(START, END, "KR")}} == {"", "KR"}
-    # Distinct home AEOs: two codes reported by KR (one written the old way), one at home.
+    # Distinct home AEOs: two operators reported by KR, one at home.
     assert outcomes.home_aeos_trading(START, END) == {"KR": 2, "": 1}
 
 

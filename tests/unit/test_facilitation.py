@@ -3,7 +3,7 @@ compared with whom, on fakes of the store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +68,11 @@ class Store:
         for o in outcomes:
             self.outcomes.setdefault((o.reporter, o.declaration_id), o)
         return len(self.outcomes) - before
+
+    def record_batches(
+        self, batches: Iterable[Sequence[Outcome]], aggregates: Sequence[OutcomeAggregate] = ()
+    ) -> int:
+        return sum(self.record(b) for b in batches)
 
     def groups(self, start: datetime, end: datetime, partner: str = "") -> list[GroupStats]:
         self.asked.append((start, end, partner))
