@@ -17,6 +17,8 @@ from gateway.domain.validation import EARLIEST, LATEST
 
 #: Longest declaration id, in characters (customs declaration numbers are 18 to 30).
 MAX_DECLARATION_ID = 64
+#: Longest declared code, in characters (as written, with spaces and wrappers).
+MAX_DECLARED_CODE = 256
 #: The reason of every outcome a partner reported abroad.
 REPORTED = "reported"
 
@@ -169,6 +171,10 @@ def check_facts(facts: DeclarationFacts) -> None:
         )
     if not declaration.isprintable():
         raise OutcomeInvalid("declaration_id has control characters", field="declaration_id")
+    if not facts.declared_code.strip() or len(facts.declared_code) > MAX_DECLARED_CODE:
+        raise OutcomeInvalid(
+            f"declared_code must be 1 to {MAX_DECLARED_CODE} characters", field="declared_code"
+        )
     for name, at in (("arrived_at", facts.arrived_at), ("released_at", facts.released_at)):
         if at.tzinfo is None or at.utcoffset() is None:
             raise OutcomeInvalid(f"{name} must carry a time zone", field=name)
