@@ -4,7 +4,7 @@ recognition achieved in a period."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -34,6 +34,12 @@ class OutcomeStore(Protocol):
     ) -> int:
         """Stores all in one transaction; duplicates change nothing; returns how many
         outcomes were new."""
+        ...
+
+    def record_batches(
+        self, batches: Iterable[Sequence[Outcome]], aggregates: Sequence[OutcomeAggregate] = ()
+    ) -> int:
+        """As record, the outcomes in batches within the one transaction."""
         ...
 
     def groups(self, start: datetime, end: datetime, partner: str = "") -> list[GroupStats]: ...
@@ -107,9 +113,18 @@ class RecordOutcomes:
         added = self._store.record([outcome])
         return Recorded(outcome, answer, duplicate=added == 0)
 
-    def many(self, outcomes: Sequence[Outcome]) -> BulkRecorded:
-        """Outcomes already classified (``classify``), in one transaction."""
-        return BulkRecorded(len(outcomes), self._store.record(outcomes))
+    def many(self, batches: Iterable[Sequence[Outcome]]) -> BulkRecorded:
+        """Outcomes already classified (``classify``), in one transaction, batch by batch."""
+        rows = 0
+
+        def counted() -> Iterator[Sequence[Outcome]]:
+            nonlocal rows
+            for batch in batches:
+                rows += len(batch)
+                yield batch
+
+        added = self._store.record_batches(counted())
+        return BulkRecorded(rows, added)
 
 
 class ReportFacilitation:

@@ -17,6 +17,8 @@ from gateway.domain.validation import EARLIEST, LATEST
 
 #: Longest declaration id, in characters (customs declaration numbers are 18 to 30).
 MAX_DECLARATION_ID = 64
+#: Longest declared code, in characters (as written, with spaces and wrappers).
+MAX_DECLARED_CODE = 256
 #: The reason of every outcome a partner reported abroad.
 REPORTED = "reported"
 
@@ -58,6 +60,9 @@ class Outcome:
     before_recognition: bool
     #: The recognition answer's reason at arrival (home), or "reported" (abroad).
     reason: str
+    #: The operator's code as the directory knows it (AEOCN0123456789 for CN0123456789): who
+    #: is counted once among the home AEOs trading. "": the declared code, normalised.
+    operator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +171,10 @@ def check_facts(facts: DeclarationFacts) -> None:
         )
     if not declaration.isprintable():
         raise OutcomeInvalid("declaration_id has control characters", field="declaration_id")
+    if not facts.declared_code.strip() or len(facts.declared_code) > MAX_DECLARED_CODE:
+        raise OutcomeInvalid(
+            f"declared_code must be 1 to {MAX_DECLARED_CODE} characters", field="declared_code"
+        )
     for name, at in (("arrived_at", facts.arrived_at), ("released_at", facts.released_at)):
         if at.tzinfo is None or at.utcoffset() is None:
             raise OutcomeInvalid(f"{name} must carry a time zone", field=name)
@@ -209,6 +218,7 @@ def home_outcome(
         aeo=answer.outcome is recognition.Outcome.RECOGNISED,
         before_recognition=bool(partner) and answer.reason == "mra.not_in_force",
         reason=answer.reason,
+        operator=answer.normalised_code,
     )
 
 
@@ -245,6 +255,7 @@ def abroad_outcome(
         aeo=aeo,
         before_recognition=recognition.entry_into_force(partner, day, facts.mode) is not None,
         reason=REPORTED,
+        operator=home_answer.normalised_code if home_answer is not None else "",
     )
 
 

@@ -29,7 +29,10 @@ def wilson(successes: int, trials: int) -> Estimate | None:
     denominator = 1 + z2 / trials
     centre = (p + z2 / (2 * trials)) / denominator
     half = Z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 and at n the bound is exactly the point (rounding would leave a trace of 1e-18).
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return Estimate(p, low, high)
 
 
 class Histogram:
@@ -76,7 +79,7 @@ def median_ranks(n: int) -> tuple[int, int]:
             cumulative += math.comb(n, k) / 2.0**n
             if cumulative > 0.025:
                 break
-            low = k + 2
+            low = k + 1
         low = min(low, (n + 1) // 2)
     else:
         low = max(1, math.floor((n - Z * math.sqrt(n)) / 2))

@@ -80,7 +80,7 @@ def trend_periods(period: Period) -> tuple[Period, ...]:
     found: list[Period] = []
     current = period
     for _ in range(count):
-        if current.start.year <= _FIRST_YEAR:
+        if current.start == date(_FIRST_YEAR, 1, 1):
             break
         current = previous(current)
         found.append(current)
