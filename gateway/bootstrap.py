@@ -29,7 +29,7 @@ from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
-from adapters.wire.registry import codecs
+from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
@@ -41,6 +41,7 @@ from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
@@ -202,6 +203,22 @@ class Core:
             ),
         )
 
+    def outcome_reports(self, sink: OutcomeSink, recognise: Recognise) -> SubmitOutcomeReport:
+        """Partners' signed outcome reports, recorded in ``sink``; the status exchange's size,
+        record and clock-skew limits."""
+        settings = self.settings
+        return SubmitOutcomeReport(
+            outcome_codecs(),
+            sink,
+            ProtobufReceiptSealer(self.signer),
+            recognise,
+            Limits(
+                max_payload_bytes=settings.max_payload_bytes,
+                max_records=settings.max_records_per_message,
+                clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+            ),
+        )
+
 
 def open_core(
     settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
@@ -236,9 +253,13 @@ def open_core(
 
 
 def build(
-    settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
+    settings: Settings,
+    clock: Clock | None = None,
+    extra_codecs: Sequence[WireCodec] = (),
+    outcome_sink: OutcomeSink | None = None,
 ) -> Gateway:
-    """Builds and starts the gateway described by ``settings``."""
+    """Builds and starts the gateway described by ``settings``. ``outcome_sink``: where
+    partners' outcome reports are recorded (none: SubmitOutcomeReport is UNIMPLEMENTED)."""
     core = open_core(settings, clock, extra_codecs)
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
@@ -282,7 +303,12 @@ def build(
         maximum_concurrent_rpcs=4 * settings.workers,
     )
     exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
-        PartnerExchangeServicer(submit, clock), server
+        PartnerExchangeServicer(
+            submit,
+            clock,
+            core.outcome_reports(outcome_sink, recognise) if outcome_sink is not None else None,
+        ),
+        server,
     )
     recognition_pb2_grpc.add_RecognitionServiceServicer_to_server(
         RecognitionServicer(recognise), server
