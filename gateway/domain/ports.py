@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Protocol
 
 from gateway.domain.directory import PartnerKey
-from gateway.domain.outcome_reports import DecodedOutcomeReport, OutcomeReportDraft
 from gateway.domain.messages import (
     DecodedBatch,
     InboundMessage,
@@ -16,6 +15,7 @@ from gateway.domain.messages import (
     SealedEnvelope,
     SealedReceipt,
 )
+from gateway.domain.outcome_reports import DecodedOutcomeReport, OutcomeReportDraft
 
 
 class Clock(Protocol):
