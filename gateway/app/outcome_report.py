@@ -13,6 +13,7 @@ from gateway.app.recognise import Recognise
 from gateway.app.submit import SubmitResult
 from gateway.domain.directory import Directory
 from gateway.domain.errors import (
+    InvalidQuery,
     IssuedAtOutsideWindow,
     PartnerImpersonation,
     PayloadTooLarge,
@@ -228,11 +229,17 @@ class SubmitOutcomeReport:
         assert draft.released_at is not None
         administration, grade = partner.code, ""
         if not draft.baseline:
-            answer = self._recognise.one(
-                directory, draft.declared_code, draft.direction, draft.arrived_at, draft.mode
-            )
+            try:
+                answer = self._recognise.one(
+                    directory, draft.declared_code, draft.direction, draft.arrived_at, draft.mode
+                )
+            except (
+                InvalidQuery
+            ):  # a code of punctuation only: one outcome's fault, not the report's
+                answer = None
             if (
-                answer.administration != directory.home.code
+                answer is None
+                or answer.administration != directory.home.code
                 or answer.outcome is not Recognition.RECOGNISED
             ):
                 return Rejection(
@@ -240,7 +247,7 @@ class SubmitOutcomeReport:
                     0,
                     "outcome.not_a_home_aeo",
                     f"{shown(draft.declared_code)} is not a {directory.home.code} AEO at "
-                    f"arrival ({answer.reason})",
+                    f"arrival ({answer.reason if answer else 'code.empty'})",
                 )
             administration, grade = directory.home.code, answer.treatment
         day = directory.home.day_of(draft.arrived_at)

@@ -159,9 +159,10 @@ def test_korea_reports_in_jws_and_each_outcome_is_counted_or_ignored_with_its_re
     reporting: tuple[Live, MemorySink],
 ) -> None:
     """KR reports, in JWS, a home AEO's declaration, a baseline one, one released before
-    arrival, one naming a code that is no home AEO, and a month's baseline totals. Result: a
-    receipt signed by the gateway counting five, recording three, naming the two ignored with
-    their reasons; the home AEO's outcome is abroad, reported by KR, with its home grade."""
+    arrival, one naming a code that is no home AEO, one whose code is punctuation only, and a
+    month's baseline totals. Result: a receipt signed by the gateway counting six, recording
+    three, naming the three ignored with their reasons; the home AEO's outcome is abroad,
+    reported by KR, with its home grade."""
     live, sink = reporting
     report = OutcomeReportDraft(
         "KR",
@@ -171,6 +172,7 @@ def test_korea_reports_in_jws_and_each_outcome_is_counted_or_ignored_with_its_re
             declaration("KR-2", "KR1234567890", baseline=True),
             declaration("KR-3", hours=-2),
             declaration("KR-4", "AEOCN9999999999"),
+            declaration("KR-5", "---"),
         ),
         (aggregate(),),
     )
@@ -178,10 +180,11 @@ def test_korea_reports_in_jws_and_each_outcome_is_counted_or_ignored_with_its_re
     receipt = verified(live, response)
     assert not response.duplicate
     assert (receipt.partner, receipt.sequence) == ("partners/KR", 0)
-    assert (receipt.records_received, receipt.records_applied) == (5, 3)
+    assert (receipt.records_received, receipt.records_applied) == (6, 3)
     assert ignored(receipt) == {
         "KR-3": "outcome.release_before_arrival",
         "KR-4": "outcome.not_a_home_aeo",
+        "KR-5": "outcome.not_a_home_aeo",
     }
     aeo = sink.outcomes[("KR", "KR-1")]
     assert (aeo.jurisdiction, aeo.partner, aeo.administration) == (Jurisdiction.ABROAD, "KR", "CN")
