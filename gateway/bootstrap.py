@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 import grpc
@@ -26,6 +27,7 @@ from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
+from adapters.store.facilitation import SqlOutcomes
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
@@ -35,11 +37,13 @@ from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactio
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
 from gateway.api.exchange_servicer import PartnerExchangeServicer
+from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
+from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
 from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
@@ -52,6 +56,7 @@ from gateway.clock import SystemClock
 from gateway.domain.directory import Directory
 from gateway.domain.errors import DefinitionInvalid, GatewayError
 from gateway.domain.exchange import Limits
+from gateway.domain.facilitation import Outcome, OutcomeAggregate
 from gateway.domain.ports import Clock, WireCodec
 from gateway.pb import (
     admin_pb2,
@@ -60,6 +65,8 @@ from gateway.pb import (
     changes_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
+    facilitation_pb2,
+    facilitation_pb2_grpc,
     home_pb2,
     home_pb2_grpc,
     recognition_pb2,
@@ -75,6 +82,7 @@ SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
     home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
+    facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -219,6 +227,32 @@ class Core:
             ),
         )
 
+    @cached_property
+    def outcomes(self) -> SqlOutcomes:
+        """Declaration outcomes and partners' baseline totals (facilitation tracking)."""
+        return SqlOutcomes(self.store.database)
+
+    def record_outcomes(
+        self, outcomes: Sequence[Outcome], aggregates: Sequence[OutcomeAggregate] = ()
+    ) -> int:
+        """Stores classified outcomes and baseline totals (a reporter's, e.g. one partner's
+        OutcomeReport) in one transaction; duplicates change nothing. Returns how many
+        outcomes were new."""
+        return self.outcomes.record(outcomes, aggregates)
+
+    def outcome_recorder(self) -> RecordOutcomes:
+        """Classifies outcomes by the recognition answer at arrival, and stores them."""
+        return RecordOutcomes(self.recogniser(), self.outcomes)
+
+    def recogniser(self) -> Recognise:
+        return Recognise(
+            self.store.reader, self.clock, self.settings.max_codes_per_query, self.programmes
+        )
+
+    def facilitation_report(self) -> ReportFacilitation:
+        """The report use case, without gRPC (the CLI's `report facilitation`)."""
+        return ReportFacilitation(self.outcomes)
+
 
 def open_core(
     settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
@@ -264,7 +298,7 @@ def build(
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
     submit = core.submitter(YieldingTransactions(store.transactions))
-    recognise = Recognise(store.reader, clock, settings.max_codes_per_query, core.programmes)
+    recognise = core.recogniser()
     reload_partners = ReloadPartners(directory, store.transactions)
 
     admission = Admission(
@@ -341,6 +375,9 @@ def build(
             )
         ),
         server,
+    )
+    facilitation_pb2_grpc.add_FacilitationServiceServicer_to_server(
+        FacilitationServicer(core.outcome_recorder(), core.facilitation_report()), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from gateway import cli_demo, cli_home, cli_import, cli_outbox, cli_partners
+from gateway import cli_demo, cli_facilitation, cli_home, cli_import, cli_outbox, cli_partners
 from gateway.settings import Settings, SettingsError, describe, load
 
 if TYPE_CHECKING:
@@ -418,6 +418,7 @@ def parser() -> argparse.ArgumentParser:
     cli_partners.programme_parsers(partners_sub, _client_options)
 
     cli_home.add_parser(sub)
+    cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
 
     demo = sub.add_parser(

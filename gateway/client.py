@@ -28,6 +28,8 @@ from gateway.pb import (
     common_pb2,
     exchange_pb2,
     exchange_pb2_grpc,
+    facilitation_pb2,
+    facilitation_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -119,6 +121,48 @@ class RecognitionClient:
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))
         return list(self._stub.BatchGetRecognitions(request, timeout=self._timeout).recognitions)
+
+
+class FacilitationClient:
+    """Declaration outcomes in, the facilitation report out (domestic or admin role)."""
+
+    def __init__(self, channel: grpc.Channel, timeout: float = 30.0) -> None:
+        self._stub = facilitation_pb2_grpc.FacilitationServiceStub(channel)
+        self._timeout = timeout
+
+    def record(
+        self, outcome: facilitation_pb2.DeclarationOutcome
+    ) -> facilitation_pb2.RecordDeclarationOutcomeResponse:
+        return self._stub.RecordDeclarationOutcome(
+            facilitation_pb2.RecordDeclarationOutcomeRequest(outcome=outcome),
+            timeout=self._timeout,
+        )
+
+    def report(self, period: str, partner: str = "") -> facilitation_pb2.FacilitationReport:
+        request = facilitation_pb2.GetFacilitationReportRequest(period=period, partner=partner)
+        return self._stub.GetFacilitationReport(request, timeout=self._timeout).report
+
+
+def declaration_outcome(
+    declaration_id: str,
+    code: str,
+    arrived_at: datetime,
+    released_at: datetime,
+    direction: common_pb2.TradeDirection.ValueType = IMPORT,
+    inspected: bool = False,
+    document_review: bool = False,
+    mode: common_pb2.TransportMode.ValueType = common_pb2.TRANSPORT_MODE_UNSPECIFIED,
+) -> facilitation_pb2.DeclarationOutcome:
+    return facilitation_pb2.DeclarationOutcome(
+        declaration_id=declaration_id,
+        declared_code=code,
+        direction=direction,
+        mode=mode,
+        arrived_at=timestamp(arrived_at),
+        released_at=timestamp(released_at),
+        document_review=document_review,
+        inspected=inspected,
+    )
 
 
 class AdminClient:

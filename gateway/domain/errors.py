@@ -370,3 +370,29 @@ class InvalidCursor(GatewayError):
 
     status = Status.INVALID_ARGUMENT
     reason = "changes.invalid_cursor"
+
+
+# --- facilitation ------------------------------------------------------------------------------
+
+
+class OutcomeInvalid(GatewayError):
+    """A declaration outcome that cannot be recorded: no or an overlong declaration id, a
+    missing direction, a time missing, without a zone or out of range (metadata: field)."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "outcome.invalid"
+
+
+class ReleaseBeforeArrival(GatewayError):
+    """A declaration outcome released before its goods arrived: no release time to measure."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "outcome.release_before_arrival"
+
+
+class PeriodInvalid(GatewayError):
+    """A report period that is not a year ("2026"), a quarter ("2026Q3") or a month
+    ("2026-07")."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "report.period_invalid"

@@ -7,10 +7,18 @@ and their intervals are computed here from those aggregates, never from rows one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 
-from gateway.domain.partners import TradeDirection, TransportMode
+from gateway.domain import recognition
+from gateway.domain.errors import OutcomeInvalid, ReleaseBeforeArrival, shown
+from gateway.domain.partners import HomeAdministration, Partner, TradeDirection, TransportMode
+from gateway.domain.validation import EARLIEST, LATEST
+
+#: Longest declaration id, in characters (customs declaration numbers are 18 to 30).
+MAX_DECLARATION_ID = 64
+#: The reason of every outcome a partner reported abroad.
+REPORTED = "reported"
 
 
 class Jurisdiction(Enum):
@@ -50,6 +58,9 @@ class Outcome:
     before_recognition: bool
     #: The recognition answer's reason at arrival (home), or "reported" (abroad).
     reason: str
+    #: The operator's code as the directory knows it (AEOCN0123456789 for CN0123456789): who
+    #: is counted once among the home AEOs trading. "": the declared code, normalised.
+    operator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +143,135 @@ class Report:
     rows: tuple[Row, ...]
     #: The earlier periods of the same kind within the year before, oldest first.
     trend: tuple[Report, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationFacts:
+    """What a declaration system reports of one declaration, before it is classified."""
+
+    declaration_id: str
+    declared_code: str
+    direction: TradeDirection
+    mode: TransportMode | None
+    arrived_at: datetime
+    released_at: datetime
+    document_review: bool
+    inspected: bool
+
+
+def check_facts(facts: DeclarationFacts) -> None:
+    """OutcomeInvalid or ReleaseBeforeArrival when ``facts`` cannot be recorded."""
+    declaration = facts.declaration_id
+    if not declaration.strip() or len(declaration) > MAX_DECLARATION_ID:
+        raise OutcomeInvalid(
+            f"declaration_id {shown(declaration)} must be 1 to {MAX_DECLARATION_ID} characters",
+            field="declaration_id",
+        )
+    if not declaration.isprintable():
+        raise OutcomeInvalid("declaration_id has control characters", field="declaration_id")
+    for name, at in (("arrived_at", facts.arrived_at), ("released_at", facts.released_at)):
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise OutcomeInvalid(f"{name} must carry a time zone", field=name)
+        if not EARLIEST <= at <= LATEST:
+            raise OutcomeInvalid(f"{name} is outside the years 1 to 9999 in UTC", field=name)
+    if facts.released_at < facts.arrived_at:
+        raise ReleaseBeforeArrival(
+            f"declaration {shown(declaration)} released at {facts.released_at.isoformat()}, "
+            f"before its arrival at {facts.arrived_at.isoformat()}",
+            declaration_id=declaration,
+        )
+
+
+def release_minutes(arrived_at: datetime, released_at: datetime) -> int:
+    """Arrival to release in whole minutes, rounded down (the unit the store aggregates)."""
+    return (released_at - arrived_at) // timedelta(minutes=1)
+
+
+def home_outcome(
+    facts: DeclarationFacts, answer: recognition.Answer, home: HomeAdministration
+) -> Outcome:
+    """A declaration lodged at home, counted by the recognition answer that applied at its
+    arrival: the grade whose treatment applied (a home operator's own, the home grade a
+    recognised partner operator earns, the scheme's regular grade otherwise; "" when the code
+    named nobody the gateway knows)."""
+    partner = answer.administration if answer.administration not in ("", home.code) else ""
+    return Outcome(
+        reporter=home.code,
+        declaration_id=facts.declaration_id,
+        declared_code=facts.declared_code,
+        direction=facts.direction,
+        mode=facts.mode,
+        arrived_at=facts.arrived_at,
+        released_at=facts.released_at,
+        document_review=facts.document_review,
+        inspected=facts.inspected,
+        jurisdiction=Jurisdiction.HOME,
+        partner=partner,
+        administration=answer.administration,
+        grade=answer.treatment,
+        aeo=answer.outcome is recognition.Outcome.RECOGNISED,
+        before_recognition=bool(partner) and answer.reason == "mra.not_in_force",
+        reason=answer.reason,
+        operator=answer.normalised_code,
+    )
+
+
+def abroad_outcome(
+    facts: DeclarationFacts,
+    partner: Partner,
+    baseline: bool,
+    home_answer: recognition.Answer | None,
+    home: HomeAdministration,
+) -> Outcome:
+    """A declaration a partner reported: a home AEO's (grade: its home grade at arrival, from
+    ``home_answer``) or one of the partner's baseline (grade ""). before_recognition: the MRA
+    was not in force on the day of arrival for its mode."""
+    day = home.day_of(facts.arrived_at)
+    aeo = (
+        not baseline
+        and home_answer is not None
+        and home_answer.outcome is recognition.Outcome.RECOGNISED
+    )
+    return Outcome(
+        reporter=partner.code,
+        declaration_id=facts.declaration_id,
+        declared_code=facts.declared_code,
+        direction=facts.direction,
+        mode=facts.mode,
+        arrived_at=facts.arrived_at,
+        released_at=facts.released_at,
+        document_review=facts.document_review,
+        inspected=facts.inspected,
+        jurisdiction=Jurisdiction.ABROAD,
+        partner=partner.code,
+        administration="" if baseline else home.code,
+        grade=home_answer.treatment if aeo and home_answer is not None else "",
+        aeo=aeo,
+        before_recognition=recognition.entry_into_force(partner, day, facts.mode) is not None,
+        reason=REPORTED,
+        operator=home_answer.normalised_code if home_answer is not None else "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """How the store groups outcomes for a report."""
+
+    jurisdiction: Jurisdiction
+    partner: str
+    direction: TradeDirection
+    grade: str
+    aeo: bool
+    before_recognition: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """One group's totals in a period, as the store aggregated them: declarations, inspected,
+    documents reviewed, and the histogram of release minutes ((minute, declarations) pairs)."""
+
+    key: GroupKey
+    declarations: int
+    inspected: int
+    document_reviews: int
+    release_minutes: tuple[tuple[int, int], ...]
