@@ -29,6 +29,7 @@ from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.facilitation import SqlOutcomes
 from adapters.store.outbound import PartnerLocks, SqlOutbound
+from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
@@ -293,7 +294,7 @@ def build(
     outcome_sink: OutcomeSink | None = None,
 ) -> Gateway:
     """Builds and starts the gateway described by ``settings``. ``outcome_sink``: where
-    partners' outcome reports are recorded (none: SubmitOutcomeReport is UNIMPLEMENTED)."""
+    partners' outcome reports are recorded (default: the store)."""
     core = open_core(settings, clock, extra_codecs)
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
@@ -340,7 +341,7 @@ def build(
         PartnerExchangeServicer(
             submit,
             clock,
-            core.outcome_reports(outcome_sink, recognise) if outcome_sink is not None else None,
+            core.outcome_reports(outcome_sink or SqlOutcomeReports(store.database), recognise),
         ),
         server,
     )

@@ -1,86 +1,87 @@
 """PartnerExchangeService.SubmitOutcomeReport over real mTLS, on SQLite and PostgreSQL: partners
 report outcomes abroad in their own wire formats, signed; the receipt is the gateway's.
 
-The outcomes store (adapters/store/facilitation.py) is built in parallel: until it is connected
-in the composition root, these tests record into ``MemorySink``, an in-memory OutcomeSink with
-the port's semantics (one lock for one transaction).
+What was recorded is read back from the store (outcomes, outcome_aggregates).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import Any
 
 import grpc
 import pytest
 
 from adapters.crypto.signatures import load_public_key
-from gateway.app.outcome_report import OutcomeSink, ReceiptFor, ReceivedReport
 from gateway.bootstrap import Gateway, build
 from gateway.client import open_receipt
-from gateway.domain.facilitation import Jurisdiction, Outcome, OutcomeAggregate
-from gateway.domain.messages import SealedReceipt
+from gateway.domain.facilitation import Jurisdiction
 from gateway.domain.outcome_reports import AggregateDraft, OutcomeDraft, OutcomeReportDraft
 from gateway.domain.partners import TradeDirection, TransportMode
 from gateway.pb import exchange_pb2, exchange_pb2_grpc, home_pb2, home_pb2_grpc
+from gateway.times import from_us
 from tests.conftest import Live, Workspace
 from tests.integration.helpers import expect_error, now
 
 HOME_AEO = "AEOCN0123456789"
 
 
-class MemorySink:
-    """The OutcomeSink port in memory: what the SQL store does, without SQL."""
+class Stored:
+    """What the store holds of partners' reports, read back for the assertions."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.outcomes: dict[tuple[str, str], Outcome] = {}
-        self.aggregates: list[OutcomeAggregate] = []
-        self.reports: dict[tuple[str, bytes], tuple[ReceivedReport, SealedReceipt]] = {}
+    def __init__(self, live: Live) -> None:
+        self._db = live.gateway.store.database
 
-    def receipt(self, reporter: str, digest: bytes) -> SealedReceipt | None:
-        with self._lock:
-            stored = self.reports.get((reporter, digest))
-            return None if stored is None else stored[1]
+    def _rows(self, sql: str) -> list[Any]:
+        with self._db.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(sql)
+            rows: list[Any] = cur.fetchall()
+            return rows
 
-    def record(
-        self,
-        report: ReceivedReport,
-        outcomes: Sequence[Outcome],
-        aggregates: Sequence[OutcomeAggregate],
-        receipt_for: ReceiptFor,
-    ) -> tuple[SealedReceipt, bool]:
-        with self._lock:
-            stored = self.reports.get((report.partner, report.digest))
-            if stored is not None:
-                return stored[1], True
-            already: Collection[str] = {
-                o.declaration_id
-                for o in outcomes
-                if (o.reporter, o.declaration_id) in self.outcomes
-            }
-            for o in outcomes:
-                self.outcomes.setdefault((o.reporter, o.declaration_id), o)
-            self.aggregates.extend(aggregates)
-            receipt = receipt_for(already)
-            self.reports[(report.partner, report.digest)] = (report, receipt)
-            return receipt, False
+    @property
+    def outcomes(self) -> dict[tuple[str, str], SimpleNamespace]:
+        columns = (
+            "reporter, declaration_id, jurisdiction, partner, administration, grade, aeo, "
+            "before_recognition, inspected, arrived_at, released_at"
+        )
+        found = {}
+        for row in self._rows(f"SELECT {columns} FROM outcomes"):
+            o = SimpleNamespace(
+                **dict(zip([c.strip() for c in columns.split(",")], row, strict=True))
+            )
+            o.jurisdiction = Jurisdiction(o.jurisdiction)
+            o.aeo, o.before_recognition, o.inspected = (
+                bool(o.aeo),
+                bool(o.before_recognition),
+                bool(o.inspected),
+            )
+            o.arrived_at, o.released_at = from_us(o.arrived_at), from_us(o.released_at)
+            found[(o.reporter, o.declaration_id)] = o
+        return found
+
+    @property
+    def aggregates(self) -> list[SimpleNamespace]:
+        return [
+            SimpleNamespace(reporter=r, declarations=int(d))
+            for r, d in self._rows("SELECT reporter, declarations FROM outcome_aggregates")
+        ]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def reporting(
     request: pytest.FixtureRequest, workspace: Workspace
-) -> Iterator[tuple[Live, MemorySink]]:
+) -> Iterator[tuple[Live, Stored]]:
     """A gateway on each store with a home AEO (advanced certified since an hour ago)."""
     overrides: dict[str, Any] = {"outbound_enabled": False}
     if request.param == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     settings = workspace.settings(**overrides)
-    sink = MemorySink()
-    gateway: Gateway = build(settings, outcome_sink=sink)
+    gateway: Gateway = build(settings)
     live = Live(gateway, settings, workspace)
+    sink = Stored(live)
     change = home_pb2.GradeChange(
         enterprise_code="0123456789",
         name="Shanghai Harbour Trading Co., Ltd.",
@@ -156,7 +157,7 @@ def ignored(receipt: exchange_pb2.Receipt) -> dict[str, str]:
 
 
 def test_korea_reports_in_jws_and_each_outcome_is_counted_or_ignored_with_its_reason(
-    reporting: tuple[Live, MemorySink],
+    reporting: tuple[Live, Stored],
 ) -> None:
     """KR reports, in JWS, a home AEO's declaration, a baseline one, one released before
     arrival, one naming a code that is no home AEO, one whose code is punctuation only, and a
@@ -196,7 +197,7 @@ def test_korea_reports_in_jws_and_each_outcome_is_counted_or_ignored_with_its_re
 
 
 def test_the_eu_reports_in_xmldsig_and_singapore_in_native(
-    reporting: tuple[Live, MemorySink],
+    reporting: tuple[Live, Stored],
 ) -> None:
     """EU reports over XML-DSig, SG in the native format. Result: each receipt verifies and
     records its outcome, reported by the sender."""
@@ -208,7 +209,7 @@ def test_the_eu_reports_in_xmldsig_and_singapore_in_native(
         assert sink.outcomes[(partner, f"{partner}-1")].grade == "advanced certified"
 
 
-def test_the_same_report_again_gets_the_same_receipt(reporting: tuple[Live, MemorySink]) -> None:
+def test_the_same_report_again_gets_the_same_receipt(reporting: tuple[Live, Stored]) -> None:
     """SG sends the same signed bytes twice. Result: the identical receipt, duplicate set."""
     live, _ = reporting
     envelope = live.workspace.outcome_envelope(
@@ -222,7 +223,7 @@ def test_the_same_report_again_gets_the_same_receipt(reporting: tuple[Live, Memo
 
 
 def test_a_declaration_reported_again_in_a_new_report_is_recorded_once(
-    reporting: tuple[Live, MemorySink],
+    reporting: tuple[Live, Stored],
 ) -> None:
     """SG reports SG-8, then a new report with SG-8 (changed) and SG-9. Result: the second
     receipt records SG-9 only and names SG-8 as recorded before; the first SG-8 stays."""
@@ -236,7 +237,7 @@ def test_a_declaration_reported_again_in_a_new_report_is_recorded_once(
     assert stored.released_at - stored.arrived_at == timedelta(hours=3)
 
 
-def test_a_partner_reporting_for_another_is_refused(reporting: tuple[Live, MemorySink]) -> None:
+def test_a_partner_reporting_for_another_is_refused(reporting: tuple[Live, Stored]) -> None:
     """SG, over its own TLS identity and with its own key, sends a report claiming to be KR's.
     Result: PERMISSION_DENIED partner.impersonation; nothing recorded."""
     live, sink = reporting
@@ -251,7 +252,7 @@ def test_a_partner_reporting_for_another_is_refused(reporting: tuple[Live, Memor
 
 
 def test_a_report_signed_with_another_partners_key_is_refused(
-    reporting: tuple[Live, MemorySink],
+    reporting: tuple[Live, Stored],
 ) -> None:
     """SG sends a report of its own signed with KR's key. Result: UNAUTHENTICATED
     signature.unknown_key (only the sender's keys are consulted)."""
@@ -267,7 +268,7 @@ def test_a_report_signed_with_another_partners_key_is_refused(
 
 
 def test_a_report_issued_outside_the_clock_window_is_refused(
-    reporting: tuple[Live, MemorySink],
+    reporting: tuple[Live, Stored],
 ) -> None:
     """SG's report issued a day ago. Result: INVALID_ARGUMENT batch.issued_at_out_of_window."""
     live, _ = reporting
@@ -280,7 +281,7 @@ def test_a_report_issued_outside_the_clock_window_is_refused(
 
 
 def test_a_baseline_declaration_before_the_mra_is_reported_apart(
-    reporting: tuple[Live, MemorySink],
+    reporting: tuple[Live, Stored],
 ) -> None:
     """KR reports a baseline declaration of 2010 (its MRA entered into force in 2014).
     Result: recorded as before recognition."""
@@ -291,19 +292,3 @@ def test_a_baseline_declaration_before_the_mra_is_reported_apart(
     )
     assert verified(live, send(live, report, wire_format="jws")).records_applied == 1
     assert sink.outcomes[("KR", "KR-old")].before_recognition
-
-
-def test_without_an_outcome_store_the_rpc_is_unimplemented(workspace: Workspace) -> None:
-    """A gateway built without an outcome sink. Result: UNIMPLEMENTED, not INTERNAL."""
-    settings = workspace.settings(outbound_enabled=False)
-    gateway = build(settings)
-    try:
-        live = Live(gateway, settings, workspace)
-        report = OutcomeReportDraft("SG", now(), (declaration("SG-1"),))
-        expect_error(lambda: send(live, report), grpc.StatusCode.UNIMPLEMENTED, None)
-    finally:
-        gateway.stop(grace=0)
-
-
-if TYPE_CHECKING:
-    _SINK: OutcomeSink = MemorySink()  # the port, as mypy checks it
