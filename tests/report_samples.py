@@ -26,8 +26,8 @@ _QUARTERS = (
 def measures(declarations: int, inspected: float, median: float) -> Measures:
     return Measures(
         declarations=declarations,
-        inspection_rate=Estimate(inspected, inspected * 0.8, inspected * 1.25),
-        document_review_rate=Estimate(inspected * 2, inspected * 1.7, inspected * 2.4),
+        inspection_rate=Estimate(inspected, inspected * 0.8, min(1.0, inspected * 1.25)),
+        document_review_rate=Estimate(inspected / 2, inspected * 0.4, inspected * 0.6),
         release_median_hours=Estimate(median, median * 0.9, median * 1.1),
         release_mean_hours=median * 1.2,
         release_p90_hours=median * 2.5,
@@ -114,7 +114,9 @@ def report(*, trend: int = 3) -> Report:
         for i, (label, start, end) in enumerate(_QUARTERS)
     ]
     current = made[-1]
-    return Report(current.period, current.start, current.end, current.rows, tuple(made[3 - trend : 3]))
+    return Report(
+        current.period, current.start, current.end, current.rows, tuple(made[3 - trend : 3])
+    )
 
 
 def monthly(months: int = 12) -> Report:

@@ -22,7 +22,7 @@ def hours(value: float | None) -> str:
 
 
 def reduction(comparison: Comparison | None, *, interval: bool = True) -> str:
-    """"80% [75, 84]": the reduction and its 95 % interval, in whole percent; where the group's
+    """ "80% [75, 84]": the reduction and its 95 % interval, in whole percent; where the group's
     figure is over twice the baseline's, the ratio reads better: "37x [24, 58]"."""
     if comparison is None:
         return NA
@@ -39,7 +39,7 @@ def _times(ratio: float) -> str:
 
 
 def interval(estimate: Estimate | None, fmt: str = "percent") -> str:
-    """"0.52% [0.41%, 0.66%]" or "1.2 [1.1, 1.3]" (hours)."""
+    """ "0.52% [0.41%, 0.66%]" or "1.2 [1.1, 1.3]" (hours)."""
     if estimate is None:
         return NA
     one = percent if fmt == "percent" else hours

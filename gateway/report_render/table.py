@@ -20,7 +20,7 @@ _COLUMNS = (
     ("reduction", "[95% CI]", 17),
 )
 _LEGEND = (
-    "reduction: 1 - AEO/baseline; \"4.2x\": the AEO figure is 4.2 times the baseline's; "
+    'reduction: 1 - AEO/baseline; "4.2x": the AEO figure is 4.2 times the baseline\'s; '
     "n/a: not available"
 )
 _TREND_KEY = 44
@@ -71,8 +71,10 @@ def _line(row: Row) -> str:
         labels.reduction(row.release_median),
     )
     grade = row.grade if len(row.grade) <= _GRADE - 1 else row.grade[: _GRADE - 2] + "~"
-    return "  " + grade.ljust(_GRADE) + "".join(
-        c.rjust(w) for c, (_, _, w) in zip(cells, _COLUMNS, strict=True)
+    return (
+        "  "
+        + grade.ljust(_GRADE)
+        + "".join(c.rjust(w) for c, (_, _, w) in zip(cells, _COLUMNS, strict=True))
     )
 
 
@@ -91,9 +93,7 @@ def _trend(report: Report) -> list[str]:
                 keys.append(labels.key(row))
                 names[labels.key(row)] = labels.short(row)
     values = {
-        (labels.key(row), i): _whole(row)
-        for i, period in enumerate(periods)
-        for row in period.rows
+        (labels.key(row), i): _whole(row) for i, period in enumerate(periods) for row in period.rows
     }
     per_line = (WIDTH - 2 - _TREND_KEY) // _TREND_CELL
     lines = ["", "TREND: inspection-rate reduction, AEO against baseline"]
