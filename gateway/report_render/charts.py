@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from gateway.domain.facilitation import Estimate, Measures, Report, Row
+from gateway.domain.facilitation import Estimate, Jurisdiction, Measures, Report, Row
 from gateway.report_render import labels
 
 _AEO, _BASE = "#1f6fb4", "#c0504d"
@@ -76,7 +77,7 @@ def inspection(report: Report) -> Chart:
     floor = min(present) / 3 if log else 0.0
     ys = range(len(rows))
     for offset, estimates, colour, label in (
-        (-0.2, groups, _AEO, "AEO"),
+        (-0.2, groups, _AEO, "group"),
         (0.2, bases, _BASE, "baseline"),
     ):
         values = [max(e.value * 100, floor) if e else 0.0 for e in estimates]
@@ -109,14 +110,18 @@ def inspection(report: Report) -> Chart:
 
 
 def release(report: Report) -> Chart:
-    """Release time per group: the median with its interval, the mean and the 90th percentile."""
-    entries: list[tuple[str, str, Row, bool]] = []
+    """Release time per group: the median with its interval, the mean and the 90th percentile;
+    each baseline once, above the AEO groups compared with it."""
+    blocks: dict[tuple[str, str, str], list[Row]] = {}
     for row in report.rows:
-        entries.append((f"{_name(row)}: AEO", _AEO, row, False))
-        entries.append((f"{_name(row)}: baseline", _BASE, row, True))
+        blocks.setdefault(_baseline_key(row), []).append(row)
+    entries: list[tuple[str, str, Measures | None]] = []
+    for (place, partner, direction), rows in blocks.items():
+        owner = partner if place == "abroad" else "home"
+        entries.append((f"{owner} baseline, {direction}", _BASE, rows[0].baseline))
+        entries += [(_name(r), _AEO, r.group) for r in rows]
     figure, ax = _figure(len(entries))
-    for y, (_, colour, row, baseline) in enumerate(entries):
-        m = row.baseline if baseline else row.group
+    for y, (_, colour, m) in enumerate(entries):
         if m is None or m.release_median_hours is None:
             continue
         median = m.release_median_hours
@@ -135,10 +140,7 @@ def release(report: Report) -> Chart:
             ax.plot([m.release_mean_hours], [y], marker="D", color="black", ms=5)
     ax.set_yticks(
         list(range(len(entries))),
-        [
-            name + ("" if (row.baseline if baseline else row.group) else f" {labels.NA}")
-            for name, _, row, baseline in entries
-        ],
+        [name + ("" if m else f" {labels.NA}") for name, _, m in entries],
     )
     ax.invert_yaxis()
     ax.set_xlabel("hours from arrival to release")
@@ -152,11 +154,14 @@ def release(report: Report) -> Chart:
     )
     title = f"Release time per group, {report.period.label}"
     ax.set_title(title)
-    alt = f"{title}. " + "; ".join(
-        f"{name}: " + _release_words(row.baseline if baseline else row.group)
-        for name, _, row, baseline in entries
-    )
+    alt = f"{title}. " + "; ".join(f"{name}: {_release_words(m)}" for name, _, m in entries)
     return Chart(title, alt, _png(figure))
+
+
+def _baseline_key(row: Row) -> tuple[str, str, str]:
+    """Which baseline a row is compared with: the home one by direction, or a partner's."""
+    abroad = row.jurisdiction is Jurisdiction.ABROAD
+    return (row.jurisdiction.value, row.partner if abroad else "", row.direction.value)
 
 
 def _release_words(m: Measures | None) -> str:
@@ -182,21 +187,27 @@ def trend(report: Report) -> Chart:
                 continue
             series.setdefault(labels.key(row), []).append((x, row.inspection.ratio))
             names[labels.key(row)] = labels.short(row)
-    for k, points in series.items():
+    colours = matplotlib.colormaps["tab20"]
+    spread = 0.3 / max(len(series), 1)
+    for n, (k, points) in enumerate(series.items()):
+        # Nudged apart along x, so that overlapping whiskers stay readable.
+        nudge = (n - (len(series) - 1) / 2) * spread
         ax.errorbar(
-            [x for x, _ in points],
+            [x + nudge for x, _ in points],
             [e.value for _, e in points],
             yerr=_whiskers([e for _, e in points]),
             marker="o",
             capsize=3,
+            color=colours(n % 20),
             label=names[k],
         )
     ax.axhline(1.0, color="grey", lw=1, ls="--")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xticks(list(range(len(periods))), [p.period.label for p in periods])
     ax.set_ylabel("AEO inspection rate / baseline (log; 0.5 = half as many)")
     if series:
-        ax.legend(fontsize="small", loc="best")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     title = f"Inspection rate against baseline, {periods[0].period.label} to {report.period.label}"
     ax.set_title(title)
     alt = f"{title}. " + "; ".join(

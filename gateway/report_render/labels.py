@@ -30,8 +30,13 @@ def reduction(comparison: Comparison | None, *, interval: bool = True) -> str:
     if q.value > 2:
         point, low, high = f"{_times(q.value)}x", _times(q.low), _times(q.high)
     else:
-        point, low, high = f"{r.value * 100:.0f}%", f"{r.low * 100:.0f}", f"{r.high * 100:.0f}"
+        point, low, high = f"{_whole(r.value)}%", _whole(r.low), _whole(r.high)
     return f"{point} [{low}, {high}]" if interval else point
+
+
+def _whole(fraction: float) -> str:
+    """A fraction in whole percent; round() gives an int, so never "-0"."""
+    return str(round(fraction * 100))
 
 
 def _times(ratio: float) -> str:
