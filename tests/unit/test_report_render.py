@@ -123,3 +123,21 @@ def test_an_unknown_format_is_refused() -> None:
     assert "html" in FORMATS
     with pytest.raises(ValueError, match="unknown report format"):
         render(report(), "xlsx")
+
+
+def test_a_page_is_not_poured_onto_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--format html` on a terminal without --output. Result: one line saying to give --output,
+    exit status 2, before any store is opened."""
+    import sys
+
+    from gateway.cli import main
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code = main(["report", "facilitation", "--period", "2026Q3", "--format", "html"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "aeo-gateway: --format html writes a whole page: give --output FILE, or pipe it\n"
+    )
