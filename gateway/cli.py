@@ -1,4 +1,4 @@
-"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate."""
+"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate, report."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from gateway import cli_demo, cli_facilitation, cli_home, cli_import, cli_outbox, cli_partners
+from gateway import (
+    cli_demo,
+    cli_facilitation,
+    cli_home,
+    cli_import,
+    cli_outbox,
+    cli_partners,
+    cli_report,
+)
 from gateway.settings import Settings, SettingsError, describe, load
 
 if TYPE_CHECKING:
@@ -420,6 +428,7 @@ def parser() -> argparse.ArgumentParser:
     cli_home.add_parser(sub)
     cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
+    cli_report.add_parser(sub)
 
     demo = sub.add_parser(
         "demo",
