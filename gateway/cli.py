@@ -20,6 +20,7 @@ import grpc
 from gateway import (
     cli_demo,
     cli_facilitation,
+    cli_generate,
     cli_home,
     cli_import,
     cli_outbox,
@@ -429,6 +430,7 @@ def parser() -> argparse.ArgumentParser:
     cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
     cli_report.add_parser(sub)
+    cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
 
     demo = sub.add_parser(
         "demo",
