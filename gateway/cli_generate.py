@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from gateway import facilitation_generator as generator
+from gateway.domain.partners import HomeAdministration
 
 #: Rows between two progress updates on a terminal.
 _PROGRESS_EVERY = 50_000
@@ -77,7 +78,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     finally:
         if progress:
             print("\r\033[K", end="", file=sys.stderr)
-    imports = [
+    grades = generator.home_grades_path(args.out)
+    try:
+        graded = generator.write_home_grades(args.seed, args.year, _home(args), grades)
+    except OSError as exc:
+        raise UsageError(f"cannot write {grades}: {exc.strerror or exc}") from exc
+    imports = [f"aeo-gateway home import {grades}"] + [
         f"aeo-gateway facilitation import {path}"
         + ("" if reporter == generator.HOME else f" --reporter {reporter}")
         for reporter, (path, _) in files.items()
@@ -101,6 +107,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 {"reporter": reporter, "file": str(path), "outcomes": count}
                 for reporter, (path, count) in files.items()
             ],
+            "home_operators": {"file": str(grades), "operators": graded},
             "imports": imports,
             "groups": groups,
         }
@@ -114,7 +121,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
             f"{group['group']:<26}{group['outcomes']:>10,}{group['inspection']:>12.2%}"
             f"{group['document_review']:>12.1%}{group['release_median_hours']:>10.1f}"
         )
-    print("load (the operators they name must be registered to be recognised):")
+    print(f"wrote {graded:,} home operators' grades to {grades}")
+    print("load, in this order (partners' operators need their signed batches as well):")
     for command in imports:
         print(f"  {command}")
     return 0
+
+
+def _home(args: argparse.Namespace) -> HomeAdministration:
+    """The home administration as the settings' home file defines it (its grade schemes)."""
+    from adapters.directory.files import read_home
+    from gateway.cli import UsageError, _settings
+    from gateway.domain.errors import DefinitionInvalid
+
+    settings = _settings(args)
+    try:
+        return read_home(settings.home_file)
+    except DefinitionInvalid as exc:
+        raise UsageError(f"{settings.home_file}: {exc}") from exc

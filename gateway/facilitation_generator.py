@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.domain.facilitation import Jurisdiction, Outcome
-from gateway.domain.partners import TradeDirection, TransportMode
+from gateway.domain.partners import HomeAdministration, TradeDirection, TransportMode
 
 HOME = "CN"
 #: The home administration's days (China keeps one offset all year: no daylight saving).
@@ -334,3 +334,43 @@ def write_files(
             if counted is not None:
                 counted(total)
     return written
+
+
+def home_grades_path(out: Path) -> Path:
+    """Where the home operators go, for `home import`: beside ``out`` (year.home-grades.csv)."""
+    return out.with_name(f"{out.stem}.home-grades{out.suffix}")
+
+
+def write_home_grades(
+    seed: int, year: int, home: HomeAdministration, out: Path, groups: tuple[Group, ...] = GROUPS
+) -> int:
+    """The home operators the outcomes name, graded as their group, as a `home import` file;
+    returns how many. Each grade takes effect a month before the year, or, for a grade no
+    scheme had then (Decree 282's "certified" in 2026), on the day the first scheme with it
+    enters into force: outcomes of such an operator before that name nobody known."""
+    before = date(year - 1, 12, 1)
+    starts = [before, *sorted(s.in_force for s in home.grade_schemes if s.in_force > before)]
+    codes = operator_codes(seed, groups)
+    written = 0
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("enterprise_code", "name", "address", "grade", "effective_at"))
+        for group in groups:
+            if group.jurisdiction is not Jurisdiction.HOME or group.partner:
+                continue
+            day = next((d for d in starts if _has(home, d, group.grade)), None)
+            if day is None:
+                continue
+            effective = datetime.combine(day, datetime.min.time(), HOME_OFFSET).isoformat()
+            for code in codes[group.name]:
+                enterprise = code.removeprefix(group.code_prefix)
+                writer.writerow(
+                    (enterprise, f"Enterprise {enterprise}", "Beijing", group.grade, effective)
+                )
+                written += 1
+    return written
+
+
+def _has(home: HomeAdministration, day: date, grade: str) -> bool:
+    scheme = home.scheme_at(day)
+    return scheme is not None and grade in scheme.grades

@@ -14,6 +14,7 @@ import pytest
 from gateway import cli
 from gateway import facilitation_generator as generator
 from gateway.domain.facilitation import Jurisdiction, Outcome
+from tests.factories import home
 
 
 def _year(seed: int = 11, outcomes: int = 40_000, year: int = 2026) -> list[Outcome]:
@@ -97,6 +98,26 @@ def test_the_files_are_one_per_reporter_and_a_partner_marks_its_baseline(tmp_pat
     assert datetime.fromisoformat(home[0]["arrived_at"]).utcoffset() is not None
 
 
+def test_home_operators_are_graded_from_before_the_year_or_when_their_grade_exists(
+    tmp_path: Path,
+) -> None:
+    """Decree 282 (from 2026-04-01) brought "certified"; Decree 251 before it had none."""
+    path = tmp_path / "grades.csv"
+    assert generator.write_home_grades(3, 2026, home(), path) == 6600
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    when = {(r["grade"], r["effective_at"]) for r in rows}
+    assert when == {
+        ("regular", "2025-12-01T00:00:00+08:00"),
+        ("advanced certified", "2025-12-01T00:00:00+08:00"),
+        ("discredited", "2025-12-01T00:00:00+08:00"),
+        ("certified", "2026-04-01T00:00:00+08:00"),
+    }
+    codes = generator.operator_codes(3)["home advanced certified"]
+    assert {r["enterprise_code"] for r in rows if r["grade"] == "advanced certified"} == {
+        c.removeprefix("AEOCN") for c in codes
+    }
+
+
 def test_the_command_writes_the_files_and_tells_the_true_rates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,7 +127,8 @@ def test_the_command_writes_the_files_and_tells_the_true_rates(
     report = json.loads(capsys.readouterr().out)
     assert [f["outcomes"] for f in report["files"]] == [390, 110]
     assert len(out.read_text().splitlines()) == 391
-    assert report["imports"][1] == (
+    assert report["imports"][0].startswith("aeo-gateway home import ")
+    assert report["imports"][2] == (
         f"aeo-gateway facilitation import {tmp_path / 'year.KR.csv'} --reporter KR"
     )
     advanced = next(g for g in report["groups"] if g["group"] == "home advanced certified")
