@@ -30,9 +30,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="write a year of generated outcomes with known true rates as import CSVs",
         description="Deterministic from --seed: the same seed, year and count write the same "
         "files: the home outcomes to FILE.csv, each partner's report beside it (FILE.KR.csv). "
-        "Home grades (advanced certified inspected at 0.52 %%, regular at 2.6 %%, "
-        "discredited at 98 %%), KR and MN AEOs at home, and KR's report of home AEOs' "
-        "shipments (inspection 50 %% below KR's baseline, median release 0.7 of it).",
+        "Home grades (advanced certified inspected at 0.52 %, regular at 2.6 %, "
+        "discredited at 98 %), KR and MN AEOs at home, and KR's report of home AEOs' "
+        "shipments (inspection 50 % below KR's baseline, median release 0.7 of it).",
     )
     generate.add_argument("--seed", type=int, required=True, help="the random seed")
     generate.add_argument("--year", type=_year, required=True, help="the calendar year, e.g. 2026")
