@@ -29,9 +29,10 @@ from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.facilitation import SqlOutcomes
 from adapters.store.outbound import PartnerLocks, SqlOutbound
+from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
-from adapters.wire.registry import codecs
+from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
@@ -45,6 +46,7 @@ from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
@@ -210,6 +212,22 @@ class Core:
             ),
         )
 
+    def outcome_reports(self, sink: OutcomeSink, recognise: Recognise) -> SubmitOutcomeReport:
+        """Partners' signed outcome reports, recorded in ``sink``; the status exchange's size,
+        record and clock-skew limits."""
+        settings = self.settings
+        return SubmitOutcomeReport(
+            outcome_codecs(),
+            sink,
+            ProtobufReceiptSealer(self.signer),
+            recognise,
+            Limits(
+                max_payload_bytes=settings.max_payload_bytes,
+                max_records=settings.max_records_per_message,
+                clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+            ),
+        )
+
     @cached_property
     def outcomes(self) -> SqlOutcomes:
         """Declaration outcomes and partners' baseline totals (facilitation tracking)."""
@@ -270,9 +288,13 @@ def open_core(
 
 
 def build(
-    settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
+    settings: Settings,
+    clock: Clock | None = None,
+    extra_codecs: Sequence[WireCodec] = (),
+    outcome_sink: OutcomeSink | None = None,
 ) -> Gateway:
-    """Builds and starts the gateway described by ``settings``."""
+    """Builds and starts the gateway described by ``settings``. ``outcome_sink``: where
+    partners' outcome reports are recorded (default: the store)."""
     core = open_core(settings, clock, extra_codecs)
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
@@ -316,7 +338,12 @@ def build(
         maximum_concurrent_rpcs=4 * settings.workers,
     )
     exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
-        PartnerExchangeServicer(submit, clock), server
+        PartnerExchangeServicer(
+            submit,
+            clock,
+            core.outcome_reports(outcome_sink or SqlOutcomeReports(store.database), recognise),
+        ),
+        server,
     )
     recognition_pb2_grpc.add_RecognitionServiceServicer_to_server(
         RecognitionServicer(recognise), server

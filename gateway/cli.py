@@ -1,4 +1,4 @@
-"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate."""
+"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate, report."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from gateway import (
     cli_import,
     cli_outbox,
     cli_partners,
+    cli_report,
 )
 from gateway.settings import Settings, SettingsError, describe, load
 
@@ -428,6 +429,7 @@ def parser() -> argparse.ArgumentParser:
     cli_home.add_parser(sub)
     cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
+    cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
 
     demo = sub.add_parser(

@@ -12,11 +12,12 @@ from typing import Any, Self
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import read_definitions
 from adapters.wire.native import encode_record
-from adapters.wire.registry import codecs
+from adapters.wire.registry import codecs, outcome_codecs
 from gateway import protomap
 from gateway.bootstrap import init_dev_pki
 from gateway.client import TlsIdentity
 from gateway.domain.messages import OutboundBatch
+from gateway.domain.outcome_reports import OutcomeReportDraft
 from gateway.domain.records import AeoRecord
 from gateway.pb import common_pb2, exchange_pb2
 from gateway.settings import Settings, load
@@ -72,6 +73,22 @@ class DevWorkspace:
         return protomap.signed_envelope(
             codecs()[fmt].seal(batch, self.signer(batch.partner, key_id))
         )
+
+    def outcome_envelope(
+        self,
+        report: OutcomeReportDraft,
+        wire_format: str | None = None,
+        key_id: str | None = None,
+        signer_of: str | None = None,
+    ) -> exchange_pb2.SignedEnvelope:
+        """``report`` sealed as its partner would for SubmitOutcomeReport: in ``wire_format``
+        (default: the partner's primary format) with the partner's signing key (or with
+        ``signer_of``'s, to forge)."""
+        settings = self.settings()
+        definitions = read_definitions(settings.home_file, settings.partners_dir)
+        fmt = wire_format or definitions.partners[report.partner].partner.wire_formats[0]
+        signer = self.signer(signer_of or report.partner, key_id)
+        return protomap.signed_envelope(outcome_codecs()[fmt].seal(report, signer))
 
     def write_config(self, name: str, **values: str | int | float | bool) -> Path:
         """A settings file in the workspace, for `aeo-gateway --config`."""

@@ -171,6 +171,10 @@ def _strict_json(text: str) -> Any:
     return _STRICT.decode(text)
 
 
+#: For the other documents the format carries (outcome reports).
+strict_json: Final = _strict_json
+
+
 def _parse(text: str, members: int) -> Any:
     """The document, parsed as _strict_json would, faster. ``members`` is the number of
     name-value pairs in the text (the structure scan's count of name separators outside
@@ -202,7 +206,7 @@ def _header(segment: bytes) -> dict[str, Any]:
     return header
 
 
-def _algorithm(header: dict[str, Any]) -> tuple[str, str, str]:
+def _algorithm(header: dict[str, Any], expected_typ: str = TYP) -> tuple[str, str, str]:
     """(JWS alg, pinned algorithm name, kid) from a protected header the format allows."""
     offered = [n for n in _KEY_MATERIAL if n in header]
     if offered:
@@ -230,8 +234,8 @@ def _algorithm(header: dict[str, Any]) -> tuple[str, str, str]:
     if not isinstance(kid, str) or not kid:
         raise SignatureLayoutInvalid("kid must be a non-empty string")
     typ, cty = header.get("typ"), header.get("cty")
-    if typ is not None and (not isinstance(typ, str) or typ.lower() != TYP):
-        raise SignatureLayoutInvalid(f"typ {shown(typ)} is not {TYP!r}")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() != expected_typ):
+        raise SignatureLayoutInvalid(f"typ {shown(typ)} is not {expected_typ!r}")
     if cty is not None and (not isinstance(cty, str) or cty.lower() not in _CTY):
         raise SignatureLayoutInvalid(f"cty {shown(cty)} is not 'json'")
     return alg, pinned, kid
@@ -558,6 +562,15 @@ class JwsCodec:
     def open(
         self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
     ) -> DecodedBatch:
+        payload, members, kid, pinned = self.verified(message, keys, limits)
+        return _decode(payload, members, limits, kid, pinned)
+
+    def verified(
+        self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits, typ: str = TYP
+    ) -> tuple[bytes, int, str, str]:
+        """The JWS payload once its signature holds, with _check_structure's count of members,
+        the kid and the pinned algorithm: every document this format carries is received so
+        (``typ``: the explicit type its header may name)."""
         data = message.payload
         # Before any crypto: the shape of a compact serialization, and its size.
         if len(data) > self._max:
@@ -570,7 +583,7 @@ class JwsCodec:
             raise SignatureLayoutInvalid("JWS JSON serialization: only the compact one is read")
         if not data.isascii() or data.count(b".") != 2 or b"=" in data:
             raise MalformedPayload("not a JWS compact serialization (three base64url parts)")
-        alg, pinned, kid = _algorithm(_header(data[: data.index(b".")]))
+        alg, pinned, kid = _algorithm(_header(data[: data.index(b".")]), typ)
         key = keys.resolve(kid, pinned)
         registry = self._registries[alg]
         try:
@@ -584,7 +597,7 @@ class JwsCodec:
             valid = False
         if not valid:
             raise SignatureInvalid(f"signature does not verify with key {shown(kid)}", key_id=kid)
-        return _decode(token.payload, members, limits, kid, pinned)
+        return token.payload, members, kid, pinned
 
     def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
         return SealedEnvelope(NAME, sign_compact(encode(batch), signer))

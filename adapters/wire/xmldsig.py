@@ -119,14 +119,17 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
-def _schema() -> etree.XMLSchema:
-    schema: etree.XMLSchema | None = getattr(_local, "schema", None)
-    if schema is None:
-        source = resources.files("adapters.wire").joinpath("schemas/aeo-status-v1.xsd")
+def schema(name: str = "aeo-status-v1.xsd") -> etree.XMLSchema:
+    """The XSD ``schemas/<name>``, loaded once per thread."""
+    cache: dict[str, etree.XMLSchema] | None = getattr(_local, "schemas", None)
+    if cache is None:
+        cache = _local.schemas = {}
+    found = cache.get(name)
+    if found is None:
+        source = resources.files("adapters.wire").joinpath(f"schemas/{name}")
         with source.open("rb") as xsd:
-            schema = etree.XMLSchema(etree.parse(xsd, _parser()))
-        _local.schema = schema
-    return schema
+            found = cache[name] = etree.XMLSchema(etree.parse(xsd, _parser()))
+    return found
 
 
 _UNSAFE_PARSE_ERRORS = {
@@ -461,16 +464,19 @@ def _day_or_none(value: date | ValueError | None) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _check_schema(signed: etree._Element) -> None:
-    schema = _schema()
-    if not schema.validate(signed):
-        error = schema.error_log.last_error  # type: ignore[attr-defined]  # lxml-stubs lag
+def check_schema(
+    signed: etree._Element,
+    xsd: str = "aeo-status-v1.xsd",
+    ns: str = NS,
+    what: str = "an AEO status document (v1)",
+) -> None:
+    """SchemaViolation naming the place, unless ``signed`` is valid against ``xsd``."""
+    validator = schema(xsd)
+    if not validator.validate(signed):
+        error = validator.error_log.last_error  # type: ignore[attr-defined]  # lxml-stubs lag
         where = _readable_path(signed, error.path)
-        message = str(error.message).replace(f"{{{NS}}}", "")
-        raise SchemaViolation(
-            f"not an AEO status document (v1) at {where}: {shown(message, 240)}",
-            path=where,
-        )
+        message = str(error.message).replace(f"{{{ns}}}", "")
+        raise SchemaViolation(f"not {what} at {where}: {shown(message, 240)}", path=where)
 
 
 def _readable_path(signed: etree._Element, path: str) -> str:
@@ -490,7 +496,7 @@ def _readable_path(signed: etree._Element, path: str) -> str:
 
 def read(signed: etree._Element, key_id: str, algorithm: str) -> DecodedBatch:
     """The batch in a signed document, once the schema holds."""
-    _check_schema(signed)
+    check_schema(signed)
     try:
         issued_at = timestamps.instant(signed.get("issuedAt", ""))
     except ValueError as exc:

@@ -1,4 +1,4 @@
-"""PartnerExchangeService: partners submit signed status messages."""
+"""PartnerExchangeService: partners submit signed status messages and outcome reports."""
 
 from __future__ import annotations
 
@@ -6,15 +6,23 @@ import grpc
 
 from gateway import protomap
 from gateway.api.auth import current
+from gateway.app.outcome_report import SubmitOutcomeReport
 from gateway.app.submit import SubmitStatusMessage
 from gateway.domain.ports import Clock
 from gateway.pb import exchange_pb2, exchange_pb2_grpc
 
 
 class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
-    def __init__(self, submit: SubmitStatusMessage, clock: Clock) -> None:
+    def __init__(
+        self,
+        submit: SubmitStatusMessage,
+        clock: Clock,
+        submit_outcomes: SubmitOutcomeReport | None = None,
+    ) -> None:
         self._submit = submit
         self._clock = clock
+        #: None: no outcome store is connected, and the RPC answers UNIMPLEMENTED.
+        self._submit_outcomes = submit_outcomes
 
     def SubmitStatusMessage(
         self, request: exchange_pb2.SubmitStatusMessageRequest, context: grpc.ServicerContext
@@ -26,5 +34,20 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
         )
         result = self._submit(message, ctx.directory)
         return exchange_pb2.SubmitStatusMessageResponse(
+            receipt=protomap.signed_receipt(result.receipt), duplicate=result.duplicate
+        )
+
+    def SubmitOutcomeReport(
+        self, request: exchange_pb2.SubmitOutcomeReportRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.SubmitOutcomeReportResponse:
+        if self._submit_outcomes is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this gateway records no outcome reports")
+        ctx = current()
+        assert ctx.principal.partner is not None  # the interceptor admits partner certificates
+        message = protomap.inbound_message(
+            request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
+        )
+        result = self._submit_outcomes(message, ctx.directory)
+        return exchange_pb2.SubmitOutcomeReportResponse(
             receipt=protomap.signed_receipt(result.receipt), duplicate=result.duplicate
         )

@@ -15,6 +15,7 @@ from gateway.domain.messages import (
     SealedEnvelope,
     SealedReceipt,
 )
+from gateway.domain.outcome_reports import DecodedOutcomeReport, OutcomeReportDraft
 
 
 class Clock(Protocol):
@@ -68,6 +69,26 @@ class WireCodec(Protocol):
 
     def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:
         """The batch in this format, signed by ``signer``."""
+        ...
+
+
+class OutcomeCodec(Protocol):
+    """One wire format's reading of a partner's outcome report (facilitation.proto
+    OutcomeReport), signed as that format signs status messages, checked with the same keys.
+    Every one passes tests/contract/test_outcome_codecs.py."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(
+        self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
+    ) -> DecodedOutcomeReport:
+        """Checks the signature with a key from ``keys``, then decodes; ``limits.max_records``
+        bounds outcomes and aggregates together. Raises as WireCodec.open does."""
+        ...
+
+    def seal(self, report: OutcomeReportDraft, signer: Signer) -> SealedEnvelope:
+        """The report in this format, signed by ``signer`` (partners' simulators, tests)."""
         ...
 
 

@@ -47,7 +47,7 @@ from gateway.pb import (
     recognition_pb2,
 )
 from tests.conftest import PG_ADMIN_URL, ROOT, Workspace
-from tests.integration.fake_partner import FakePartner
+from tests.integration.fake_partner import FakePartner, StatusOnly
 from tests.integration.test_outbound_faults import HOME_AEO, eventually
 
 SETTLED = admin_pb2.OUTBOUND_MESSAGE_STATE_SETTLED
@@ -69,7 +69,7 @@ class Answering(Protocol):
     ) -> exchange_pb2.SubmitStatusMessageResponse: ...
 
 
-class HoldFirst(exchange_pb2_grpc.PartnerExchangeServiceServicer):
+class HoldFirst(StatusOnly):
     """``inner`` takes each message (and keeps it) as usual, but the answer to the first call
     is held until ``release``: the partner has the message, its sender not yet the receipt."""
 
@@ -102,7 +102,7 @@ class Passed:
     receipt: exchange_pb2.SignedReceipt
 
 
-class Relay(exchange_pb2_grpc.PartnerExchangeServiceServicer):
+class Relay(StatusOnly):
     """KR's real gateway behind one hop: each call forwarded as is, with the home gateway's own
     outbound certificate, after ``delay_seconds``; KR's answer or failure passed back."""
 
