@@ -25,6 +25,9 @@ from gateway.domain.facilitation import Outcome, OutcomeAggregate
 from gateway.domain.messages import SealedReceipt
 from gateway.times import to_us
 
+#: Bound parameters in one statement: under every database's limit.
+MAX_PARAMETERS = 30_000
+
 _RECEIPT = (
     "SELECT receipt, receipt_signature, receipt_key_id, receipt_algorithm FROM outcome_reports "
     "WHERE reporter = ? AND digest = ?"
@@ -137,8 +140,10 @@ class SqlOutcomeReports:
         self, cur: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
         values = "(" + ", ".join("?" * len(columns)) + ")"
-        for i in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[i : i + ROWS_PER_STATEMENT]
+        # PostgreSQL binds at most 65,535 parameters per statement, a stock SQLite 32,766.
+        per_statement = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // len(columns)))
+        for i in range(0, len(rows), per_statement):
+            chunk = rows[i : i + per_statement]
             cur.execute(
                 self._db.sql(
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES "

@@ -117,7 +117,10 @@ def _hours(item: dict[str, Any], name: str) -> float:
     value = item.get(name, 0)
     if type(value) not in (int, float):
         raise _Fault(f"{name} is not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer of hundreds of digits: no float holds it
+        raise _Fault(f"{name} is out of range") from None
 
 
 def _unknown(item: dict[str, Any], allowed: frozenset[str]) -> None:

@@ -227,7 +227,7 @@ class SubmitOutcomeReport:
         assert draft.direction is not None
         assert draft.arrived_at is not None
         assert draft.released_at is not None
-        administration, grade = partner.code, ""
+        administration, grade, operator = partner.code, "", ""
         if not draft.baseline:
             try:
                 answer = self._recognise.one(
@@ -250,6 +250,8 @@ class SubmitOutcomeReport:
                     f"arrival ({answer.reason if answer else 'code.empty'})",
                 )
             administration, grade = directory.home.code, answer.treatment
+            # One enterprise however its code was written: "home AEOs trading" counts it once.
+            operator = answer.normalised_code
         day = directory.home.day_of(draft.arrived_at)
         return Outcome(
             reporter=partner.code,
@@ -268,6 +270,7 @@ class SubmitOutcomeReport:
             aeo=not draft.baseline,
             before_recognition=not _in_force(partner, draft.mode, day),
             reason=REPORTED,
+            operator=operator,
         )
 
 

@@ -13,7 +13,7 @@ from enum import Enum
 from gateway.domain import recognition
 from gateway.domain.errors import OutcomeInvalid, ReleaseBeforeArrival, shown
 from gateway.domain.partners import HomeAdministration, Partner, TradeDirection, TransportMode
-from gateway.domain.validation import EARLIEST, LATEST
+from gateway.domain.validation import EARLIEST, LATEST, NOT_TEXT
 
 #: Longest declaration id, in characters (customs declaration numbers are 18 to 30).
 MAX_DECLARATION_ID = 64
@@ -175,6 +175,8 @@ def check_facts(facts: DeclarationFacts) -> None:
         raise OutcomeInvalid(
             f"declared_code must be 1 to {MAX_DECLARED_CODE} characters", field="declared_code"
         )
+    if NOT_TEXT.search(facts.declared_code):
+        raise OutcomeInvalid("declared_code has control characters", field="declared_code")
     for name, at in (("arrived_at", facts.arrived_at), ("released_at", facts.released_at)):
         if at.tzinfo is None or at.utcoffset() is None:
             raise OutcomeInvalid(f"{name} must carry a time zone", field=name)

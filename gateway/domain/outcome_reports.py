@@ -14,7 +14,7 @@ from datetime import datetime
 
 from gateway.domain.messages import Rejection
 from gateway.domain.partners import TradeDirection, TransportMode
-from gateway.domain.validation import EARLIEST, LATEST, MAX_NUMBER, NOT_TEXT
+from gateway.domain.validation import EARLIEST, LATEST, NOT_TEXT
 
 #: As a record's identifier: stored as text of at most 64 characters.
 MAX_DECLARATION_ID = 64
@@ -22,6 +22,9 @@ MAX_DECLARATION_ID = 64
 MAX_DECLARED_CODE = 128
 #: Hours between arrival and release no customs procedure reaches (ten years).
 MAX_HOURS = 24 * 366 * 10
+#: Declarations one aggregate may count: far above any administration's year, and low enough
+#: that a report's totals over every partner and period stay far within uint64.
+MAX_AGGREGATE_DECLARATIONS = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +158,12 @@ def check_aggregate(index: int, draft: AggregateDraft) -> Rejection | None:
     assert draft.end is not None
     if draft.end <= draft.start:
         return _ignored(ident, "aggregate.invalid", "end is not after start")
-    if not 0 < draft.declarations <= MAX_NUMBER:
-        return _ignored(ident, "aggregate.invalid", "declarations must be at least 1")
+    if not 0 < draft.declarations <= MAX_AGGREGATE_DECLARATIONS:
+        return _ignored(
+            ident,
+            "aggregate.invalid",
+            f"declarations must be within 1..{MAX_AGGREGATE_DECLARATIONS}",
+        )
     for name, count in (
         ("inspected", draft.inspected),
         ("document_reviews", draft.document_reviews),

@@ -9,9 +9,9 @@ from datetime import date, datetime, time, tzinfo
 from gateway.domain.errors import PeriodInvalid, shown
 from gateway.domain.facilitation import Period
 
-_YEAR = re.compile(r"(\d{4})")
-_QUARTER = re.compile(r"(\d{4})[Qq]([1-4])")
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_YEAR = re.compile(r"(\d{4})", re.ASCII)
+_QUARTER = re.compile(r"(\d{4})[Qq]([1-4])", re.ASCII)
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
 #: The years a period may name: the next one's start must still be a date.
 _FIRST_YEAR, _LAST_YEAR = 1, 9998
 

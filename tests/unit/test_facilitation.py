@@ -167,6 +167,8 @@ def test_the_same_declaration_again_is_a_duplicate_and_changes_nothing() -> None
         ({"arrived_at": datetime(2026, 7, 1)}, OutcomeInvalid, "arrived_at"),
         ({"declared_code": " "}, OutcomeInvalid, "declared_code"),
         ({"declared_code": "SG" * 200}, OutcomeInvalid, "declared_code"),
+        ({"declared_code": "AEO\x00CN0123456789"}, OutcomeInvalid, "declared_code"),
+        ({"declared_code": "AEO\x85CN0123456789"}, OutcomeInvalid, "declared_code"),
         ({"released_at": datetime(2026, 6, 30, tzinfo=UTC)}, ReleaseBeforeArrival, None),
     ],
 )

@@ -29,7 +29,21 @@ def test_periods_parse_to_half_open_day_ranges(
 
 
 @pytest.mark.parametrize(
-    "text", ["", "26", "2026Q5", "2026Q0", "2026-13", "2026-7", "2026-00", "Q3", "0000", "9999"]
+    "text",
+    [
+        "",
+        "26",
+        "2026Q5",
+        "2026Q0",
+        "2026-13",
+        "2026-7",
+        "2026-00",
+        "Q3",
+        "0000",
+        "9999",
+        "\uff12\uff10\uff12\uff16",
+        "\u0662\u0660\u0662\u0666Q1",
+    ],
 )
 def test_anything_else_is_refused_with_a_stable_reason(text: str) -> None:
     with pytest.raises(PeriodInvalid) as caught:
