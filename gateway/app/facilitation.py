@@ -11,7 +11,7 @@ from typing import Protocol
 
 from gateway.app.recognise import Recognise
 from gateway.domain.directory import Directory
-from gateway.domain.errors import PartnerNotFound, shown
+from gateway.domain.errors import OutcomeInvalid, PartnerNotFound, shown
 from gateway.domain.facilitation import (
     DeclarationFacts,
     GroupStats,
@@ -26,6 +26,7 @@ from gateway.domain.facilitation import (
 from gateway.domain.facilitation_report import build_rows
 from gateway.domain.periods import bounds, parse_period, trend_periods
 from gateway.domain.recognition import Answer
+from gateway.domain.recognition import Outcome as Recognised
 
 
 class OutcomeStore(Protocol):
@@ -100,6 +101,16 @@ class RecordOutcomes:
         if partner is None:
             raise PartnerNotFound(f"no partner {shown(reporter)} is registered", partner=reporter)
         answer = None if baseline else self._answer(directory, facts)
+        if answer is not None and (
+            answer.administration != home.code or answer.outcome is not Recognised.RECOGNISED
+        ):
+            # Counted nowhere rather than in the partner's baseline: as SubmitOutcomeReport
+            # ignores it (outcome.not_a_home_aeo), a file refuses it.
+            raise OutcomeInvalid(
+                f"declared_code {shown(facts.declared_code)} is not a {home.code} AEO at arrival "
+                f"({answer.reason}); mark the row baseline if it is the partner's own",
+                field="declared_code",
+            )
         return abroad_outcome(facts, partner, baseline, answer, home), answer
 
     def _answer(self, directory: Directory, facts: DeclarationFacts) -> Answer:

@@ -170,3 +170,20 @@ def test_an_unknown_reporter_is_one_line(
 ) -> None:
     assert run(config, str(csv_file(tmp_path, GOOD[0])), "--reporter", "ZZ") == 2
     assert "--reporter ZZ: no such partner" in capsys.readouterr().err
+
+
+def test_a_partner_row_naming_no_home_aeo_is_refused_not_counted_in_its_baseline(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], core: Core
+) -> None:
+    """KR's file says row 2 is a home AEO's declaration (baseline false), but the code names no
+    home AEO. Result: line 3 named, exit 2, nothing recorded (not counted in KR's baseline)."""
+    rows = [
+        line(1, "AEOCN0123456789", 60, False, ",false"),
+        line(2, "AEOCN9999999999", 60, True, ",false"),
+    ]
+    path = csv_file(tmp_path, *rows, header=HEADER + ",baseline")
+    assert run(config, str(path), "--reporter", "KR") == 2
+    err = capsys.readouterr().err
+    assert "line 3" in err
+    assert "is not a CN AEO at arrival" in err
+    assert core.facilitation_report()(core.directory.current(), PERIOD, "KR").rows == ()
