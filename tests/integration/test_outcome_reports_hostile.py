@@ -15,7 +15,8 @@ from gateway.domain.outcome_reports import AggregateDraft, OutcomeReportDraft
 from gateway.domain.partners import TradeDirection
 from gateway.pb import facilitation_pb2 as fpb
 from gateway.pb import facilitation_pb2_grpc as fgrpc
-from tests.integration.helpers import Live, now
+from tests.conftest import Live
+from tests.integration.helpers import now
 from tests.integration.test_outcome_reports_over_mtls import (
     aggregate,
     declaration,
@@ -32,9 +33,10 @@ from tests.integration.test_outcome_reports_over_mtls import (
 def report(live: Live, partner: str = "") -> fpb.FacilitationReport:
     year = f"{(now() - timedelta(hours=6)).astimezone(ZoneInfo('Asia/Shanghai')).year:04d}"
     stub = fgrpc.FacilitationServiceStub(live.channel("domestic"))
-    return stub.GetFacilitationReport(
+    response: fpb.GetFacilitationReportResponse = stub.GetFacilitationReport(
         fpb.GetFacilitationReportRequest(period=year, partner=partner)
-    ).report
+    )
+    return response.report
 
 
 def test_a_jws_aggregate_with_an_integer_too_large_for_a_float_is_ignored(
