@@ -23,24 +23,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from gateway.cli_facilitation import BASELINE as BASELINE  # the file the import reads
+from gateway.cli_facilitation import COLUMNS as COLUMNS
 from gateway.domain.facilitation import Jurisdiction, Outcome
 from gateway.domain.partners import HomeAdministration, TradeDirection, TransportMode
 
 HOME = "CN"
 #: The home administration's days (China keeps one offset all year: no daylight saving).
 HOME_OFFSET = timezone(timedelta(hours=8))
-#: The columns `facilitation import` reads, in order; a partner's file adds BASELINE.
-COLUMNS = (
-    "declaration_id",
-    "declared_code",
-    "direction",
-    "mode",
-    "arrived_at",
-    "released_at",
-    "document_review",
-    "inspected",
-)
-BASELINE = "baseline"
 DEFAULT_OUTCOMES = 100_000
 #: Log-scale spread of release times: lognormal, so the median is exactly the one set.
 RELEASE_SIGMA = 0.9

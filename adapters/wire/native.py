@@ -3,6 +3,7 @@ over its exact bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Literal
 
@@ -156,25 +157,34 @@ def encode(batch: OutboundBatch) -> bytes:
     return msg.SerializeToString()
 
 
+def verified(
+    message: InboundMessage, keys: KeyResolver, check_size: Callable[[bytes], None]
+) -> DetachedSignature:
+    """The detached signature, once it holds over the payload with a key of the sender's;
+    ``check_size`` refuses a payload with too many entries for the format's own message."""
+    detached = message.detached
+    if detached is None:
+        raise SignatureInvalid("the native format needs a detached signature")
+    key = keys.resolve(detached.key_id, detached.algorithm)
+    # The entry count first: it reads less than the signature check hashes (a flood of
+    # oversized messages is refused at a fraction of the cost) and trusts nothing.
+    check_size(message.payload)
+    # Then the signature: nothing from an unverified payload is parsed, let alone trusted.
+    if not detached.signature or not key.verify(message.payload, detached.signature):
+        raise SignatureInvalid(
+            f"signature does not verify with key {shown(detached.key_id)}",
+            key_id=detached.key_id,
+        )
+    return detached
+
+
 class NativeCodec:
     name = NAME
 
     def open(
         self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
     ) -> DecodedBatch:
-        detached = message.detached
-        if detached is None:
-            raise SignatureInvalid("the native format needs a detached signature")
-        key = keys.resolve(detached.key_id, detached.algorithm)
-        # The record count first: it reads less than the signature check hashes (a flood of
-        # oversized messages is refused at a fraction of the cost) and trusts nothing.
-        check_size(message.payload, limits)
-        # Then the signature: nothing from an unverified payload is parsed, let alone trusted.
-        if not detached.signature or not key.verify(message.payload, detached.signature):
-            raise SignatureInvalid(
-                f"signature does not verify with key {shown(detached.key_id)}",
-                key_id=detached.key_id,
-            )
+        detached = verified(message, keys, lambda payload: check_size(payload, limits))
         return _parse(message.payload, limits, detached.key_id, detached.algorithm)
 
     def seal(self, batch: OutboundBatch, signer: Signer) -> SealedEnvelope:

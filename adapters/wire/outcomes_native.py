@@ -8,9 +8,10 @@ from datetime import datetime
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from adapters.wire import native
 from adapters.wire.protowire import count_field
 from gateway import protomap
-from gateway.domain.errors import MalformedPayload, SignatureInvalid, TooManyRecords, shown
+from gateway.domain.errors import MalformedPayload, TooManyRecords
 from gateway.domain.messages import DetachedSignature, InboundMessage, SealedEnvelope
 from gateway.domain.outcome_reports import (
     AggregateDraft,
@@ -163,17 +164,7 @@ class NativeOutcomeCodec:
     def open(
         self, message: InboundMessage, keys: KeyResolver, limits: DecodeLimits
     ) -> DecodedOutcomeReport:
-        detached = message.detached
-        if detached is None:
-            raise SignatureInvalid("the native format needs a detached signature")
-        key = keys.resolve(detached.key_id, detached.algorithm)
-        check_size(message.payload, limits)
-        # Nothing of an unverified payload is parsed, let alone trusted.
-        if not detached.signature or not key.verify(message.payload, detached.signature):
-            raise SignatureInvalid(
-                f"signature does not verify with key {shown(detached.key_id)}",
-                key_id=detached.key_id,
-            )
+        detached = native.verified(message, keys, lambda payload: check_size(payload, limits))
         report = _parse(message.payload, limits)
         return DecodedOutcomeReport(report, detached.key_id, detached.algorithm)
 
