@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,11 +23,15 @@ from grpc_reflection.v1alpha import reflection
 from adapters import pki
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import FileDirectory, read_definitions
+from adapters.ops import expiry
+from adapters.ops.metrics import ObservedSqlOutbound
+from adapters.ops.server import Operations
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.facilitation import SqlOutcomes
+from adapters.store.operations import SqlOperations
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
@@ -46,6 +50,7 @@ from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.observed import ObservedSubmit
 from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
@@ -107,6 +112,13 @@ class Gateway:
     change_feed: ChangeFeedServicer | None = None
     #: Delivers home AEO changes to partners; None when outbound_enabled is off.
     dispatcher: Dispatcher | None = None
+    #: Metrics, /healthz and /readyz, the store probe and expiry warnings.
+    operations: Operations | None = None
+
+    @property
+    def metrics_port(self) -> int:
+        """Port of the operations HTTP server (0: none; metrics_listen is "")."""
+        return self.operations.port if self.operations is not None else 0
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -114,12 +126,16 @@ class Gateway:
 
     def stop(self, grace: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING first, then in-flight calls drain, then the writer."""
+        if self.operations is not None:
+            self.operations.draining()
         self.health.enter_graceful_shutdown()
         if self.change_feed is not None:
             self.change_feed.close()  # streams never end by themselves: end them first
         self.server.stop(self.grace_seconds if grace is None else grace).wait()
         if self.dispatcher is not None:
             self.dispatcher.stop()  # before the store it writes to
+        if self.operations is not None:
+            self.operations.stop()  # before the store it probes
         self.store.stop()
 
     def wait(self) -> None:
@@ -295,10 +311,17 @@ def build(
 ) -> Gateway:
     """Builds and starts the gateway described by ``settings``. ``outcome_sink``: where
     partners' outcome reports are recorded (default: the store)."""
-    core = open_core(settings, clock, extra_codecs)
+    operations = _operations(settings)  # before the store is migrated: /readyz says so
+    try:
+        core = open_core(settings, clock, extra_codecs)
+    except BaseException:
+        operations.stop()
+        raise
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
-    submit = core.submitter(YieldingTransactions(store.transactions))
+    submit = ObservedSubmit(
+        core.submitter(YieldingTransactions(store.transactions)), operations.metrics
+    )
     recognise = core.recogniser()
     reload_partners = ReloadPartners(directory, store.transactions)
 
@@ -324,7 +347,7 @@ def build(
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
-        interceptors=[GatewayInterceptor(authenticator, directory, admission)],
+        interceptors=[GatewayInterceptor(authenticator, directory, admission, operations.metrics)],
         options=[
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
             # Slack over the per-client limit: a client may see a call end (and start the next)
@@ -348,7 +371,7 @@ def build(
     recognition_pb2_grpc.add_RecognitionServiceServicer_to_server(
         RecognitionServicer(recognise), server
     )
-    outbound_store = SqlOutbound(store.database)
+    outbound_store = ObservedSqlOutbound(store.database, operations.metrics)
     dispatcher = _dispatcher(core, outbound_store) if settings.outbound_enabled else None
     wake = dispatcher.wake if dispatcher is not None else _no_wake
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
@@ -407,6 +430,13 @@ def build(
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    operations.serving(
+        SqlOperations(store.database),
+        directory.current,
+        _own_files(settings),
+        clock.now,
+        _service_health(health_servicer),
+    )
     log.info(
         "aeo-gateway serving on port %d (%d partners, %s)",
         port,
@@ -423,6 +453,7 @@ def build(
         settings.grace_seconds,
         change_feed,
         dispatcher,
+        operations=operations,
     )
 
 
@@ -461,3 +492,35 @@ def _dispatcher(core: Core, store: SqlOutbound) -> Dispatcher:
         max_age,
         sender.close,
     )
+
+
+def _operations(settings: Settings) -> Operations:
+    """The operations HTTP server on metrics_listen ("" : none), with a registry of its own."""
+    try:
+        return Operations(settings.metrics_listen)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve metrics on {settings.metrics_listen} ({exc.strerror}); set "
+            'metrics_listen to a free host:port, or to "" to serve none'
+        ) from exc
+
+
+def _own_files(settings: Settings) -> expiry.OwnFiles:
+    return expiry.OwnFiles(
+        settings.tls_cert, settings.outbound_tls_cert, settings.home_ca, settings.signing_key
+    )
+
+
+def _service_health(servicer: health.HealthServicer) -> Callable[[bool], None]:
+    """Sets every gateway service SERVING or NOT_SERVING; "" (liveness) is left SERVING."""
+
+    def set_serving(serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in SERVICE_NAMES:
+            servicer.set(name, status)
+
+    return set_serving

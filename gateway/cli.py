@@ -26,6 +26,7 @@ from gateway import (
     cli_outbox,
     cli_partners,
     cli_report,
+    logs,
 )
 from gateway.settings import Settings, SettingsError, describe, load
 
@@ -55,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.bootstrap import build
 
     settings = _settings(args)
+    logs.configure(settings.log_format, args.verbose)
     gateway = build(settings)
     stopped = threading.Event()
 
@@ -445,10 +447,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure("text", args.verbose)
     from gateway.bootstrap import ConfigurationError
     from gateway.domain.errors import GatewayError
 

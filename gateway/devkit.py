@@ -46,8 +46,9 @@ class DevWorkspace:
         return self.root / "certs" / "dev"
 
     def settings(self, **overrides: Any) -> Settings:
+        """The workspace's settings; metrics on a free port, so several gateways can run."""
         settings = load(None, {}, base=self.root)
-        return settings.with_overrides(**overrides) if overrides else settings
+        return settings.with_overrides(**{"metrics_listen": "127.0.0.1:0", **overrides})
 
     def identity(self, who: str) -> TlsIdentity:
         """TLS identity of "domestic", "admin", "registry" or a partner code."""
@@ -99,5 +100,6 @@ class DevWorkspace:
                 return "true" if value else "false"
             return f'"{value}"' if isinstance(value, str) else str(value)
 
+        values = {"metrics_listen": "127.0.0.1:0", **values}  # a free port, as settings()
         path.write_text("".join(f"{k} = {toml(v)}\n" for k, v in values.items()))
         return path

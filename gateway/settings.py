@@ -93,6 +93,11 @@ class Settings:
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
+    #: host:port of the plain HTTP server for operations: GET /metrics (Prometheus), /healthz
+    #: (liveness) and /readyz (readiness). Port 0 picks a free port; "" serves none.
+    metrics_listen: str = "127.0.0.1:9464"
+    #: Log lines as "text" (one line for people) or "json" (one JSON object per line).
+    log_format: str = "text"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
@@ -154,6 +159,12 @@ def _validated(settings: Settings) -> Settings:
     host, _, port = settings.listen.rpartition(":")
     if not host or not port.isdigit():
         raise SettingsError("listen must be host:port")
+    if settings.metrics_listen:
+        host, _, port = settings.metrics_listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError('metrics_listen must be host:port, or "" to serve no metrics')
+    if settings.log_format not in ("text", "json"):
+        raise SettingsError("log_format must be text or json")
     if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise SettingsError("database_url must start with sqlite:/// or postgresql://")
     return settings

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from gateway import logs
 from gateway.api.admission import Admission
 from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, RequestContext, Role, _current
 from gateway.api.errors import abort
+from gateway.api.observe import CallObserver, observed
 from gateway.app.directory import PartnerDirectory
 from gateway.domain.errors import (
     GatewayError,
@@ -48,9 +50,15 @@ else:
 
 class GatewayInterceptor(_Interceptor):
     def __init__(
-        self, authenticator: Authenticator, directory: PartnerDirectory, admission: Admission
+        self,
+        authenticator: Authenticator,
+        directory: PartnerDirectory,
+        admission: Admission,
+        observer: CallObserver | None = None,
     ) -> None:
         self._auth = authenticator
+        #: Told each call's method, status code and duration (the metrics); None: nobody.
+        self._observer = observer
         self._directory = directory
         self._admission = admission
         # Wrapped handlers per method: built once, not on every call.
@@ -66,7 +74,7 @@ class GatewayInterceptor(_Interceptor):
             handler = continuation(details)
             if handler is None:
                 return None  # unknown method: gRPC answers UNIMPLEMENTED
-            wrapped = self._wrap(handler, details.method)
+            wrapped = observed(self._wrap(handler, details.method), details.method, self._observer)
             self._wrapped[details.method] = wrapped
         return wrapped
 
@@ -100,6 +108,7 @@ class GatewayInterceptor(_Interceptor):
     ) -> RequestContext:
         directory = self._directory.current()
         principal = self._auth.principal(context, directory)
+        logs.note_partner(principal.partner)
         if allowed is not None and principal.role not in allowed:
             if principal.role is Role.INSECURE_LOCAL:
                 raise NoClientIdentity(f"{method} needs a verified client certificate")

@@ -1,0 +1,1 @@
+"""Operations: metrics, health and readiness over HTTP, the credential expiry inventory."""
