@@ -1,4 +1,4 @@
-"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate, report."""
+"""aeo-gateway command line: serve, certs init, query, partners, demo, migrate, report, doctor."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import grpc
 
 from gateway import (
     cli_demo,
+    cli_doctor,
     cli_facilitation,
     cli_generate,
     cli_home,
@@ -433,6 +434,7 @@ def parser() -> argparse.ArgumentParser:
     cli_outbox.add_parser(sub, _client_options)
     cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
+    cli_doctor.add_parser(sub)
 
     demo = sub.add_parser(
         "demo",

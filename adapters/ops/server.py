@@ -113,6 +113,7 @@ class Operations:
         self._watcher: threading.Thread | None = None
         self._probe_lock = threading.Lock()
         self.port = 0
+        self._listen = listen
         if listen:
             host, _, port = listen.rpartition(":")
             self._http = _Server((host.strip("[]"), int(port)), _Handler)
@@ -122,8 +123,6 @@ class Operations:
                 target=self._http.serve_forever, name="ops-http", daemon=True
             )
             self._http_thread.start()
-            log.info("operations endpoints on http://%s:%d (/metrics /healthz /readyz)", host,
-                     self.port)  # fmt: skip
 
     def serving(
         self,
@@ -136,6 +135,9 @@ class Operations:
     ) -> None:
         """The gateway serves: metrics read the store, the store is probed, expiring
         credentials are logged now and daily."""
+        if self._http is not None:
+            host = self._listen.rpartition(":")[0]
+            log.info("operations on http://%s:%d: /metrics /healthz /readyz", host, self.port)
         self._store = store
         self._health = health
         self._now = now
@@ -163,9 +165,10 @@ class Operations:
             except GatewayError as exc:
                 cause = " ".join(str(exc.__cause__ or exc.message).split())[:200]
                 reason = f"store unreachable: {cause}"
+            was = self.readiness.reason
             if self.readiness.set(reason):
                 if reason is None:
-                    log.info("store answers again: ready")
+                    log.info("ready" if was == STARTING else "store answers again: ready")
                 else:
                     log.warning("not ready: %s", reason)
                 self._health(reason is None)

@@ -5,6 +5,7 @@ and echoed in the response's trailing metadata, and its duration and status code
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import grpc
 
 from gateway import logs
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -65,10 +68,12 @@ def _ended(
 ) -> None:
     trailing = tuple(context.trailing_metadata() or ())
     context.set_trailing_metadata((*trailing, (logs.REQUEST_ID_KEY, request_id)))
+    code = context.code()  # type: ignore[attr-defined]  # set by abort and set_code
+    name = code.name if code is not None else failure
+    seconds = time.monotonic() - started
     if observer is not None:
-        code = context.code()  # type: ignore[attr-defined]  # set by abort and set_code
-        name = code.name if code is not None else failure
-        observer.call_ended(method, name, time.monotonic() - started)
+        observer.call_ended(method, name, seconds)
+    log.debug("call ended %s after %.1f ms", name, seconds * 1000)
 
 
 def _unary(
@@ -81,6 +86,7 @@ def _unary(
         rid = _request_id(context)
         failure = "OK"
         with logs.bind(logs.CallInfo(rid, method)):
+            log.debug("call from %s", context.peer())
             try:
                 return behavior(requests, context)
             except BaseException as exc:
@@ -102,6 +108,7 @@ def _streaming(
         rid = _request_id(context)
         failure = "OK"
         with logs.bind(logs.CallInfo(rid, method)):
+            log.debug("call from %s", context.peer())
             try:
                 yield from behavior(requests, context)
             except BaseException as exc:

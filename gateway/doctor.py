@@ -1,0 +1,350 @@
+"""`aeo-gateway doctor`: checks an installation without serving and says what to fix.
+
+Configuration (settings, partner files), the gateway's own keys and certificates (readable, key
+matching certificate, valid now, not ending within 30 days), each partner's trust anchor, server
+CA and signing keys (ending within 30 days), the store (reachable, migrations applied: read
+only, nothing is applied) and each partner's outbound endpoint (TCP and a TLS handshake with
+the outbound client certificate, all partners at once, a short timeout each).
+
+Each check is OK, WARN (works now, needs attention) or FAIL (does not work), with what to do
+for every one that is not OK.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from adapters.crypto.signatures import KeyMismatch, Signer
+from adapters.directory.files import FileDirectory
+from adapters.ops import expiry
+from adapters.store.operations import SqlOperations, known_migrations
+from adapters.store.sql import SqlStore
+from adapters.wire.registry import codecs
+from gateway.clock import SystemClock
+from gateway.domain.directory import Directory
+from gateway.domain.errors import GatewayError
+from gateway.domain.partners import OutboundEndpoint
+from gateway.settings import Settings
+
+OK = "OK"
+WARN = "WARN"
+FAIL = "FAIL"
+#: Seconds one partner endpoint may take to connect and finish its TLS handshake.
+ENDPOINT_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    #: What to do; empty for OK.
+    fix: str = ""
+
+    def line(self) -> str:
+        fix = f" -> {self.fix}" if self.fix else ""
+        return f"{self.status:<4} {self.name}: {self.detail}{fix}"
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _days(left_seconds: float) -> str:
+    days = int(left_seconds // 86_400)
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _validity(name: str, cert: x509.Certificate, now: datetime, renew: str) -> tuple[str, str, str]:
+    """(status, detail, fix) of one certificate's validity at ``now``."""
+    not_after = cert.not_valid_after_utc
+    subject = cert.subject.rfc4514_string()
+    if now < cert.not_valid_before_utc:
+        return FAIL, f"{subject} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}", renew
+    if now > not_after:
+        return FAIL, f"{subject} EXPIRED on {not_after:%Y-%m-%d}", renew
+    left = (not_after - now).total_seconds()
+    if not_after - now <= expiry.WARNING_WINDOW:
+        return WARN, f"{subject} expires on {not_after:%Y-%m-%d}, in {_days(left)}", renew
+    return OK, f"{subject} valid until {not_after:%Y-%m-%d}", ""
+
+
+def _pem_certificate(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def check_pair(name: str, cert_path: Path, key_path: Path, now: datetime, setting: str) -> Check:
+    """A certificate and its private key: readable, matching, valid now and for 30 days."""
+    renew = f"issue a new certificate and point {setting} at it"
+    try:
+        cert = _pem_certificate(cert_path)
+    except OSError as exc:
+        return Check(name, FAIL, f"{cert_path}: {exc.strerror}", f"check {setting}")
+    except ValueError:
+        return Check(name, FAIL, f"{cert_path} is not a PEM certificate", f"check {setting}")
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except OSError as exc:
+        return Check(name, FAIL, f"{key_path}: {exc.strerror}", "check the key setting")
+    except (ValueError, TypeError):
+        return Check(
+            name, FAIL, f"{key_path} is not an unencrypted PEM private key", "check the key file"
+        )
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(der, spki) != cert.public_key().public_bytes(der, spki):
+        return Check(
+            name,
+            FAIL,
+            f"the key {key_path} does not match the certificate {cert_path}",
+            "give the key the certificate was issued for",
+        )
+    status, detail, fix = _validity(name, cert, now, renew)
+    return Check(name, status, detail, fix)
+
+
+def check_certificate(name: str, path: Path, now: datetime, setting: str) -> Check:
+    try:
+        cert = _pem_certificate(path)
+    except OSError as exc:
+        return Check(name, FAIL, f"{path}: {exc.strerror}", f"check {setting}")
+    except ValueError:
+        return Check(name, FAIL, f"{path} is not a PEM certificate", f"check {setting}")
+    status, detail, fix = _validity(name, cert, now, f"renew it and point {setting} at it")
+    return Check(name, status, detail, fix)
+
+
+def check_signing_key(settings: Settings, now: datetime) -> list[Check]:
+    name = "gateway signing key"
+    try:
+        Signer.from_file(settings.signing_key, settings.signing_key_id, settings.signing_algorithm)
+    except OSError as exc:
+        return [Check(name, FAIL, f"{settings.signing_key}: {exc.strerror}", "check signing_key")]
+    except (KeyMismatch, ValueError, TypeError) as exc:
+        return [
+            Check(
+                name,
+                FAIL,
+                f"{settings.signing_key} is not a {settings.signing_algorithm} key: {exc}",
+                "give a key of signing_algorithm, or set signing_algorithm to the key's",
+            )
+        ]
+    found = [Check(name, OK, f"{settings.signing_key_id} ({settings.signing_algorithm}) loads")]
+    cert = expiry.signing_certificate(settings.signing_key)
+    if cert.exists():
+        found.append(check_certificate("gateway signing certificate", cert, now, "signing_key"))
+    return found
+
+
+def check_partner_credentials(directory: Directory, now: datetime) -> list[Check]:
+    """One line per partner: its trust anchor, server CA and signing keys with an end."""
+    checks: list[Check] = []
+    mine = expiry.partners(directory)
+    for code in sorted(directory.partners):
+        creds = [c for c in mine if c.partner == code]
+        ended = [c for c in creds if c.seconds_left(now) <= 0]
+        soon = [c for c in expiry.expiring(creds, now) if c not in ended]
+        name = f"partner {code} credentials"
+        if ended:
+            what = "; ".join(f"{_label(c)} EXPIRED on {c.not_after:%Y-%m-%d}" for c in ended)
+            checks.append(
+                Check(name, FAIL, what, f"ask {code} for the new one and update its definition")
+            )
+        elif soon:
+            what = "; ".join(
+                f"{_label(c)} expires on {c.not_after:%Y-%m-%d}, in {_days(c.seconds_left(now))}"
+                for c in soon
+            )
+            checks.append(
+                Check(
+                    name,
+                    WARN,
+                    what,
+                    f"ask {code} for the renewed one and add it to its definition before then",
+                )
+            )
+        else:
+            first = min((c.not_after for c in creds), default=None)
+            until = f"; the first ends on {first:%Y-%m-%d}" if first else ""
+            checks.append(Check(name, OK, f"{len(creds)} valid beyond 30 days{until}"))
+    return checks
+
+
+def _label(c: expiry.Credential) -> str:
+    kind = c.kind.removeprefix("partner_").replace("_", " ")
+    return f"{kind} {c.name}"
+
+
+def check_store(settings: Settings) -> Check:
+    """Reachable, and every migration of this build applied; nothing is written."""
+    name = "store"
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            return Check(
+                name,
+                WARN,
+                f"the SQLite database {path} does not exist yet",
+                "`aeo-gateway migrate` creates it (serve does at start)",
+            )
+    try:
+        store = SqlStore.open(url, read_pool_size=1)
+    except (GatewayError, ValueError) as exc:
+        return Check(name, FAIL, f"cannot open {url}: {exc}", "check database_url")
+    try:
+        pending = SqlOperations(store.database).pending_migrations()
+    except GatewayError as exc:
+        cause = " ".join(str(exc.__cause__ or exc.message).split())[:300]
+        return Check(
+            name,
+            FAIL,
+            f"cannot reach the database at {url}: {cause}",
+            "check that the database is running and that database_url is right",
+        )
+    finally:
+        store.database.close()
+    dialect = store.database.dialect.name
+    if pending:
+        return Check(
+            name,
+            WARN,
+            f"{dialect} reachable; migrations not applied: {', '.join(map(str, pending))}",
+            "run `aeo-gateway migrate` (serve applies them at start)",
+        )
+    return Check(name, OK, f"{dialect} reachable; all {len(known_migrations())} migrations applied")
+
+
+def _handshake(
+    endpoint: OutboundEndpoint, server_ca: bytes, cert: Path, key: Path, timeout: float
+) -> str:
+    """Connects and completes a TLS handshake as the gateway would; returns the TLS version."""
+    host, _, port = endpoint.address.rpartition(":")
+    context = ssl.create_default_context(cadata=server_ca.decode())
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["h2"])
+    name = endpoint.server_name or host.strip("[]")
+    with (
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        return tls.version() or "TLS"
+
+
+def check_endpoints(
+    settings: Settings, directory: Directory, timeout: float = ENDPOINT_TIMEOUT
+) -> list[Check]:
+    """Every partner with an outbound endpoint, all at once."""
+    targets = [
+        (code, p.outbound)
+        for code, p in sorted(directory.partners.items())
+        if p.outbound is not None and code in directory.server_cas
+    ]
+
+    def one(code: str, endpoint: OutboundEndpoint) -> Check:
+        name = f"partner {code} endpoint"
+        try:
+            version = _handshake(
+                endpoint,
+                directory.server_cas[code],
+                settings.outbound_tls_cert,
+                settings.outbound_tls_key,
+                timeout,
+            )
+        except ssl.SSLError as exc:
+            return Check(
+                name,
+                FAIL,
+                f"{endpoint.address}: TLS handshake failed: {exc.reason or exc}",
+                f"check {code}'s server CA and server name in its definition, and that it "
+                "trusts the outbound client certificate",
+            )
+        except (OSError, ValueError) as exc:
+            why = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+            return Check(
+                name,
+                FAIL,
+                f"{endpoint.address}: cannot connect: {why or type(exc).__name__}",
+                f"check that {code}'s gateway is up and the [outbound] address in its definition",
+            )
+        return Check(name, OK, f"{endpoint.address} answers ({version})")
+
+    if not targets:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
+        futures = [pool.submit(one, code, endpoint) for code, endpoint in targets]
+        return [f.result() for f in futures]
+
+
+def run(
+    settings: Settings,
+    now: datetime | None = None,
+    timeout: float = ENDPOINT_TIMEOUT,
+    report: Callable[[Check], None] | None = None,
+) -> list[Check]:
+    """Every check, in order; ``report`` is told each one as it is known."""
+    now = now or SystemClock().now()
+    checks: list[Check] = []
+
+    def add(*found: Check) -> None:
+        for check in found:
+            checks.append(check)
+            if report is not None:
+                report(check)
+
+    add(Check("settings", OK, "loaded"))
+    directory: Directory | None = None
+    try:
+        home_ca = settings.home_ca.read_bytes()
+    except OSError:
+        home_ca = None
+    try:
+        directory = FileDirectory(
+            settings.home_file, settings.partners_dir, codecs(), SystemClock(), home_ca
+        ).current()
+        add(
+            Check(
+                "partner definitions",
+                OK,
+                f"{len(directory.partners)} partners in {settings.partners_dir}",
+            )
+        )
+    except GatewayError as exc:
+        add(
+            Check(
+                "partner definitions",
+                FAIL,
+                exc.message,
+                "correct the file named; `aeo-gateway partners list` reads them the same way",
+            )
+        )
+    add(check_pair("gateway TLS certificate", settings.tls_cert, settings.tls_key, now, "tls_cert"))
+    add(
+        check_pair(
+            "outbound client certificate",
+            settings.outbound_tls_cert,
+            settings.outbound_tls_key,
+            now,
+            "outbound_tls_cert",
+        )
+    )
+    add(check_certificate("home CA", settings.home_ca, now, "home_ca"))
+    add(*check_signing_key(settings, now))
+    if directory is not None:
+        add(*check_partner_credentials(directory, now))
+    add(check_store(settings))
+    if directory is not None:
+        add(*check_endpoints(settings, directory, timeout))
+    return checks
+
+
+def failed(checks: list[Check]) -> bool:
+    return any(c.status == FAIL for c in checks)
