@@ -1,0 +1,211 @@
+"""`aeo-gateway doctor` on a healthy development installation and on broken ones: one line per
+check, what to fix for each that is not OK, exit 1 only when a check FAILs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters import pki
+from gateway.cli import main
+from tests.conftest import Live, Workspace
+
+
+def doctor(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(["--config", str(config), "doctor", *args])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def config_for(live: Live, tmp_path: Path, **values: str) -> Path:
+    return live.workspace.write_config(
+        f"doctor-{tmp_path.name}.toml", database_url=live.settings.database_url, **values
+    )
+
+
+def line_of(lines: list[str], name: str) -> str:
+    found = [line for line in lines if line.split(": ", 1)[0].split(None, 1)[-1] == name]
+    assert len(found) == 1, lines
+    return found[0]
+
+
+def test_a_healthy_installation_is_all_ok_and_exits_0(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Doctor on the development installation of a gateway that has served (migrated).
+    Result: every line OK (settings, partner definitions, certificates, keys, every partner's
+    credentials, the store with all migrations applied); exit 0."""
+    code, lines = doctor(config_for(live, tmp_path), capsys)
+    assert code == 0
+    assert all(line.startswith("OK ") for line in lines), lines
+    assert "migrations applied" in line_of(lines, "store")
+    partners = live.gateway.directory.current().partners
+    assert sum(" credentials: " in line for line in lines) == len(partners)
+
+
+def test_json_output_lists_every_check_with_status_and_fix(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`doctor --format json`. Result: a JSON list of {name, status, detail, fix}, all OK."""
+    code, lines = doctor(config_for(live, tmp_path), capsys, "--format", "json")
+    checks = json.loads("\n".join(lines))
+    assert code == 0
+    assert {c["name"] for c in checks} >= {"settings", "store", "gateway TLS certificate"}
+    assert all(set(c) == {"name", "status", "detail", "fix"} for c in checks)
+    assert all(c["status"] == "OK" and c["fix"] == "" for c in checks)
+
+
+def _server_cert(workspace: Workspace, folder: Path, not_after: datetime) -> tuple[Path, Path]:
+    home = pki.load(workspace.pki / "ca.pem", workspace.pki / "ca.key.pem")
+    issued = pki.issue(
+        home,
+        "aeo-gateway",
+        "Test",
+        server=True,
+        dns=["localhost"],
+        not_before=not_after - timedelta(days=90),
+        not_after=not_after,
+    )
+    cert, key = folder / "server.pem", folder / "server.key.pem"
+    cert.write_bytes(pki.cert_pem(issued.cert))
+    key.write_bytes(pki.key_pem(issued.key))
+    return cert, key
+
+
+def test_a_tls_certificate_expiring_in_10_days_is_a_warning_and_exits_0(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gateway's TLS certificate ends in 10 days. Result: WARN "expires on DATE, in 9
+    days" (a few seconds short of 10) with what to do; every other check OK; exit 0."""
+    ends = datetime.now(UTC) + timedelta(days=10)
+    cert, key = _server_cert(live.workspace, tmp_path, ends)
+    code, lines = doctor(config_for(live, tmp_path, tls_cert=str(cert), tls_key=str(key)), capsys)
+    assert code == 0
+    warning = line_of(lines, "gateway TLS certificate")
+    assert warning.startswith("WARN gateway TLS certificate: CN=aeo-gateway,O=Test expires on ")
+    assert f"{ends:%Y-%m-%d}, in 9 days -> issue a new certificate and point tls_cert" in warning
+    assert [line for line in lines if not line.startswith("OK ")] == [warning]
+
+
+def test_an_expired_tls_certificate_fails_and_exits_1(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gateway's TLS certificate ended yesterday. Result: FAIL "EXPIRED on DATE"; exit 1."""
+    ended = datetime.now(UTC) - timedelta(days=1)
+    cert, key = _server_cert(live.workspace, tmp_path, ended)
+    code, lines = doctor(config_for(live, tmp_path, tls_cert=str(cert), tls_key=str(key)), capsys)
+    assert code == 1
+    assert f"EXPIRED on {ended:%Y-%m-%d}" in line_of(lines, "gateway TLS certificate")
+    assert line_of(lines, "gateway TLS certificate").startswith("FAIL ")
+
+
+def test_a_key_that_is_not_the_certificates_fails(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tls_key names the outbound client key, not the server certificate's. Result: FAIL
+    "the key ... does not match the certificate ..." with what to give; exit 1."""
+    other_key = live.workspace.pki / "clients" / "gateway.key.pem"
+    code, lines = doctor(config_for(live, tmp_path, tls_key=str(other_key)), capsys)
+    assert code == 1
+    line = line_of(lines, "gateway TLS certificate")
+    assert line.startswith(f"FAIL gateway TLS certificate: the key {other_key} does not match")
+    assert line.endswith("-> give the key the certificate was issued for")
+
+
+def test_an_unreachable_database_is_one_fail_line_without_traceback(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """`aeo-gateway doctor` (a process) with AEO_GATEWAY_DATABASE_URL naming a PostgreSQL
+    nobody listens on. Result: exit 1; exactly one FAIL line, the store's, saying what to
+    check; no traceback."""
+    config = workspace.write_config(f"doctor-db-{tmp_path.name}.toml")
+    url = "postgresql://postgres@127.0.0.1:1/x?connect_timeout=1"
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(config), "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "AEO_GATEWAY_DATABASE_URL": url},
+    )
+    assert result.returncode == 1, result.stderr
+    failed = [line for line in result.stdout.splitlines() if not line.startswith("OK ")]
+    assert len(failed) == 1, result.stdout
+    assert failed[0].startswith(f"FAIL store: cannot reach the database at {url}: ")
+    assert failed[0].endswith(
+        "-> check that the database is running and that database_url is right"
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def _partners_with_sg_endpoint(workspace: Workspace, folder: Path, endpoint: str) -> Path:
+    """The workspace's partner files with SG's [outbound] endpoint at ``endpoint`` (its server
+    certificate issued by the home CA, as the gateway's own is)."""
+    partners = folder / "partners"
+    shutil.copytree(workspace.root / "partners", partners)
+    for path in partners.glob("*.toml"):
+        path.write_text(path.read_text().replace("../certs/dev", str(workspace.pki)))
+    sg = partners / "SG.toml"
+    sg.write_text(
+        sg.read_text()
+        + f'\n[outbound]\nendpoint = "{endpoint}"\nca = "{workspace.pki / "ca.pem"}"\n'
+    )
+    return partners
+
+
+def test_a_partner_endpoint_that_answers_is_ok_and_one_that_does_not_fails(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SG's outbound endpoint is a live gateway (TLS handshake with the outbound client
+    certificate succeeds), then a port nobody listens on. Result: first "OK partner SG
+    endpoint: localhost:PORT answers (TLSv1.x)", exit 0; then FAIL "cannot connect" with
+    what to check, exit 1."""
+    good = _partners_with_sg_endpoint(live.workspace, tmp_path / "good", live.target)
+    code, lines = doctor(config_for(live, tmp_path, partners_dir=str(good)), capsys)
+    assert code == 0, lines
+    assert line_of(lines, "partner SG endpoint").startswith(
+        f"OK   partner SG endpoint: {live.target} answers (TLSv1."
+    )
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    bad = _partners_with_sg_endpoint(live.workspace, tmp_path / "bad", f"127.0.0.1:{port}")
+    code, lines = doctor(config_for(live, tmp_path, partners_dir=str(bad)), capsys)
+    assert code == 1
+    line = line_of(lines, "partner SG endpoint")
+    assert line.startswith(f"FAIL partner SG endpoint: 127.0.0.1:{port}: cannot connect: ")
+    assert "check that SG's gateway is up and the [outbound] address" in line
+
+
+def test_a_partner_signing_key_ending_soon_is_a_warning(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SG's signing key is registered with not_after in 5 days. Result: WARN on SG's
+    credentials naming the key and its end, asking SG for the renewed one; exit 0."""
+    partners = tmp_path / "partners"
+    shutil.copytree(live.workspace.root / "partners", partners)
+    for path in partners.glob("*.toml"):
+        path.write_text(path.read_text().replace("../certs/dev", str(live.workspace.pki)))
+    ends = (datetime.now(UTC) + timedelta(days=5)).replace(microsecond=0)
+    sg = partners / "SG.toml"
+    sg.write_text(
+        sg.read_text().replace(
+            'algorithm = "ed25519"\n',
+            f'algorithm = "ed25519"\nnot_after = {ends.isoformat().replace("+00:00", "Z")}\n',
+            1,
+        )
+    )
+    code, lines = doctor(config_for(live, tmp_path, partners_dir=str(partners)), capsys)
+    assert code == 0, lines
+    line = line_of(lines, "partner SG credentials")
+    assert line.startswith(
+        f"WARN partner SG credentials: signing key SG-2026-1 expires on {ends:%Y-%m-%d}"
+    )
+    assert line.endswith("-> ask SG for the renewed one and add it to its definition before then")
