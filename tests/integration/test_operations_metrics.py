@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Live
+from tests.conftest import Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import envelope, expect_error, partner_client, submit
 
@@ -39,9 +42,9 @@ def samples(live: Live) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 
 def value(
-    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float], metric: str, **labels: str
 ) -> float:
-    return found[(name, frozenset(labels.items()))]
+    return found[(metric, frozenset(labels.items()))]
 
 
 def test_scrape_after_traffic_counts_messages_by_partner_and_outcome(live: Live) -> None:
@@ -170,3 +173,34 @@ def test_two_gateways_in_one_process_keep_their_own_series(
         == 1
     )
     assert not [k for k in samples(two) if k[0] == "aeo_gateway_messages_in_total"]
+
+
+def test_a_certificate_ending_in_10_days_is_logged_at_start_and_in_the_metric(
+    start_gateway: Callable[..., Live],
+    workspace: Workspace,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A gateway whose TLS certificate (minted by the home CA) ends in 10 days. Result: a
+    WARNING at start naming the certificate and its days left; the expiry metric for it is
+    under 10 days; partners' calls still work."""
+    from tests.integration.test_doctor import _server_cert
+
+    ends = datetime.now(UTC) + timedelta(days=10)
+    cert, key = _server_cert(workspace, tmp_path, ends)
+    with caplog.at_level(logging.WARNING):
+        live = start_gateway(tls_cert=cert, tls_key=key)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    mine = [w for w in warnings if "tls certificate CN=aeo-gateway,O=Test" in w]
+    assert len(mine) == 1, warnings
+    assert f"expires on {ends:%Y-%m-%d}" in mine[0]
+    assert "in 9 days: renew it before then" in mine[0]
+    left = value(
+        samples(live),
+        "aeo_gateway_credential_expiry_seconds",
+        kind="tls_certificate",
+        partner="",
+        name="CN=aeo-gateway,O=Test",
+    )
+    assert 0 < left < timedelta(days=10).total_seconds()
+    submit(partner_client(live), 1, record())
