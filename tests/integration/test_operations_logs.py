@@ -64,7 +64,7 @@ def raw_submit(live: Live, body: bytes, request_id: str | None) -> tuple[grpc.St
             _, answer = call.with_call(body, metadata=metadata, timeout=10)
             code, trailing = grpc.StatusCode.OK, answer.trailing_metadata()
         except grpc.RpcError as err:
-            code, trailing = err.code(), err.trailing_metadata()  # type: ignore[attr-defined]
+            code, trailing = err.code(), err.trailing_metadata()
     echoed = [v for k, v in trailing or () if k == logs.REQUEST_ID_KEY]
     assert len(echoed) == 1, trailing
     return code, str(echoed[0])
