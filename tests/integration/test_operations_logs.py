@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
 
 from gateway import logs
+from gateway.client import connect
 from gateway.pb import exchange_pb2
-from tests.conftest import Live
+from tests.conftest import Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import envelope
 
@@ -128,3 +134,50 @@ def test_text_lines_of_a_call_show_the_request_id(live: Live, text_lines: Captur
     )
     logging.getLogger("outside").warning("no call here")
     assert text_lines.lines[-1].endswith(" WARNING outside: no call here")
+
+
+def test_serve_with_json_logs_writes_only_json_lines_and_serves_metrics(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """`aeo-gateway serve` (a process) with AEO_GATEWAY_LOG_FORMAT=json; a malformed call with
+    x-request-id "proc-1"; SIGTERM. Result: every stderr line is a JSON object with time,
+    level, logger and message; the malformed-request warning carries request_id "proc-1" and
+    partner SG; the start line names the operations endpoint; exit 0."""
+    config = workspace.write_config(
+        f"json-{tmp_path.name}.toml",
+        listen="127.0.0.1:0",
+        database_url=f"sqlite:///{tmp_path / 'gw.db'}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--config", str(config), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AEO_GATEWAY_LOG_FORMAT": "json"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on port" in line
+        target = f"localhost:{line.split('port ')[1].split()[0]}"
+        with (
+            connect(target, workspace.identity("SG")) as channel,
+            pytest.raises(grpc.RpcError),
+        ):
+            channel.unary_unary(SUBMIT)(
+                b"\xff", metadata=[(logs.REQUEST_ID_KEY, "proc-1")], timeout=10
+            )
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    lines = [json.loads(text) for text in stderr.splitlines()]
+    assert lines
+    assert all({"time", "level", "logger", "message"} <= set(p) for p in lines)
+    warning = [p for p in lines if "malformed request" in p["message"]]
+    assert len(warning) == 1
+    assert (warning[0]["request_id"], warning[0]["partner"]) == ("proc-1", "SG")
+    assert any(p["message"].startswith("operations on http://127.0.0.1:") for p in lines)
