@@ -164,8 +164,8 @@ def test_serve_with_json_logs_writes_only_json_lines_and_serves_metrics(
             connect(target, workspace.identity("SG")) as channel,
             pytest.raises(grpc.RpcError),
         ):
-            channel.unary_unary(SUBMIT)(
-                b"\xff", metadata=[(logs.REQUEST_ID_KEY, "proc-1")], timeout=10
+            channel.unary_unary(SUBMIT, None, None)(
+                b"\xff", metadata=((logs.REQUEST_ID_KEY, "proc-1"),), timeout=10
             )
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)
