@@ -209,3 +209,36 @@ def test_a_partner_signing_key_ending_soon_is_a_warning(
         f"WARN partner SG credentials: signing key SG-2026-1 expires on {ends:%Y-%m-%d}"
     )
     assert line.endswith("-> ask SG for the renewed one and add it to its definition before then")
+
+
+def test_settings_that_do_not_load_are_one_fail_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A settings file with an unknown key. Result: one line, FAIL settings naming the key and
+    what to do; exit 1."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("colour = 'blue'\n")
+    code, lines = doctor(bad, capsys)
+    assert code == 1
+    assert lines == ["FAIL settings: unknown settings: colour -> correct the setting named"]
+
+
+def test_an_invalid_partner_file_fails_and_the_other_checks_still_run(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SG's file names a trust anchor that does not exist. Result: FAIL partner definitions
+    naming the file and field; the certificates and the store are still checked (OK); exit 1."""
+    partners = tmp_path / "partners"
+    shutil.copytree(live.workspace.root / "partners", partners)
+    for path in partners.glob("*.toml"):
+        path.write_text(path.read_text().replace("../certs/dev", str(live.workspace.pki)))
+    sg = partners / "SG.toml"
+    sg.write_text(sg.read_text().replace("partners/SG/ca.pem", "partners/SG/nothing.pem"))
+    code, lines = doctor(config_for(live, tmp_path, partners_dir=str(partners)), capsys)
+    assert code == 1
+    line = line_of(lines, "partner definitions")
+    assert line.startswith("FAIL partner definitions: ")
+    assert "SG.toml" in line
+    assert "trust.ca" in line
+    assert line_of(lines, "store").startswith("OK ")
+    assert line_of(lines, "gateway TLS certificate").startswith("OK ")
