@@ -11,6 +11,7 @@ while the store does not answer (the "" entry, liveness, stays SERVING).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -68,7 +69,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         ops = self.server.operations
         if path == "/metrics":
-            self._answer(200, generate_latest(ops.metrics.registry), CONTENT_TYPE_LATEST)
+            try:
+                body = generate_latest(ops.metrics.registry)
+            except Exception:
+                log.exception("scrape failed")
+                self._answer(500, b"scrape failed: see the gateway's log\n")
+                return
+            self._answer(200, body, CONTENT_TYPE_LATEST)
         elif path == "/healthz":
             self._answer(200, b"ok\n")
         elif path == "/readyz":
@@ -96,6 +103,10 @@ class _Server(ThreadingHTTPServer):
     operations: Operations
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class Operations:
     """Started by the composition root before the store is migrated (readiness says so), told
     when the gateway serves (``serving``), stopped with it."""
@@ -116,7 +127,8 @@ class Operations:
         self._listen = listen
         if listen:
             host, _, port = listen.rpartition(":")
-            self._http = _Server((host.strip("[]"), int(port)), _Handler)
+            server = _Server6 if ":" in host else _Server
+            self._http = server((host.strip("[]"), int(port)), _Handler)
             self._http.operations = self
             self.port = self._http.server_address[1]
             self._http_thread = threading.Thread(
