@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.bootstrap import ConfigurationError
 from tests.conftest import Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import envelope, expect_error, partner_client, submit
@@ -204,3 +206,16 @@ def test_a_certificate_ending_in_10_days_is_logged_at_start_and_in_the_metric(
     )
     assert 0 < left < timedelta(days=10).total_seconds()
     submit(partner_client(live), 1, record())
+
+
+def test_a_metrics_port_in_use_stops_the_gateway_with_what_to_do(
+    start_gateway: Callable[..., Live],
+) -> None:
+    """metrics_listen names a port another socket holds. Result: ConfigurationError naming
+    the address and the way out (another port, or "" for none); metrics_listen "" starts a
+    gateway with no operations server."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigurationError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
+            start_gateway(metrics_listen=f"127.0.0.1:{port}")
+    assert start_gateway(metrics_listen="").gateway.metrics_port == 0
