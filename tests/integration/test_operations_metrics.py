@@ -14,7 +14,15 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.bootstrap import ConfigurationError
+from gateway.bootstrap import ConfigurationError, Gateway, build
+from gateway.client import TlsIdentity
+from gateway.federation import (
+    last_sequence,
+    record_grade_change,
+    start_peer,
+    wait_settled,
+    write_federation,
+)
 from tests.conftest import Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import envelope, expect_error, partner_client, submit
@@ -219,3 +227,40 @@ def test_a_metrics_port_in_use_stops_the_gateway_with_what_to_do(
         with pytest.raises(ConfigurationError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
             start_gateway(metrics_listen=f"127.0.0.1:{port}")
     assert start_gateway(metrics_listen="").gateway.metrics_port == 0
+
+
+def test_a_home_change_delivered_to_a_partner_gateway_is_counted_on_both_sides(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The home gateway and KR's own gateway (a federation, real mTLS both ways), both with
+    metrics; the home registry certifies an enterprise, delivered to KR and settled. Result:
+    the home gateway counts messages_out KR settled 1 and its backlog for KR is 0; KR's
+    gateway counts messages_in CN accepted 1."""
+    federation = write_federation(workspace.settings(grace_seconds=0.5), tmp_path / "fed", ["KR"])
+    started: list[Gateway] = []
+    try:
+        home = build(federation.home.with_overrides(metrics_listen="127.0.0.1:0"))
+        started.append(home)
+        kr = start_peer(federation.peers["KR"], metrics_listen="127.0.0.1:0")
+        started.append(kr)
+        pki_dir = federation.home.pki_dir
+        admin = TlsIdentity.dev(pki_dir, "admin")
+        before = last_sequence(federation.home_target, admin, "KR")
+        record_grade_change(
+            federation.home_target,
+            TlsIdentity.dev(pki_dir, "registry"),
+            "AEOCN0123456781",
+            "advanced certified",
+            "Federation Demo Manufacturing Co",
+        )
+        wait_settled(federation.home_target, admin, "KR", before)
+        at_home = samples(Live(home, federation.home, workspace))
+        at_kr = samples(Live(kr, federation.peers["KR"].settings(), workspace))
+    finally:
+        for gateway in reversed(started):
+            gateway.stop(grace=0)
+    out = "aeo_gateway_messages_out_total"
+    assert value(at_home, out, partner="KR", outcome="settled", reason="") == 1
+    assert value(at_home, "aeo_gateway_outbox_backlog", partner="KR") == 0
+    received = "aeo_gateway_messages_in_total"
+    assert value(at_kr, received, partner="CN", outcome="accepted", reason="") == 1
