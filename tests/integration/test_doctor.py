@@ -242,3 +242,20 @@ def test_an_invalid_partner_file_fails_and_the_other_checks_still_run(
     assert "trust.ca" in line
     assert line_of(lines, "store").startswith("OK ")
     assert line_of(lines, "gateway TLS certificate").startswith("OK ")
+
+
+def test_a_partner_endpoint_whose_certificate_the_server_ca_did_not_issue_fails_the_handshake(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SG's outbound endpoint is a live gateway, but SG's definition names SG's own CA as the
+    CA of that server's certificate. Result: FAIL "TLS handshake failed" with what to check
+    (server CA and name); exit 1."""
+    partners = _partners_with_sg_endpoint(live.workspace, tmp_path / "p", live.target)
+    sg = partners / "SG.toml"
+    wrong_ca = live.workspace.pki / "partners" / "SG" / "ca.pem"
+    sg.write_text(sg.read_text().replace(str(live.workspace.pki / "ca.pem"), str(wrong_ca)))
+    code, lines = doctor(config_for(live, tmp_path, partners_dir=str(partners)), capsys)
+    assert code == 1
+    line = line_of(lines, "partner SG endpoint")
+    assert line.startswith(f"FAIL partner SG endpoint: {live.target}: TLS handshake failed: ")
+    assert "check SG's server CA and server name" in line
