@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters import pki
+from adapters.crypto.revocation import Revocation
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.outbound.dispatcher import Dispatcher
@@ -107,6 +108,8 @@ class Gateway:
     change_feed: ChangeFeedServicer | None = None
     #: Delivers home AEO changes to partners; None when outbound_enabled is off.
     dispatcher: Dispatcher | None = None
+    #: Partners' CRLs, refreshed every crl_refresh_seconds (checked on every partner call).
+    revocation: Revocation | None = None
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -120,6 +123,8 @@ class Gateway:
         self.server.stop(self.grace_seconds if grace is None else grace).wait()
         if self.dispatcher is not None:
             self.dispatcher.stop()  # before the store it writes to
+        if self.revocation is not None:
+            self.revocation.stop()
         self.store.stop()
 
     def wait(self) -> None:
@@ -319,8 +324,18 @@ def build(
             ),
         )
     )
+    revocation = Revocation(
+        lambda: directory.current().crl_sources,
+        clock.now,
+        settings.crl_refresh_seconds,
+        timedelta(seconds=settings.crl_grace_seconds),
+    )
+    revocation.refresh()  # at start, before the first call
     authenticator = Authenticator(
-        x509.load_pem_x509_certificate(home_ca_pem), insecure=settings.insecure_plaintext
+        x509.load_pem_x509_certificate(home_ca_pem),
+        insecure=settings.insecure_plaintext,
+        revocation=revocation,
+        now=clock.now,
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
@@ -404,6 +419,7 @@ def build(
     store.start()
     if dispatcher is not None:
         dispatcher.start()
+    revocation.start()
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -423,6 +439,7 @@ def build(
         settings.grace_seconds,
         change_feed,
         dispatcher,
+        revocation,
     )
 
 

@@ -93,6 +93,12 @@ class Settings:
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
+    #: Seconds between reloads of partners' certificate revocation lists (trust.crl,
+    #: trust.crl_url); a CRL that cannot be read keeps the last good one in force.
+    crl_refresh_seconds: float = 300.0
+    #: Seconds a CRL may be past its nextUpdate before each refresh logs a WARNING (it is
+    #: still used: see docs/keys-and-certificates.md).
+    crl_grace_seconds: float = 86_400.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
@@ -117,6 +123,8 @@ _MINIMUMS = {
     "outbound_dead_letter_after_seconds": 1,
     "outbound_workers": 1,
     "grace_seconds": 0,
+    "crl_refresh_seconds": 0.05,
+    "crl_grace_seconds": 0,
 }
 
 
