@@ -21,9 +21,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters import pki
+from adapters.crypto.gateway_keys import FileGatewayKeys, PemPublicKeys, RotatingSigner
 from adapters.crypto.revocation import Revocation
 from adapters.crypto.signatures import Signer
 from adapters.directory.files import FileDirectory, read_definitions
+from adapters.directory.stored_keys import KeyedDirectory
+from adapters.outbound.announcer import GrpcAnnouncer
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
@@ -32,21 +35,23 @@ from adapters.store.facilitation import SqlOutcomes
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
+from adapters.store.signing_keys import SqlSigningKeys
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
-from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
+from gateway.api.keys_servicer import AnnouncingExchangeServicer, KeyManagementServicer
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.keys import AcceptAnnouncement, PartnerSigningKeys, RotateGatewayKey
 from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
@@ -71,6 +76,8 @@ from gateway.pb import (
     facilitation_pb2_grpc,
     home_pb2,
     home_pb2_grpc,
+    keys_pb2,
+    keys_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -85,6 +92,7 @@ SERVICE_NAMES = (
     changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
     home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
     facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
+    keys_pb2.DESCRIPTOR.services_by_name["KeyManagementService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -195,10 +203,15 @@ class Core:
     clock: Clock
     formats: dict[str, WireCodec]
     directory: FileDirectory
-    signer: Signer
+    #: The gateway's signing key in force: swapped whole by RotateGatewaySigningKey.
+    signer: RotatingSigner
     store: SqlStore
     #: Programme states (notice, suspension) by partner and time; ``paused`` for delivery.
     programmes: ProgrammeStates
+    #: Partners' stored signing keys and the gateway's rotated keys (migration 0012).
+    signing_keys: SqlSigningKeys | None = None
+    #: Which gateway key is in force (the settings' or the last rotated), and new ones.
+    gateway_keys: FileGatewayKeys | None = None
 
     def submitter(
         self, transactions: Transactions, max_age: timedelta | None = None
@@ -267,16 +280,6 @@ def open_core(
     clock = clock or SystemClock()
     formats = codecs(*extra_codecs)
     home_ca_pem = _read(settings.home_ca, "home CA")
-    try:
-        directory = FileDirectory(
-            settings.home_file, settings.partners_dir, formats, clock, home_ca_pem
-        )
-    except DefinitionInvalid as exc:
-        raise ConfigurationError(str(exc)) from exc
-    _read(settings.signing_key, "gateway signing key")
-    signer = Signer.from_file(
-        settings.signing_key, settings.signing_key_id, settings.signing_algorithm
-    )
     store = SqlStore.open(settings.database_url, settings.read_pool_size)
     try:
         store.migrate()
@@ -288,8 +291,46 @@ def open_core(
             f"cannot open the database at {settings.database_url}: {cause}; check that it is "
             "running and that database_url is right"
         ) from exc
+    signing_keys = SqlSigningKeys(store.database)
+    try:
+        directory = KeyedDirectory(
+            settings.home_file,
+            settings.partners_dir,
+            formats,
+            clock,
+            home_ca_pem,
+            signing_keys.stored,
+        )
+    except DefinitionInvalid as exc:
+        store.database.close()
+        raise ConfigurationError(str(exc)) from exc
+    gateway_keys = FileGatewayKeys(settings.signing_key, settings.signing_key_id, signing_keys)
+    signer = RotatingSigner(_gateway_signer(settings, gateway_keys))
     programmes = ProgrammeStates(SqlProgrammeStates(store.database))
-    return Core(settings, clock, formats, directory, signer, store, programmes)
+    return Core(
+        settings,
+        clock,
+        formats,
+        directory,
+        signer,
+        store,
+        programmes,
+        signing_keys,
+        gateway_keys,
+    )
+
+
+def _gateway_signer(settings: Settings, keys: FileGatewayKeys) -> Signer:
+    """The settings' signing key, or the last one RotateGatewaySigningKey put in force."""
+    rotated = keys.in_force()
+    if rotated is None:
+        _read(settings.signing_key, "gateway signing key")
+        return Signer.from_file(
+            settings.signing_key, settings.signing_key_id, settings.signing_algorithm
+        )
+    path = Path(rotated.key_file)
+    _read(path, f"rotated gateway signing key {rotated.key_id}")
+    return Signer.from_file(path, rotated.key_id, rotated.algorithm)
 
 
 def build(
@@ -352,11 +393,36 @@ def build(
         # hold unless many misbehave at once.
         maximum_concurrent_rpcs=4 * settings.workers,
     )
+    partner_keys = PartnerSigningKeys(
+        directory, SqlSigningKeys(store.database), PemPublicKeys(), reload_partners, clock
+    )
     exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
-        PartnerExchangeServicer(
+        AnnouncingExchangeServicer(
             submit,
             clock,
             core.outcome_reports(outcome_sink or SqlOutcomeReports(store.database), recognise),
+            accept=AcceptAnnouncement(partner_keys, directory, clock),
+        ),
+        server,
+    )
+    assert core.gateway_keys is not None
+    keys_pb2_grpc.add_KeyManagementServiceServicer_to_server(
+        KeyManagementServicer(
+            partner_keys,
+            RotateGatewayKey(
+                core.signer,
+                core.gateway_keys,
+                GrpcAnnouncer(
+                    directory,
+                    lambda: ClientIdentity(
+                        _read(settings.outbound_tls_cert, "outbound TLS certificate"),
+                        _read(settings.outbound_tls_key, "outbound TLS key"),
+                    ),
+                    settings.outbound_call_timeout_seconds,
+                ),
+                directory,
+                clock,
+            ),
         ),
         server,
     )

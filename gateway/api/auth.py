@@ -60,6 +60,7 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "ChangeFeedService": frozenset(
         {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
     ),
+    SERVICE_PREFIX + "KeyManagementService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
 }
 
 
