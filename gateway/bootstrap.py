@@ -24,6 +24,7 @@ from adapters import pki
 from adapters.crypto.gateway_keys import FileGatewayKeys, PemPublicKeys, RotatingSigner
 from adapters.crypto.revocation import Revocation
 from adapters.crypto.signatures import Signer
+from adapters.crypto.tls_files import TlsFiles
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.directory.stored_keys import KeyedDirectory
 from adapters.outbound.announcer import GrpcAnnouncer
@@ -173,12 +174,20 @@ def init_dev_pki(settings: Settings, root: Path | None = None, force: bool = Fal
 
 class _TrustAnchors:
     """Feeds gRPC the CAs of the directory in force, so a reload that adds or removes a partner
-    changes who may connect, for every new connection, without a restart."""
+    changes who may connect, for every new connection, without a restart; and the gateway's
+    TLS certificate and key, read again when their files change (``tls_files``)."""
 
-    def __init__(self, directory: FileDirectory, home_ca: bytes, pair: tuple[bytes, bytes]) -> None:
+    def __init__(
+        self,
+        directory: FileDirectory,
+        home_ca: bytes,
+        pair: tuple[bytes, bytes],
+        tls_files: TlsFiles | None = None,
+    ) -> None:
         self._directory = directory
         self._home_ca = home_ca
         self._pair = pair
+        self._tls_files = tls_files
         self._version = 0
         self._lock = threading.Lock()
 
@@ -189,9 +198,12 @@ class _TrustAnchors:
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
         with self._lock:  # only ever forward: two handshakes racing a reload agree
             snapshot = self._directory.current()
-            if snapshot.version <= self._version:
+            pair = self._tls_files.changed() if self._tls_files is not None else None
+            if pair is not None:
+                self._pair = pair
+            elif snapshot.version <= self._version:
                 return None
-            self._version = snapshot.version
+            self._version = max(self._version, snapshot.version)
             return self.configuration(snapshot)
 
 
@@ -471,8 +483,9 @@ def build(
         log.warning("serving PLAINTEXT without client authentication: development only")
         port = server.add_insecure_port(settings.listen)
     else:
+        tls_files = TlsFiles(settings.tls_cert, settings.tls_key)
         pair = (_read(settings.tls_key, "TLS key"), _read(settings.tls_cert, "TLS certificate"))
-        anchors = _TrustAnchors(directory, home_ca_pem, pair)
+        anchors = _TrustAnchors(directory, home_ca_pem, pair, tls_files)
         credentials = grpc.dynamic_ssl_server_credentials(
             anchors.configuration(directory.current()),
             anchors.fetch,  # type: ignore[arg-type]  # the stubs miss that None means "no change"

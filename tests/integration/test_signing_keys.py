@@ -23,7 +23,8 @@ ECDSA = common_pb2.SIGNATURE_ALGORITHM_ECDSA_P256_SHA256
 
 
 def keys(live: Live, who: str = "admin") -> keys_pb2_grpc.KeyManagementServiceStub:
-    return keys_pb2_grpc.KeyManagementServiceStub(live.channel(who))
+    channel: grpc.Channel = live.channel(who)
+    return keys_pb2_grpc.KeyManagementServiceStub(channel)
 
 
 def new_key(
