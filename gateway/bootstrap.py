@@ -379,7 +379,7 @@ def build(
     )
     revocation = Revocation(
         lambda: directory.current().crl_sources,
-        clock.now,
+        SystemClock().now,
         settings.crl_refresh_seconds,
         timedelta(seconds=settings.crl_grace_seconds),
     )
@@ -387,8 +387,7 @@ def build(
     authenticator = Authenticator(
         x509.load_pem_x509_certificate(home_ca_pem),
         insecure=settings.insecure_plaintext,
-        revocation=revocation,
-        now=clock.now,
+        revocation=revocation,  # validity by wall time, as TLS judges it, not the domain clock
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),

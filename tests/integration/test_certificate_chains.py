@@ -18,10 +18,14 @@ from cryptography import x509
 
 from adapters import pki
 from adapters.crypto.revocation import Revocation
+from adapters.directory.files import FileDirectory
+from adapters.wire.registry import codecs
+from gateway.api.auth import Authenticator
 from gateway.api.errors import error_info
 from gateway.bootstrap import build
 from gateway.client import PartnerClient, TlsIdentity, connect
 from gateway.clock import SystemClock
+from gateway.domain.errors import CertificateExpired
 from tests.conftest import ROOT, Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import expect_error, submit
@@ -215,24 +219,40 @@ def test_an_expired_intermediate_ca_fails_the_tls_handshake(
     expect_error(lambda: submit(sg, 1, record()), grpc.StatusCode.UNAVAILABLE, None)
 
 
-class _Later(SystemClock):
-    """The gateway's clock, a year ahead of the TLS library's."""
+class _Context:
+    """What the authenticator reads of a call: grpc's auth properties (as a served call of the
+    chain's client would carry them, per test_a_partner_certificate_issued_by_...)."""
 
-    def now(self) -> datetime:
-        return super().now() + timedelta(days=365 * 6)
+    def __init__(self, properties: dict[str, list[bytes]]) -> None:
+        self._properties = properties
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return self._properties
 
 
 def test_an_intermediate_expired_since_the_handshake_is_refused_per_call(
-    start: Callable[..., Live], chain_pki: ChainPki
+    chain_pki: ChainPki,
 ) -> None:
-    """The handshake passes (the chain is valid by the TLS library's clock), but by the
-    gateway's clock the intermediate has expired, as on a connection opened before it expired.
-    Result: the call is refused UNAUTHENTICATED certificate.expired."""
-    live = start(clock=_Later())
-    sg = client(live, chain_pki, chain_pki.identity(chain_pki.leaf, chain_pki.intermediate))
-    expect_error(
-        lambda: submit(sg, 1, record()), grpc.StatusCode.UNAUTHENTICATED, "certificate.expired"
+    """A connection was opened while the chain was valid; by the time of a later call the
+    intermediate has expired. Result: the call is refused UNAUTHENTICATED certificate.expired
+    (checked per call, not only at the handshake)."""
+    settings = chain_pki.workspace.settings()
+    definitions = FileDirectory(
+        settings.home_file, settings.partners_dir, codecs(), SystemClock()
+    ).current()
+    later = [datetime.now(UTC) + timedelta(days=365 * 6)]
+    home = x509.load_pem_x509_certificate((chain_pki.workspace.pki / "ca.pem").read_bytes())
+    authenticator = Authenticator(home, now=lambda: later[0])
+    context = _Context(
+        {
+            "x509_pem_cert": [pki.cert_pem(chain_pki.leaf.cert)],
+            "x509_pem_cert_chain": [pki.cert_pem(chain_pki.intermediate.cert)],
+        }
     )
+    with pytest.raises(CertificateExpired):
+        authenticator.principal(context, definitions)  # type: ignore[arg-type]
+    later[0] = datetime.now(UTC)
+    assert authenticator.principal(context, definitions).partner == "SG"  # type: ignore[arg-type]
 
 
 def test_an_unreadable_crl_keeps_the_last_good_one(
