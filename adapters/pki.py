@@ -40,7 +40,8 @@ def _name(common_name: str, org: str) -> x509.Name:
     )
 
 
-def make_ca(common_name: str, org: str, days: int = 3650) -> Issued:
+def make_ca(common_name: str, org: str, days: int = 3650, path_length: int | None = 0) -> Issued:
+    """A self-signed root CA; ``path_length`` None lets it issue intermediate CAs."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     name = _name(common_name, org)
@@ -52,7 +53,7 @@ def make_ca(common_name: str, org: str, days: int = 3650) -> Issued:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -112,6 +113,81 @@ def issue(
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return Issued(builder.sign(ca.key, hashes.SHA256()), key)
+
+
+_CA_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    key_cert_sign=True,
+    crl_sign=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def make_intermediate(
+    ca: Issued,
+    common_name: str,
+    org: str,
+    *,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> Issued:
+    """An intermediate CA issued by ``ca`` (which must allow one: ``make_ca(path_length=None)``);
+    it issues leaf certificates only."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, org))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - timedelta(minutes=5))
+        .not_valid_after(not_after or now + timedelta(days=1825))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_CA_USAGE, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    return Issued(cert, key)
+
+
+def make_crl(
+    issuer: Issued,
+    revoked: Iterable[int] = (),
+    *,
+    last_update: datetime | None = None,
+    next_update: datetime | None = None,
+    signed_by: TlsKey | None = None,
+) -> x509.CertificateRevocationList:
+    """A CRL of ``issuer`` revoking the certificates with the ``revoked`` serial numbers;
+    ``signed_by`` another key forges one."""
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(last_update or now - timedelta(minutes=5))
+        .next_update(next_update or now + timedelta(days=7))
+    )
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(now - timedelta(minutes=1))
+            .build()
+        )
+    return builder.sign(signed_by or issuer.key, hashes.SHA256())
+
+
+def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)
 
 
 def signing_key(algorithm: str) -> PrivateKey:

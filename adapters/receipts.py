@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway import protomap
 from gateway.domain.messages import Receipt, SealedReceipt
 from gateway.domain.ports import Signer
+from gateway.domain.signing import pinned
 from gateway.pb import common_pb2
 from gateway.pb import exchange_pb2 as pb
 
@@ -41,6 +42,5 @@ class ProtobufReceiptSealer:
 
     def seal(self, receipt: Receipt) -> SealedReceipt:
         data = to_proto(receipt).SerializeToString(deterministic=True)
-        return SealedReceipt(
-            data, self._signer.sign(data), self._signer.key_id, self._signer.algorithm
-        )
+        signer = pinned(self._signer)  # the key of the moment, for signature and key id alike
+        return SealedReceipt(data, signer.sign(data), signer.key_id, signer.algorithm)

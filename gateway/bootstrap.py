@@ -21,11 +21,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters import pki
+from adapters.crypto.gateway_keys import FileGatewayKeys, PemPublicKeys, RotatingSigner
+from adapters.crypto.revocation import Revocation
 from adapters.crypto.signatures import Signer
+from adapters.crypto.tls_files import TlsFiles
 from adapters.directory.files import FileDirectory, read_definitions
+from adapters.directory.stored_keys import KeyedDirectory
 from adapters.ops import expiry
 from adapters.ops.metrics import ObservedSqlOutbound
 from adapters.ops.server import Operations
+from adapters.outbound.announcer import GrpcAnnouncer
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
@@ -35,21 +40,23 @@ from adapters.store.operations import SqlOperations
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
+from adapters.store.signing_keys import SqlSigningKeys
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
-from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
+from gateway.api.keys_servicer import AnnouncingExchangeServicer, KeyManagementServicer
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.keys import AcceptAnnouncement, PartnerSigningKeys, RotateGatewayKey
 from gateway.app.observed import ObservedSubmit
 from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
@@ -75,6 +82,8 @@ from gateway.pb import (
     facilitation_pb2_grpc,
     home_pb2,
     home_pb2_grpc,
+    keys_pb2,
+    keys_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -89,6 +98,7 @@ SERVICE_NAMES = (
     changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
     home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
     facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
+    keys_pb2.DESCRIPTOR.services_by_name["KeyManagementService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -120,6 +130,9 @@ class Gateway:
         """Port of the operations HTTP server (0: none; metrics_listen is "")."""
         return self.operations.port if self.operations is not None else 0
 
+    #: Partners' CRLs, refreshed every crl_refresh_seconds (checked on every partner call).
+    revocation: Revocation | None = None
+
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
         return self.reload_partners()
@@ -136,6 +149,8 @@ class Gateway:
             self.dispatcher.stop()  # before the store it writes to
         if self.operations is not None:
             self.operations.stop()  # before the store it probes
+        if self.revocation is not None:
+            self.revocation.stop()
         self.store.stop()
 
     def wait(self) -> None:
@@ -176,12 +191,20 @@ def init_dev_pki(settings: Settings, root: Path | None = None, force: bool = Fal
 
 class _TrustAnchors:
     """Feeds gRPC the CAs of the directory in force, so a reload that adds or removes a partner
-    changes who may connect, for every new connection, without a restart."""
+    changes who may connect, for every new connection, without a restart; and the gateway's
+    TLS certificate and key, read again when their files change (``tls_files``)."""
 
-    def __init__(self, directory: FileDirectory, home_ca: bytes, pair: tuple[bytes, bytes]) -> None:
+    def __init__(
+        self,
+        directory: FileDirectory,
+        home_ca: bytes,
+        pair: tuple[bytes, bytes],
+        tls_files: TlsFiles | None = None,
+    ) -> None:
         self._directory = directory
         self._home_ca = home_ca
         self._pair = pair
+        self._tls_files = tls_files
         self._version = 0
         self._lock = threading.Lock()
 
@@ -192,9 +215,12 @@ class _TrustAnchors:
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
         with self._lock:  # only ever forward: two handshakes racing a reload agree
             snapshot = self._directory.current()
-            if snapshot.version <= self._version:
+            pair = self._tls_files.changed() if self._tls_files is not None else None
+            if pair is not None:
+                self._pair = pair
+            elif snapshot.version <= self._version:
                 return None
-            self._version = snapshot.version
+            self._version = max(self._version, snapshot.version)
             return self.configuration(snapshot)
 
 
@@ -206,10 +232,15 @@ class Core:
     clock: Clock
     formats: dict[str, WireCodec]
     directory: FileDirectory
-    signer: Signer
+    #: The gateway's signing key in force: swapped whole by RotateGatewaySigningKey.
+    signer: RotatingSigner
     store: SqlStore
     #: Programme states (notice, suspension) by partner and time; ``paused`` for delivery.
     programmes: ProgrammeStates
+    #: Partners' stored signing keys and the gateway's rotated keys (migration 0012).
+    signing_keys: SqlSigningKeys | None = None
+    #: Which gateway key is in force (the settings' or the last rotated), and new ones.
+    gateway_keys: FileGatewayKeys | None = None
 
     def submitter(
         self, transactions: Transactions, max_age: timedelta | None = None
@@ -278,16 +309,6 @@ def open_core(
     clock = clock or SystemClock()
     formats = codecs(*extra_codecs)
     home_ca_pem = _read(settings.home_ca, "home CA")
-    try:
-        directory = FileDirectory(
-            settings.home_file, settings.partners_dir, formats, clock, home_ca_pem
-        )
-    except DefinitionInvalid as exc:
-        raise ConfigurationError(str(exc)) from exc
-    _read(settings.signing_key, "gateway signing key")
-    signer = Signer.from_file(
-        settings.signing_key, settings.signing_key_id, settings.signing_algorithm
-    )
     store = SqlStore.open(settings.database_url, settings.read_pool_size)
     try:
         store.migrate()
@@ -299,8 +320,46 @@ def open_core(
             f"cannot open the database at {settings.database_url}: {cause}; check that it is "
             "running and that database_url is right"
         ) from exc
+    signing_keys = SqlSigningKeys(store.database)
+    try:
+        directory = KeyedDirectory(
+            settings.home_file,
+            settings.partners_dir,
+            formats,
+            clock,
+            home_ca_pem,
+            signing_keys.stored,
+        )
+    except DefinitionInvalid as exc:
+        store.database.close()
+        raise ConfigurationError(str(exc)) from exc
+    gateway_keys = FileGatewayKeys(settings.signing_key, settings.signing_key_id, signing_keys)
+    signer = RotatingSigner(_gateway_signer(settings, gateway_keys))
     programmes = ProgrammeStates(SqlProgrammeStates(store.database))
-    return Core(settings, clock, formats, directory, signer, store, programmes)
+    return Core(
+        settings,
+        clock,
+        formats,
+        directory,
+        signer,
+        store,
+        programmes,
+        signing_keys,
+        gateway_keys,
+    )
+
+
+def _gateway_signer(settings: Settings, keys: FileGatewayKeys) -> Signer:
+    """The settings' signing key, or the last one RotateGatewaySigningKey put in force."""
+    rotated = keys.in_force()
+    if rotated is None:
+        _read(settings.signing_key, "gateway signing key")
+        return Signer.from_file(
+            settings.signing_key, settings.signing_key_id, settings.signing_algorithm
+        )
+    path = Path(rotated.key_file)
+    _read(path, f"rotated gateway signing key {rotated.key_id}")
+    return Signer.from_file(path, rotated.key_id, rotated.algorithm)
 
 
 def build(
@@ -342,8 +401,17 @@ def build(
             ),
         )
     )
+    revocation = Revocation(
+        lambda: directory.current().crl_sources,
+        SystemClock().now,
+        settings.crl_refresh_seconds,
+        timedelta(seconds=settings.crl_grace_seconds),
+    )
+    revocation.refresh()  # at start, before the first call
     authenticator = Authenticator(
-        x509.load_pem_x509_certificate(home_ca_pem), insecure=settings.insecure_plaintext
+        x509.load_pem_x509_certificate(home_ca_pem),
+        insecure=settings.insecure_plaintext,
+        revocation=revocation,  # validity by wall time, as TLS judges it, not the domain clock
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
@@ -360,11 +428,36 @@ def build(
         # hold unless many misbehave at once.
         maximum_concurrent_rpcs=4 * settings.workers,
     )
+    partner_keys = PartnerSigningKeys(
+        directory, SqlSigningKeys(store.database), PemPublicKeys(), reload_partners, clock
+    )
     exchange_pb2_grpc.add_PartnerExchangeServiceServicer_to_server(
-        PartnerExchangeServicer(
+        AnnouncingExchangeServicer(
             submit,
             clock,
             core.outcome_reports(outcome_sink or SqlOutcomeReports(store.database), recognise),
+            accept=AcceptAnnouncement(partner_keys, directory, clock),
+        ),
+        server,
+    )
+    assert core.gateway_keys is not None
+    keys_pb2_grpc.add_KeyManagementServiceServicer_to_server(
+        KeyManagementServicer(
+            partner_keys,
+            RotateGatewayKey(
+                core.signer,
+                core.gateway_keys,
+                GrpcAnnouncer(
+                    directory,
+                    lambda: ClientIdentity(
+                        _read(settings.outbound_tls_cert, "outbound TLS certificate"),
+                        _read(settings.outbound_tls_key, "outbound TLS key"),
+                    ),
+                    settings.outbound_call_timeout_seconds,
+                ),
+                directory,
+                clock,
+            ),
         ),
         server,
     )
@@ -413,8 +506,9 @@ def build(
         log.warning("serving PLAINTEXT without client authentication: development only")
         port = server.add_insecure_port(settings.listen)
     else:
+        tls_files = TlsFiles(settings.tls_cert, settings.tls_key)
         pair = (_read(settings.tls_key, "TLS key"), _read(settings.tls_cert, "TLS certificate"))
-        anchors = _TrustAnchors(directory, home_ca_pem, pair)
+        anchors = _TrustAnchors(directory, home_ca_pem, pair, tls_files)
         credentials = grpc.dynamic_ssl_server_credentials(
             anchors.configuration(directory.current()),
             anchors.fetch,  # type: ignore[arg-type]  # the stubs miss that None means "no change"
@@ -427,6 +521,7 @@ def build(
     store.start()
     if dispatcher is not None:
         dispatcher.start()
+    revocation.start()
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -454,6 +549,7 @@ def build(
         change_feed,
         dispatcher,
         operations=operations,
+        revocation=revocation,
     )
 
 

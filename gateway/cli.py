@@ -24,6 +24,7 @@ from gateway import (
     cli_generate,
     cli_home,
     cli_import,
+    cli_keys,
     cli_outbox,
     cli_partners,
     cli_report,
@@ -342,6 +343,7 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--dir", type=Path, help="target folder (default: the pki_dir setting)")
     init.add_argument("--force", action="store_true", help="replace existing files")
     init.set_defaults(func=cmd_certs_init)
+    cli_keys.add_certs_parser(certs_sub)
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=cmd_migrate)
@@ -432,6 +434,7 @@ def parser() -> argparse.ArgumentParser:
     cli_home.add_parser(sub)
     cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
+    cli_keys.add_parser(sub, _client_options)
     cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
     cli_doctor.add_parser(sub)

@@ -98,6 +98,12 @@ class Settings:
     metrics_listen: str = "127.0.0.1:9464"
     #: Log lines as "text" (one line for people) or "json" (one JSON object per line).
     log_format: str = "text"
+    #: Seconds between reloads of partners' certificate revocation lists (trust.crl,
+    #: trust.crl_url); a CRL that cannot be read keeps the last good one in force.
+    crl_refresh_seconds: float = 300.0
+    #: Seconds a CRL may be past its nextUpdate before each refresh logs a WARNING (it is
+    #: still used: see docs/keys-and-certificates.md).
+    crl_grace_seconds: float = 86_400.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
@@ -122,6 +128,8 @@ _MINIMUMS = {
     "outbound_dead_letter_after_seconds": 1,
     "outbound_workers": 1,
     "grace_seconds": 0,
+    "crl_refresh_seconds": 0.05,
+    "crl_grace_seconds": 0,
 }
 
 

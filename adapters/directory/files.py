@@ -56,7 +56,7 @@ _PARTNER_KEYS = {
     "mra.suspensions": {"start", "end"},
     "identifiers": {"prefix", "patterns", "aliases", "takes_precedence_over", "examples"},
     "identifiers.aliases": {"pattern", "template"},
-    "trust": {"ca"},
+    "trust": {"ca", "crl", "crl_url"},
     "signing_keys": {"key_id", "algorithm", "public_key", "not_before", "not_after"},
     "mapping": {"tier", "grade", "scheme", "benefits", "start", "end"},
     "freshness": {"expected_cadence", "max_staleness", "stale_grants_benefits"},
@@ -88,6 +88,8 @@ class PartnerEntry:
     text: bytes
     #: The CA of the partner's gateway server certificate (its outbound endpoint).
     server_ca: Path | None = None
+    #: Where the partner's certificate revocation lists are read: files and http(s) URLs.
+    crl_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -337,7 +339,24 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         path,
         text,
         server_ca or ca,
+        _crl_sources(f, trust, path.parent),
     )
+
+
+def _crl_sources(f: _File, trust: dict[str, Any], folder: Path) -> tuple[str, ...]:
+    """trust.crl (a file, relative to the partner file) and trust.crl_url (http or https)."""
+    sources: list[str] = []
+    crl = trust.get("crl")
+    if crl is not None:
+        if not isinstance(crl, str) or not crl:
+            raise f.error("trust.crl", "must be a path")
+        sources.append(str(folder / crl))
+    url = trust.get("crl_url")
+    if url is not None:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise f.error("trust.crl_url", "must be an http:// or https:// URL")
+        sources.append(url)
+    return tuple(sources)
 
 
 def _outbound(
@@ -538,6 +557,7 @@ class FileDirectory:
             digests=digests,
             precedence=precedence,
             server_cas=server_cas,
+            crl_sources={c: e.crl_sources for c, e in d.partners.items() if e.crl_sources},
         )
 
 

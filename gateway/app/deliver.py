@@ -31,6 +31,7 @@ from gateway.domain.outbound import (
 from gateway.domain.partners import OutboundEndpoint
 from gateway.domain.ports import Clock, Signer, WireCodec
 from gateway.domain.records import AeoRecord, BatchKind
+from gateway.domain.signing import pinned
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ class DeliverPartner:
         home = directory.home.code
         records = self._store.records(home, changes)
         batch = OutboundBatch(home, sequence, now, BatchKind.DELTA, tuple(records))
-        sealed = self._formats[endpoint.wire_format].seal(batch, self._signer)
+        signer = pinned(self._signer)  # one key for the whole message, across a rotation
+        sealed = self._formats[endpoint.wire_format].seal(batch, signer)
         detached = sealed.detached
         return NewMessage(
             partner=code,
@@ -211,8 +213,8 @@ class DeliverPartner:
             wire_format=sealed.wire_format,
             payload=sealed.payload,
             digest=hashlib.sha256(sealed.payload).digest(),
-            key_id=detached.key_id if detached else self._signer.key_id,
-            algorithm=detached.algorithm if detached else self._signer.algorithm,
+            key_id=detached.key_id if detached else signer.key_id,
+            algorithm=detached.algorithm if detached else signer.algorithm,
             signature=detached.signature if detached else b"",
             queued_at=min((c.queued_at for c in changes), default=now),
             sealed_at=now,

@@ -52,6 +52,8 @@ class Directory:
     #: Partner code -> PEM of the CA that issues its gateway's TLS server certificate, for
     #: partners with an outbound endpoint.
     server_cas: Mapping[str, bytes] = field(default_factory=dict)
+    #: Partner code -> where its certificate revocation lists are read (files, URLs).
+    crl_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     codebook: CodeBook = field(init=False)
 
     def __post_init__(self) -> None:

@@ -396,3 +396,74 @@ class PeriodInvalid(GatewayError):
 
     status = Status.INVALID_ARGUMENT
     reason = "report.period_invalid"
+
+
+# --- certificates and keys (issue 10) ----------------------------------------------------------
+
+
+class CertificateRevoked(GatewayError):
+    """The caller's TLS certificate, or a CA certificate in its chain, is on its issuer's CRL:
+    refused on every call although the TLS handshake succeeded."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "certificate.revoked"
+
+
+class CertificateExpired(GatewayError):
+    """A certificate of the caller's chain is outside its validity (checked on every call: a
+    connection opened before a certificate expired outlives it)."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "certificate.expired"
+
+
+class KeyAlgorithmMismatch(GatewayError):
+    """A signing key whose algorithm differs from the one pinned for its key id, or whose PEM
+    is not a key of the algorithm given."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "key.algorithm_mismatch"
+
+
+class KeyAlreadyRegistered(GatewayError):
+    """A different key is already registered under this key id for the partner."""
+
+    status = Status.ALREADY_EXISTS
+    reason = "key.already_registered"
+
+
+class KeyNotFound(GatewayError):
+    """No key with this id is registered for the partner."""
+
+    status = Status.NOT_FOUND
+    reason = "key.not_found"
+
+
+class KeyWindowInvalid(GatewayError):
+    """A key's validity window is empty or malformed (not_after before not_before)."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "key.window_invalid"
+
+
+class LastValidKey(GatewayError):
+    """The retirement would leave the partner with no key valid now or in the future."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "key.last_valid_key"
+
+
+class GatewayKeyInvalid(GatewayError):
+    """A new gateway signing key (or TLS certificate) that cannot be used: unreadable, not of
+    the algorithm given, an id already used, or a certificate that does not match its key."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "key.gateway_key_invalid"
+
+
+class KeyAnnouncementInvalid(GatewayError):
+    """A partner's announcement of its new signing key that does not verify under a key the
+    partner has registered, or names another partner."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "key.announcement_invalid"

@@ -309,3 +309,133 @@ class SubmitOutcomeReportResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubmitOutcomeReportResponse: _TypeAlias = SubmitOutcomeReportResponse  # noqa: Y015
+
+@_typing.final
+class KeyAnnouncement(_message.Message):
+    """The content of a signing-key announcement: what the announcing gateway signs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANNOUNCER_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    ISSUED_AT_FIELD_NUMBER: _builtins.int
+    announcer: _builtins.str
+    """The announcing administration's code (for example "CN"); must be the calling partner."""
+    recipient: _builtins.str
+    """The administration the announcement is addressed to; must be the receiving gateway's own."""
+    key_id: _builtins.str
+    """The id of the new key."""
+    algorithm: _common_pb2.SignatureAlgorithm.ValueType
+    """The algorithm pinned to the new key."""
+    public_key_pem: _builtins.str
+    """The new public key, PEM (SubjectPublicKeyInfo)."""
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """From when the new key may sign."""
+
+    @_builtins.property
+    def issued_at(self) -> _timestamp_pb2.Timestamp:
+        """When the announcement was made."""
+
+    def __init__(
+        self,
+        *,
+        announcer: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        algorithm: _common_pb2.SignatureAlgorithm.ValueType = ...,
+        public_key_pem: _builtins.str = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+        issued_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issued_at", b"issued_at", "valid_from", b"valid_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "announcer", b"announcer", "issued_at", b"issued_at", "key_id", b"key_id", "public_key_pem", b"public_key_pem", "recipient", b"recipient", "valid_from", b"valid_from"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyAnnouncement: _TypeAlias = KeyAnnouncement  # noqa: Y015
+
+@_typing.final
+class SignedKeyAnnouncement(_message.Message):
+    """A KeyAnnouncement with the announcer's signature made with a key the recipient already knows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANNOUNCEMENT_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    announcement: _builtins.bytes
+    """A serialized KeyAnnouncement (deterministic serialization): the exact bytes signed."""
+    @_builtins.property
+    def signature(self) -> _common_pb2.DetachedSignature:
+        """The signature over the announcement bytes, by one of the announcer's registered keys."""
+
+    def __init__(
+        self,
+        *,
+        announcement: _builtins.bytes = ...,
+        signature: _common_pb2.DetachedSignature | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["signature", b"signature"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedKeyAnnouncement: _TypeAlias = SignedKeyAnnouncement  # noqa: Y015
+
+@_typing.final
+class AnnounceSigningKeyRequest(_message.Message):
+    """Request of PartnerExchangeService.AnnounceSigningKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANNOUNCEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def announcement(self) -> Global___SignedKeyAnnouncement:
+        """The signed announcement."""
+
+    def __init__(
+        self,
+        *,
+        announcement: Global___SignedKeyAnnouncement | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnnounceSigningKeyRequest: _TypeAlias = AnnounceSigningKeyRequest  # noqa: Y015
+
+@_typing.final
+class AnnounceSigningKeyResponse(_message.Message):
+    """Response of PartnerExchangeService.AnnounceSigningKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    key_id: _builtins.str
+    """The id of the key now registered for the caller."""
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """From when it is valid."""
+
+    def __init__(
+        self,
+        *,
+        key_id: _builtins.str = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["valid_from", b"valid_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "valid_from", b"valid_from"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnnounceSigningKeyResponse: _TypeAlias = AnnounceSigningKeyResponse  # noqa: Y015

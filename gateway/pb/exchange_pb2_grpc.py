@@ -50,6 +50,11 @@ class PartnerExchangeServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportResponse.FromString,
                 _registered_method=True)
+        self.AnnounceSigningKey = channel.unary_unary(
+                '/aeo.gateway.v1.PartnerExchangeService/AnnounceSigningKey',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyResponse.FromString,
+                _registered_method=True)
 
 
 class PartnerExchangeServiceServicer:
@@ -81,6 +86,16 @@ class PartnerExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnnounceSigningKey(self, request, context):
+        """Announces the calling administration's new message-signing key, signed with a key it has
+        registered here (its previous key). The gateway verifies the signature and registers the
+        new key for the caller, valid from the announced time; the previous key stays valid until
+        it expires or is retired. Announcing the same key again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PartnerExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +108,11 @@ def add_PartnerExchangeServiceServicer_to_server(servicer, server):
                     servicer.SubmitOutcomeReport,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportResponse.SerializeToString,
+            ),
+            'AnnounceSigningKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnnounceSigningKey,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -155,6 +175,33 @@ class PartnerExchangeService:
             '/aeo.gateway.v1.PartnerExchangeService/SubmitOutcomeReport',
             aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitOutcomeReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnnounceSigningKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.PartnerExchangeService/AnnounceSigningKey',
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,12 @@ class PartnerExchangeServiceStub:
     partner, and its baseline. Checked like a status message; each declaration is recorded
     once (a declaration id sent again is ignored); the receipt counts them.
     """
+    AnnounceSigningKey: _grpc.UnaryUnaryMultiCallable[_exchange_pb2.AnnounceSigningKeyRequest, _exchange_pb2.AnnounceSigningKeyResponse]
+    """Announces the calling administration's new message-signing key, signed with a key it has
+    registered here (its previous key). The gateway verifies the signature and registers the
+    new key for the caller, valid from the announced time; the previous key stays valid until
+    it expires or is retired. Announcing the same key again changes nothing.
+    """
 
 @_typing.type_check_only
 class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
@@ -74,6 +80,12 @@ class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
     partner's wire format): declarations of the home administration's AEOs lodged with the
     partner, and its baseline. Checked like a status message; each declaration is recorded
     once (a declaration id sent again is ignored); the receipt counts them.
+    """
+    AnnounceSigningKey: _aio.UnaryUnaryMultiCallable[_exchange_pb2.AnnounceSigningKeyRequest, _exchange_pb2.AnnounceSigningKeyResponse]  # type: ignore[assignment]
+    """Announces the calling administration's new message-signing key, signed with a key it has
+    registered here (its previous key). The gateway verifies the signature and registers the
+    new key for the caller, valid from the announced time; the previous key stays valid until
+    it expires or is retired. Announcing the same key again changes nothing.
     """
 
 class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -107,6 +119,18 @@ class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
         partner's wire format): declarations of the home administration's AEOs lodged with the
         partner, and its baseline. Checked like a status message; each declaration is recorded
         once (a declaration id sent again is ignored); the receipt counts them.
+        """
+
+    @_abc_1.abstractmethod
+    def AnnounceSigningKey(
+        self,
+        request: _exchange_pb2.AnnounceSigningKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_exchange_pb2.AnnounceSigningKeyResponse, _abc.Awaitable[_exchange_pb2.AnnounceSigningKeyResponse]]:
+        """Announces the calling administration's new message-signing key, signed with a key it has
+        registered here (its previous key). The gateway verifies the signature and registers the
+        new key for the caller, valid from the announced time; the previous key stays valid until
+        it expires or is retired. Announcing the same key again changes nothing.
         """
 
 def add_PartnerExchangeServiceServicer_to_server(servicer: PartnerExchangeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

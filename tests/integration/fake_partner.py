@@ -53,6 +53,11 @@ class StatusOnly(exchange_pb2_grpc.PartnerExchangeServiceServicer):
     ) -> exchange_pb2.SubmitOutcomeReportResponse:
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "status messages only")
 
+    def AnnounceSigningKey(
+        self, request: exchange_pb2.AnnounceSigningKeyRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.AnnounceSigningKeyResponse:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "status messages only")
+
 
 @dataclass
 class FakePartner(StatusOnly):
