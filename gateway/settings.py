@@ -93,12 +93,16 @@ class Settings:
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
+    #: Seconds between retention purges inside ``serve`` (raw message bytes older than each
+    #: partner's [data_protection] retention are emptied); 0: no scheduled purge.
+    retention_purge_interval_seconds: float = 3_600.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
 
 
 _MINIMUMS = {
+    "retention_purge_interval_seconds": 0,
     "clock_skew_seconds": 0,
     "max_payload_bytes": 1024,
     "max_records_per_message": 1,

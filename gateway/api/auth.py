@@ -59,6 +59,8 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "ChangeFeedService": frozenset(
         {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
     ),
+    # Consent decisions: admins, and the home credit system, which knows who consented.
+    SERVICE_PREFIX + "ConsentService": frozenset({Role.ADMIN, Role.REGISTRY, Role.INSECURE_LOCAL}),
 }
 
 
