@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from gateway import (
+    cli_consent,
     cli_demo,
     cli_facilitation,
     cli_generate,
@@ -429,6 +430,7 @@ def parser() -> argparse.ArgumentParser:
     cli_home.add_parser(sub)
     cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
+    cli_consent.add_parser(sub, _client_options)
     cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
 
