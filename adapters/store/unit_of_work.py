@@ -339,6 +339,18 @@ class SqlOutbox(_Repository):
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
         self._rows.staged.append((partner, identifier, version, to_us(queued_at)))
 
+    def was_sealed(self, partner: str, identifier: str) -> bool:
+        # Sealing happens outside group commits (gateway.app.deliver): the database knows.
+        # No index serves it: withdrawals are rare, and every enqueue would pay for one.
+        self._cur.execute(
+            self._q(
+                "SELECT 1 FROM outbox WHERE partner = ? AND identifier = ? "
+                "AND message_sequence IS NOT NULL LIMIT 1"
+            ),
+            (partner, identifier),
+        )
+        return self._cur.fetchone() is not None
+
     def drop_unsealed(self, partner: str, identifier: str) -> None:
         # The work's own rows at once; the group's earlier works' when this work is kept.
         self._rows.staged = [r for r in self._rows.staged if r[:2] != (partner, identifier)]

@@ -100,8 +100,11 @@ class RecordConsent:
         uow.consents.append(item)
         changed = consent.granted(before) != (item.state is ConsentState.GRANTED)
         if item.state is ConsentState.WITHDRAWN:
-            # Whatever the partner was still to be sent of the operator stays unsent.
+            # Whatever the partner was still to be sent of the operator stays unsent; a
+            # partner never sent anything of it is not told of it by its withdrawal either.
             uow.outbox.drop_unsealed(code, identifier)
+            if not uow.outbox.was_sealed(code, identifier):
+                return ConsentResult(item, changed, None)
         if not (changed and sends):
             return ConsentResult(item, changed, None)
         history = uow.records.histories(home, (identifier,)).get(identifier, ())

@@ -92,6 +92,11 @@ class Outbox(Protocol):
         (gateway.app.deliver) seals, sends and settles it."""
         ...
 
+    def was_sealed(self, partner: str, identifier: str) -> bool:
+        """Whether a change of the operator was ever sealed into a message for ``partner``
+        (the partner may know of the operator)."""
+        ...
+
     def drop_unsealed(self, partner: str, identifier: str) -> None:
         """Takes the operator's changes not yet sealed for ``partner`` out of its queue (a
         consent withdrawal: nothing queued before it goes out after it)."""

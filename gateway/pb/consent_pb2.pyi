@@ -144,7 +144,8 @@ class RecordOperatorConsentResponse(_message.Message):
     queued_version: _builtins.int
     """The version of the operator's record queued for the partner by the decision (its current
     state on a grant, the withdrawal record on a withdrawal); 0 when nothing was queued (no
-    change of state, the operator is not an AEO, or the partner is not sent to now).
+    change of state, the operator is not an AEO, a withdrawal to a partner never sent
+    anything of the operator, or the partner is not sent to now).
     """
     @_builtins.property
     def consent(self) -> Global___OperatorConsent:

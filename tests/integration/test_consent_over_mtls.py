@@ -133,29 +133,32 @@ def test_an_operator_goes_to_the_eu_only_with_consent_and_its_withdrawal_follows
 def test_a_withdrawal_takes_back_changes_queued_but_not_yet_sent(
     federation: Federation, running: Callable[[Gateway], Gateway]
 ) -> None:
-    """The EU programme is suspended (nothing goes out); Alice consents and is certified
-    (two rows queued), then withdraws; the programme resumes. Result: the withdrawal leaves
-    one row queued, its own; the EU gateway receives only the consent-withdrawn record and
-    answers NOT_RECOGNISED consent.withdrawn."""
+    """Alice consents and is certified (message 1 settled); the EU programme is suspended
+    (nothing goes out); Alice's grade changes (queued), then she withdraws; the programme
+    resumes. Result: after the withdrawal one row is queued, its own; message 2 carries that
+    one record alone, and the EU gateway answers NOT_RECOGNISED consent.withdrawn."""
     running(build(federation.home))
     running(start_peer(federation.peers["EU"]))
     home = Home(federation)
+    assert home.decide(ALICE, GRANTED) == 0  # not yet an AEO: nothing to send
+    assert home.certify(ALICE) == ["partners/EU"]
+    assert home.settled(0).records == 1
     with connect(home.target, home.admin) as channel:
         AdminClient(channel).set_programme_state(
             "EU", common_pb2.PROGRAMME_STATE_SUSPENDED, "joint committee decision"
         )
-    assert home.decide(ALICE, GRANTED) == 0  # not yet an AEO: nothing to send
-    assert home.certify(ALICE) == ["partners/EU"]
+    assert home.certify(ALICE, "certified") == ["partners/EU"]
     assert home.backlog() == 1
-    assert home.decide(ALICE, WITHDRAWN) == 2
+    assert home.decide(ALICE, WITHDRAWN) == 3
     assert home.backlog() == 1
     with connect(home.target, home.admin) as channel:
         AdminClient(channel).set_programme_state(
             "EU", common_pb2.PROGRAMME_STATE_ACTIVE, "suspension lifted"
         )
-    only = home.settled(0)
-    assert (only.sequence, only.records) == (1, 1)
+    second = home.settled(1)
+    assert (second.sequence, second.records) == (2, 1)
     assert at_eu(federation, ALICE) == (NOT_RECOGNISED, "consent.withdrawn")
+    assert len(outbound_messages(home.target, home.admin, "EU")) == 2
 
 
 def test_a_partner_not_adequate_is_sent_no_operator_data(

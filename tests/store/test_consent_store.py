@@ -51,6 +51,7 @@ def eu_like(consent: bool = True, adequate: bool = True) -> Directory:
 class Home:
     def __init__(self, store: SqlStore, snapshot: Directory) -> None:
         self.clock = Clock()
+        self.store = store
         self.snapshot = snapshot
         self.registry = RecordGradeChange(store.transactions, self.clock, "CN-GW-1", "ed25519")
         self.consent = RecordConsent(store.transactions, self.clock, "CN-GW-1", "ed25519")
@@ -65,6 +66,11 @@ class Home:
     def decide(self, state: ConsentState, code: str = AEO, reason: str = "form 7") -> int:
         found = self.consent(ConsentDecision("SG", code, state, "registry", reason), self.snapshot)
         return found.queued.version if found.queued is not None else 0
+
+    def deliver(self) -> None:
+        """What delivery does to the queue: every row sealed (into message 1)."""
+        with self.store.database.transaction() as cur:
+            cur.execute("UPDATE outbox SET message_sequence = 1 WHERE message_sequence IS NULL")
 
     def queue(self) -> list[tuple[str, int]]:
         return [(c.identifier, c.version) for c in self.outbound.unsealed("SG", 100)]
@@ -91,11 +97,12 @@ def test_an_operator_without_consent_is_not_queued_and_a_grant_queues_its_state(
 def test_a_withdrawal_drops_unsent_changes_and_queues_its_record_alone(
     home: Home, store: SqlStore
 ) -> None:
-    """Consent granted, two changes queued and not sealed, then withdrawn, then a change.
-    Result: the queue holds only version 3, the withdrawal (event consent_withdrawn, flag
-    set); the later change (version 4) is not queued for SG."""
+    """Consent granted, a change sent, a second one queued and not sealed, then consent
+    withdrawn, then a change. Result: the queue holds only version 3, the withdrawal (event
+    consent_withdrawn, flag set); the later change (version 4) is not queued for SG."""
     home.decide(GRANT)
     home.change()
+    home.deliver()
     home.change(suspended=True)
     assert home.decide(WITHDRAW) == 3
     assert home.queue() == [(AEO, 3)]
@@ -107,11 +114,12 @@ def test_a_withdrawal_drops_unsent_changes_and_queues_its_record_alone(
 
 
 def test_a_grant_after_a_withdrawal_sends_the_state_again_without_the_flag(home: Home) -> None:
-    """Granted, certified, withdrawn (version 2), granted again. Result: version 3 queued: the
-    state of version 1 again, event amended, consent_withdrawn false, after the withdrawal
-    (version 1, unsent when consent was withdrawn, was dropped)."""
+    """Granted, certified and sent, withdrawn (version 2), granted again. Result: version 3
+    queued after the withdrawal: the state of version 1 again, event amended,
+    consent_withdrawn false."""
     home.decide(GRANT)
     home.change()
+    home.deliver()
     home.decide(WITHDRAW)
     assert home.decide(GRANT) == 3
     queued = home.outbound.records("CN", home.outbound.unsealed("SG", 100))
@@ -122,12 +130,23 @@ def test_a_grant_after_a_withdrawal_sends_the_state_again_without_the_flag(home:
     assert (queued[1].tier, queued[1].status) == (queued[0].tier, queued[0].status)
 
 
+def test_a_withdrawal_before_anything_was_sent_tells_the_partner_nothing(home: Home) -> None:
+    """Consent granted, a certification queued but not sealed, consent withdrawn. Result:
+    the queued change is dropped and no withdrawal is queued: SG never heard of the
+    operator, and is not told of it now."""
+    home.decide(GRANT)
+    assert home.change() == ("SG",)
+    assert home.decide(WITHDRAW) == 0
+    assert home.queue() == []
+
+
 def test_a_repeated_decision_is_recorded_but_sends_nothing(home: Home, store: SqlStore) -> None:
     """Grant twice, withdraw twice. Result: the repeats queue nothing; the history holds all
     four decisions, newest first; the current state is withdrawn."""
     home.change()
     assert home.decide(GRANT) == 1
     assert home.decide(GRANT) == 0
+    home.deliver()
     assert home.decide(WITHDRAW) == 2
     assert home.decide(WITHDRAW) == 0
     log = SqlConsentLog(store.database)

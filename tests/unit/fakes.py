@@ -131,6 +131,9 @@ class MemoryUnitOfWork:
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
         self.queued.append((partner, identifier, version, queued_at))
 
+    def was_sealed(self, partner: str, identifier: str) -> bool:
+        return False  # these fakes never seal
+
     def drop_unsealed(self, partner: str, identifier: str) -> None:
         self.queued = [q for q in self.queued if q[:2] != (partner, identifier)]
 
