@@ -1,15 +1,19 @@
-"""`aeo-gateway consent grant|withdraw|list` against a live gateway and `retention purge` on
-its database, run in process: answers as text and JSON; each mistake one line and a non-zero
-exit, never a traceback."""
+"""`aeo-gateway consent grant|withdraw|list` (and ListOperatorConsents' pages) against a live
+gateway and `retention purge` on its database, run in process: answers as text and JSON; each
+mistake one line and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 
+from gateway.api.errors import error_info
 from gateway.cli import main
+from gateway.pb import consent_pb2, consent_pb2_grpc
 from tests.conftest import Live
 
 ALICE = "0123456781"
@@ -114,3 +118,46 @@ def test_retention_purge_dry_run_and_purge_report_per_partner(
     assert {"partner": "EU", "received": 0, "sent": 0, "outcome_reports": 0} in report["partners"]
     assert cli(live, tmp_path, "retention", "purge") == 0
     assert "EU: purged 0 received, 0 sent, 0 outcome reports" in capsys.readouterr().out
+
+
+def test_list_operator_consents_pages_and_refuses_a_foreign_token(live: Live) -> None:
+    """Three operators consent to the EU; ListOperatorConsents with page size 2, then with
+    history and page size 2, then with a token of the other list, then for an unknown
+    partner. Result: pages of 2 and 1 in identifier order; history newest first over two
+    pages; INVALID_ARGUMENT request.invalid_page_token; NOT_FOUND partner.not_found."""
+    codes = [f"012345678{n}" for n in (1, 2, 3)]
+    with live.channel("admin") as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        for code in codes:
+            stub.RecordOperatorConsent(
+                consent_pb2.RecordOperatorConsentRequest(
+                    partner="partners/EU",
+                    enterprise_code=code,
+                    state=consent_pb2.CONSENT_STATE_GRANTED,
+                    reason="form",
+                ),
+                timeout=10,
+            )
+
+        def page(**fields: Any) -> consent_pb2.ListOperatorConsentsResponse:
+            request = consent_pb2.ListOperatorConsentsRequest(page_size=2, **fields)
+            return stub.ListOperatorConsents(request, timeout=10)  # type: ignore[no-any-return]
+
+        first = page(partner="partners/-")
+        second = page(partner="partners/-", page_token=first.next_page_token)
+        assert [c.identifier for c in (*first.consents, *second.consents)] == [
+            "AEOCN" + c for c in codes
+        ]
+        assert second.next_page_token == ""
+        newest = page(history=True)
+        older = page(history=True, page_token=newest.next_page_token)
+        assert [c.identifier[-1] for c in (*newest.consents, *older.consents)] == ["3", "2", "1"]
+        for fields, status, reason in (
+            ({"history": True, "page_token": first.next_page_token},
+             grpc.StatusCode.INVALID_ARGUMENT, "request.invalid_page_token"),
+            ({"partner": "partners/ZZ"}, grpc.StatusCode.NOT_FOUND, "partner.not_found"),
+        ):  # fmt: skip
+            with pytest.raises(grpc.RpcError) as refused:
+                page(**fields)
+            info = error_info(refused.value)
+            assert (refused.value.code(), info.reason if info else "") == (status, reason)
