@@ -35,11 +35,13 @@ from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
+from adapters.store.consent import SqlConsentLog
 from adapters.store.facilitation import SqlOutcomes
 from adapters.store.operations import SqlOperations
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
+from adapters.store.retention import SqlRetention
 from adapters.store.signing_keys import SqlSigningKeys
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
@@ -47,11 +49,13 @@ from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
+from gateway.api.consent_servicer import ConsentServicer
 from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.keys_servicer import AnnouncingExchangeServicer, KeyManagementServicer
 from gateway.api.recognition_servicer import RecognitionServicer
+from gateway.app.consent import RecordConsent
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
@@ -62,6 +66,7 @@ from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
+from gateway.app.retention import PurgeRetention, RetentionSchedule
 from gateway.app.submit import SubmitStatusMessage
 from gateway.app.unit_of_work import Transactions
 from gateway.app.watch import WatchChanges
@@ -76,6 +81,8 @@ from gateway.pb import (
     admin_pb2_grpc,
     changes_pb2,
     changes_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
     exchange_pb2,
     exchange_pb2_grpc,
     facilitation_pb2,
@@ -99,6 +106,7 @@ SERVICE_NAMES = (
     home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
     facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
     keys_pb2.DESCRIPTOR.services_by_name["KeyManagementService"].full_name,
+    consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -132,6 +140,8 @@ class Gateway:
 
     #: Partners' CRLs, refreshed every crl_refresh_seconds (checked on every partner call).
     revocation: Revocation | None = None
+    #: Purges raw message bytes past their partner's retention; None when its interval is 0.
+    retention: RetentionSchedule | None = None
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -151,6 +161,8 @@ class Gateway:
             self.operations.stop()  # before the store it probes
         if self.revocation is not None:
             self.revocation.stop()
+        if self.retention is not None:
+            self.retention.stop()  # before the store it writes to
         self.store.stop()
 
     def wait(self) -> None:
@@ -496,6 +508,26 @@ def build(
     facilitation_pb2_grpc.add_FacilitationServiceServicer_to_server(
         FacilitationServicer(core.outcome_recorder(), core.facilitation_report()), server
     )
+    consent_pb2_grpc.add_ConsentServiceServicer_to_server(
+        ConsentServicer(
+            RecordConsent(
+                YieldingTransactions(store.transactions),
+                clock,
+                settings.signing_key_id,
+                settings.signing_algorithm,
+                queued=wake,
+            ),
+            SqlConsentLog(store.database),
+        ),
+        server,
+    )
+    retention = None
+    if settings.retention_purge_interval_seconds > 0:
+        retention = RetentionSchedule(
+            PurgeRetention(SqlRetention(store.database), clock),
+            directory.current,
+            settings.retention_purge_interval_seconds,
+        )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -522,6 +554,8 @@ def build(
     if dispatcher is not None:
         dispatcher.start()
     revocation.start()
+    if retention is not None:
+        retention.start()
     server.start()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -550,6 +584,7 @@ def build(
         dispatcher,
         operations=operations,
         revocation=revocation,
+        retention=retention,
     )
 
 

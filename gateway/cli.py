@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from gateway import (
+    cli_consent,
     cli_demo,
     cli_doctor,
     cli_facilitation,
@@ -435,6 +436,7 @@ def parser() -> argparse.ArgumentParser:
     cli_facilitation.add_parser(sub)
     cli_outbox.add_parser(sub, _client_options)
     cli_keys.add_parser(sub, _client_options)
+    cli_consent.add_parser(sub, _client_options)
     cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
     cli_doctor.add_parser(sub)

@@ -263,6 +263,9 @@ def _federate(federation: Federation, home: HomeAdministration) -> dict[str, Any
         "home": {"code": home.code, "address": federation.home.listen},
         "peers": {code: f"127.0.0.1:{p.port}" for code, p in federation.peers.items()},
     }
+    # A partner that asks for operators' consent (the EU) is sent the enterprise only once it
+    # consented (docs/data-protection.md): the credit system records that first.
+    report["consented"] = _consent(federation, registry, enterprise)
     report["certification"] = outward(aeo_grade, "Federation Demo Manufacturing Co")
     report["downgrade"] = outward(scheme.regular, "")
 
@@ -285,6 +288,28 @@ def _federate(federation: Federation, home: HomeAdministration) -> dict[str, Any
         "answer": _recognise(federation.home_target, TlsIdentity.dev(home_pki, "domestic"), theirs),
     }
     return report
+
+
+def _consent(federation: Federation, registry: TlsIdentity, enterprise: str) -> list[str]:
+    """Records ``enterprise``'s consent with every peer that asks for it; their codes."""
+    from gateway.client import connect
+    from gateway.pb import consent_pb2, consent_pb2_grpc
+
+    partners = _definitions(federation).partners
+    asking = [c for c in federation.peers if partners[c].partner.data_protection.consent_required]
+    with connect(federation.home_target, registry) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        for code in asking:
+            stub.RecordOperatorConsent(
+                consent_pb2.RecordOperatorConsentRequest(
+                    partner=f"partners/{code}",
+                    enterprise_code=enterprise,
+                    state=consent_pb2.CONSENT_STATE_GRANTED,
+                    reason="federation demo: the enterprise consented",
+                ),
+                timeout=10,
+            )
+    return asking
 
 
 def _definitions(federation: Federation) -> Definitions:

@@ -104,12 +104,16 @@ class Settings:
     #: Seconds a CRL may be past its nextUpdate before each refresh logs a WARNING (it is
     #: still used: see docs/keys-and-certificates.md).
     crl_grace_seconds: float = 86_400.0
+    #: Seconds between retention purges inside ``serve`` (raw message bytes older than each
+    #: partner's [data_protection] retention are emptied); 0: no scheduled purge.
+    retention_purge_interval_seconds: float = 3_600.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
 
 
 _MINIMUMS = {
+    "retention_purge_interval_seconds": 0,
     "clock_skew_seconds": 0,
     "max_payload_bytes": 1024,
     "max_records_per_message": 1,

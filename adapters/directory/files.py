@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapters.crypto.signatures import ALGORITHMS, KeyMismatch, load_public_key, verifier
-from adapters.directory import dated_terms
+from adapters.directory import data_protection, dated_terms
 from gateway.domain.codes import Alias, IdentifierScheme
 from gateway.domain.definitions import DefinitionProblem, check_overlaps, check_partner
 from gateway.domain.directory import Directory, PartnerKey
@@ -49,7 +49,7 @@ _PARTNER_KEYS = {
     "": {
         "code", "name", "programme", "tiers", "recognised_tiers", "direction", "wire_formats",
         "benefits", "mra", "identifiers", "trust", "signing_keys", "mapping", "freshness",
-        "assumed", "outbound",
+        "assumed", "outbound", "data_protection",
     },
     "outbound": {"endpoint", "server_name", "ca", "wire_format"},
     "mra": {"signed", "in_force", "in_force_by_mode", "suspensions"},
@@ -326,6 +326,7 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         mra_in_force_by_mode=dated_terms.in_force_by_mode(f, mra),
         freshness=dated_terms.freshness(f, data),
         assumed=dated_terms.assumed(f, data),
+        data_protection=data_protection.data_protection(f, data),
     )
     trust = f.require(data, "trust", dict)
     f.known_keys(trust, "trust", _PARTNER_KEYS)

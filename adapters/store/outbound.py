@@ -19,6 +19,7 @@ from adapters.store import tables
 from adapters.store.database import Database
 from adapters.store.dialects import Connection
 from gateway.app.deliver import NewMessage
+from gateway.domain.errors import MessagePurged
 from gateway.domain.outbound import (
     OutboundMessage,
     OutboundState,
@@ -355,6 +356,21 @@ class SqlOutbound:
             params.extend(sequences)
         q = self._db.sql
         with self._write() as cur:
+            if sequences:  # named ones whose bytes a retention purge emptied cannot go again
+                cur.execute(
+                    q(f"SELECT partner, sequence FROM outbound_messages WHERE {where} "
+                      "AND purged_at IS NOT NULL"),
+                    params,
+                )  # fmt: skip
+                purged = sorted((p, int(s)) for p, s in cur.fetchall())
+                if purged:
+                    raise MessagePurged(
+                        "dead letters whose raw bytes were purged past their partner's "
+                        f"retention cannot be re-driven: {purged[0][0]} sequence {purged[0][1]}",
+                        partner=purged[0][0],
+                        sequence=str(purged[0][1]),
+                    )
+            where += " AND purged_at IS NULL"
             cur.execute(q(f"SELECT partner, sequence FROM outbound_messages WHERE {where}"), params)
             found = sorted((p, int(s)) for p, s in cur.fetchall())
             cur.execute(

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from adapters.store import tables
 from adapters.store.absences import SqlAbsences
+from adapters.store.consent import SqlConsents
 from adapters.store.dialects import Dialect
 from gateway.app.unit_of_work import StoredMessage
 from gateway.domain.events import DomainEvent
@@ -330,10 +331,48 @@ class SqlChangeLog(_Repository):
 class SqlOutbox(_Repository):
     """Home AEO changes queued per partner, written with the change itself (migration 0005)."""
 
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        #: Operators taken out of a partner's queue (consent withdrawn), per work like rows.
+        self._drops = _Rows()
+
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
         self._rows.staged.append((partner, identifier, version, to_us(queued_at)))
 
+    def was_sealed(self, partner: str, identifier: str) -> bool:
+        # Sealing happens outside group commits (gateway.app.deliver): the database knows.
+        # No index serves it: withdrawals are rare, and every enqueue would pay for one.
+        self._cur.execute(
+            self._q(
+                "SELECT 1 FROM outbox WHERE partner = ? AND identifier = ? "
+                "AND message_sequence IS NOT NULL LIMIT 1"
+            ),
+            (partner, identifier),
+        )
+        return self._cur.fetchone() is not None
+
+    def drop_unsealed(self, partner: str, identifier: str) -> None:
+        # The work's own rows at once; the group's earlier works' when this work is kept.
+        self._rows.staged = [r for r in self._rows.staged if r[:2] != (partner, identifier)]
+        self._drops.staged.append((partner, identifier))
+
+    def settle(self, keep: bool) -> None:
+        if keep:
+            for dropped in self._drops.staged:
+                self._rows.kept = [r for r in self._rows.kept if r[:2] != dropped]
+        self._drops.settle(keep)
+        super().settle(keep)
+
     def flush(self) -> None:
+        if self._drops.kept:  # rows written before (committed, or flushed by this group)
+            self._cur.executemany(
+                self._q(
+                    "DELETE FROM outbox WHERE partner = ? AND identifier = ? "
+                    "AND message_sequence IS NULL"
+                ),
+                self._drops.kept,
+            )
+            self._drops.kept.clear()
         if self._rows.kept:
             sql = tables.insert("outbox", ("partner", "identifier", "version", "queued_at"))
             self._cur.executemany(self._q(sql), self._rows.kept)
@@ -350,6 +389,7 @@ class GroupUnitOfWork:
         self.changes = SqlChangeLog(cur, dialect)
         self.absences = SqlAbsences(cur, dialect)
         self.outbox = SqlOutbox(cur, dialect)
+        self.consents = SqlConsents(cur, dialect)
         self._parts: tuple[Callable[[bool], None], ...] = tuple(
             part.settle
             for part in (
@@ -359,6 +399,7 @@ class GroupUnitOfWork:
                 self.changes,
                 self.absences,
                 self.outbox,
+                self.consents,
             )
         )
 
@@ -384,5 +425,6 @@ class GroupUnitOfWork:
             self.changes,
             self.absences,
             self.outbox,
+            self.consents,
         ):
             part.flush()

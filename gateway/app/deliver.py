@@ -148,11 +148,13 @@ class DeliverPartner:
         self._jitter = jitter
 
     def deliverable(self, directory: Directory, code: str, now: datetime) -> bool:
-        """Whether ``code`` is sent to now: an endpoint, an MRA in force, not suspended."""
+        """Whether ``code`` is sent to now: an endpoint, an MRA in force, not suspended, its
+        data protection adequate."""
         partner = directory.partners.get(code)
         return (
             partner is not None
             and partner.outbound is not None
+            and partner.data_protection.adequate  # not adequate: no operator data at all
             and code in directory.server_cas
             and partner.in_force_on(directory.home.day_of(now))
             and not self.paused(code, now)

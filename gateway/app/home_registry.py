@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.app.unit_of_work import Transactions, UnitOfWork
+from gateway.domain.consent import granted, receives_operator_data
 from gateway.domain.directory import Directory
 from gateway.domain.events import RecordVersionApplied
 from gateway.domain.home_registry import CheckedChange, GradeChange, check, next_version
@@ -53,6 +54,24 @@ class BulkResult:
 
 def _no_wake(partners: Collection[str]) -> None:
     pass
+
+
+def _without_consent(
+    uow: UnitOfWork,
+    directory: Directory,
+    recipients: Sequence[str],
+    chunk: Sequence[CheckedChange],
+) -> set[tuple[str, str]]:
+    """(partner, identifier) pairs not to queue: the partner asks for consent and the
+    operator's is not granted now (read in this transaction, which holds the home row that
+    consent decisions take too: docs/data-protection.md)."""
+    asking = [p for p in recipients if directory.partners[p].data_protection.consent_required]
+    refused: set[tuple[str, str]] = set()
+    identifiers = {c.identifier for c in chunk}
+    for partner in asking:
+        states = uow.consents.current(partner, identifiers)
+        refused.update((partner, i) for i in identifiers if not granted(states.get(i)))
+    return refused
 
 
 class RecordGradeChange:
@@ -94,7 +113,7 @@ class RecordGradeChange:
         recipients = sorted(
             code
             for code, partner in directory.partners.items()
-            if partner.outbound is not None and partner.in_force_on(home.day_of(now))
+            if receives_operator_data(partner, home.day_of(now))
         )
         result = self._transactions.run(
             lambda uow: self._apply(uow, directory, checked, recipients, now),
@@ -122,9 +141,11 @@ class RecordGradeChange:
             chunk = checked[start : start + READ_CHUNK]
             # Read once per chunk; the versions this work adds are read back from the stage.
             uow.records.histories(home, {c.identifier for c in chunk})
+            refused = _without_consent(uow, directory, recipients, chunk)
             for item in chunk:
                 history = uow.records.histories(home, (item.identifier,)).get(item.identifier, ())
-                results.append(self._one(uow, directory, item, history, recipients, meta))
+                to = [p for p in recipients if (p, item.identifier) not in refused]
+                results.append(self._one(uow, directory, item, history, to, meta))
         return BulkResult(tuple(results))
 
     def _one(

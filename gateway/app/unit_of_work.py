@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from gateway.domain.consent import ConsentEntry, ConsentState
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
@@ -91,6 +92,16 @@ class Outbox(Protocol):
         (gateway.app.deliver) seals, sends and settles it."""
         ...
 
+    def was_sealed(self, partner: str, identifier: str) -> bool:
+        """Whether a change of the operator was ever sealed into a message for ``partner``
+        (the partner may know of the operator)."""
+        ...
+
+    def drop_unsealed(self, partner: str, identifier: str) -> None:
+        """Takes the operator's changes not yet sealed for ``partner`` out of its queue (a
+        consent withdrawal: nothing queued before it goes out after it)."""
+        ...
+
 
 class ChangeLog(Protocol):
     def append(self, event: DomainEvent) -> None:
@@ -116,6 +127,19 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+
+class ConsentRepository(Protocol):
+    """Operators' consent decisions per partner (docs/data-protection.md)."""
+
+    def current(self, partner: str, identifiers: Collection[str]) -> Mapping[str, ConsentState]:
+        """The latest decision of each operator that has one, this transaction's included."""
+        ...
+
+    def append(self, entry: ConsentEntry) -> None: ...
 
 
 Work = Callable[[UnitOfWork], T]

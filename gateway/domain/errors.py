@@ -467,3 +467,30 @@ class KeyAnnouncementInvalid(GatewayError):
 
     status = Status.UNAUTHENTICATED
     reason = "key.announcement_invalid"
+
+
+# --- consent, data protection and retention (docs/data-protection.md) -------------------------
+
+
+class ConsentInvalid(GatewayError):
+    """A consent decision that cannot be recorded: no state, no actor, or an overlong or
+    unprintable actor or reason (metadata: field)."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "consent.invalid"
+
+
+class ConsentNotRequired(GatewayError):
+    """Consent recorded for a partner whose terms do not ask for it (its data_protection
+    table has no consent_required = true): the decision would have no effect."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "consent.not_required"
+
+
+class MessagePurged(GatewayError):
+    """The raw bytes of a message were purged at the end of its partner's retention: what
+    needed them (a re-drive, an export) cannot be done; its digest and receipt data remain."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "message.purged"

@@ -116,6 +116,21 @@ class OutboundEndpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class DataProtection:
+    """What the partner's data-protection terms allow of home operators' data (the partner
+    file's ``[data_protection]``; docs/data-protection.md).
+
+    ``consent_required``: an operator's data goes to the partner only while the operator's
+    consent to it is granted (the EU). ``adequate``: the partner's data protection is judged
+    adequate; when not, no operator data is sent to it at all. ``retention``: how long raw
+    messages exchanged with the partner are kept (None: kept until purged by hand)."""
+
+    consent_required: bool = False
+    adequate: bool = True
+    retention: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Partner:
     code: str
     name: str
@@ -143,6 +158,9 @@ class Partner:
     assumed: tuple[str, ...] = ()
     #: The partner's gateway for home AEO changes; None: nothing is sent to it.
     outbound: OutboundEndpoint | None = None
+    #: Consent, adequacy and retention of exchanged data (issue 10; defaults: no consent
+    #: asked, adequate, raw messages kept).
+    data_protection: DataProtection = DataProtection()
 
     @property
     def recognised_tier_names(self) -> frozenset[str]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.app.unit_of_work import StoredMessage, Work
+from gateway.domain.consent import ConsentEntry, ConsentState
 from gateway.domain.errors import GatewayError, SignatureInvalid
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import (
@@ -38,6 +39,22 @@ class MemoryStore:
     presences: list[tuple[str, Presence]] = field(default_factory=list)
     #: Queued outbound changes: (partner, identifier, version, queued_at).
     outbox: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    #: Operators' consent decisions, in order.
+    consents: list[ConsentEntry] = field(default_factory=list)
+
+
+class MemoryConsents:
+    """The ConsentRepository in memory: every decision, latest wins."""
+
+    def __init__(self, entries: list[ConsentEntry]) -> None:
+        self.entries = entries  # the store's: kept at once (no rollback in these fakes)
+
+    def current(self, partner: str, identifiers: Collection[str]) -> Mapping[str, ConsentState]:
+        found = {e.identifier: e.state for e in self.entries if e.partner == partner}
+        return {i: found[i] for i in identifiers if i in found}
+
+    def append(self, entry: ConsentEntry) -> None:
+        self.entries.append(entry)
 
 
 class MemoryUnitOfWork:
@@ -57,6 +74,7 @@ class MemoryUnitOfWork:
         self.absences = self
         self.outbox = self
         self.queued: list[tuple[str, str, int, datetime]] = []
+        self.consents = MemoryConsents(store.consents)
 
     # MessageRepository and RecordRepository: nothing to gain from announced reads in memory
     def expect(self, *keys: Any) -> None:
@@ -112,6 +130,12 @@ class MemoryUnitOfWork:
     # Outbox
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
         self.queued.append((partner, identifier, version, queued_at))
+
+    def was_sealed(self, partner: str, identifier: str) -> bool:
+        return False  # these fakes never seal
+
+    def drop_unsealed(self, partner: str, identifier: str) -> None:
+        self.queued = [q for q in self.queued if q[:2] != (partner, identifier)]
 
     def commit(self) -> None:
         self._store.outbox.extend(self.queued)
