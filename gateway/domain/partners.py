@@ -143,6 +143,9 @@ class Partner:
     assumed: tuple[str, ...] = ()
     #: The partner's gateway for home AEO changes; None: nothing is sent to it.
     outbound: OutboundEndpoint | None = None
+    #: The lifecycle state of a partner with no lifecycle event recorded (issue 10): "active"
+    #: for a file unless it says ``lifecycle = "draft"``; "draft" for one created through Admin.
+    lifecycle: str = "active"
 
     @property
     def recognised_tier_names(self) -> frozenset[str]:
