@@ -12,14 +12,19 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from adapters.store.database import Database
 from gateway.domain.errors import StoreUnavailable
-from gateway.domain.lifecycle import Direction, EventKind, LifecycleEvent, LifecycleState
+from gateway.domain.lifecycle import (
+    Direction,
+    EventKind,
+    LifecycleEvent,
+    LifecycleState,
+    PartnerDefinition,
+)
 from gateway.times import from_us, to_us
 
 log = logging.getLogger(__name__)
@@ -30,15 +35,6 @@ REFRESH_SECONDS = 1.0
 _COLUMNS = (
     "partner", "kind", "state", "actor", "reason", "at", "direction", "passed", "detail",
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDefinition:
-    """A partner created through Admin: its TOML text and the trust material it names."""
-
-    partner: str
-    text: bytes
-    attachments: Mapping[str, bytes]
 
 
 def _row(event: LifecycleEvent) -> tuple[Any, ...]:
@@ -152,7 +148,7 @@ class SqlLifecycles:
     # --- definitions created through Admin ---------------------------------------------------
 
     def add_definition(
-        self, definition: StoredDefinition, actor: str, first: LifecycleEvent
+        self, definition: PartnerDefinition, actor: str, first: LifecycleEvent
     ) -> bool:
         """Stores the definition, its attachments and its first lifecycle event in one
         transaction; False (nothing written) when a definition of that code exists."""
@@ -178,7 +174,7 @@ class SqlLifecycles:
         self._reload()
         return True
 
-    def definitions(self) -> dict[str, StoredDefinition]:
+    def definitions(self) -> dict[str, PartnerDefinition]:
         """Every stored definition, read now (at a directory load)."""
         with self._db.reading() as conn:
             texts = conn.execute(self._select_definitions).fetchall()
@@ -187,6 +183,6 @@ class SqlLifecycles:
         for partner, name, content in files:
             attachments.setdefault(partner, {})[name] = bytes(content)
         return {
-            code: StoredDefinition(code, bytes(text), attachments.get(code, {}))
+            code: PartnerDefinition(code, bytes(text), attachments.get(code, {}))
             for code, text in texts
         }

@@ -14,15 +14,22 @@ resuming the programme makes it active again.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from gateway.domain.directory import Directory
 from gateway.domain.errors import (
+    GatewayError,
     InvalidLifecycleReason,
     LifecycleTransitionInvalid,
+    MappingIncomplete,
+    NoOutboundEndpoint,
+    NoTrustAnchor,
+    NoValidSigningKey,
     OnboardingTestIncomplete,
+    OutboundFormatNotAccepted,
 )
 
 #: The longest reason recorded, in characters (as programme decisions).
@@ -183,8 +190,6 @@ def transition(
     starts, to = RULES[action]
     if action is Action.TEST and current.recorded is LifecycleState.ACTIVE:
         return None  # a connectivity check of a live partner: no transition
-    if action is Action.RETIRE and current.state is LifecycleState.SUSPENDED:
-        pass  # a suspended partner may be retired
     if current.recorded not in starts:
         raise refuse(current, to, action.value)
     if action is Action.TEST and current.recorded is LifecycleState.TESTING:
@@ -245,3 +250,74 @@ def checked_reason(reason: str, required: bool = False) -> str:
     if _CONTROL.search(reason):
         raise InvalidLifecycleReason("reason contains control characters; write it on one line")
     return reason
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerDefinition:
+    """A partner created through Admin: the TOML text of a partner file, and the trust material
+    it names (``ca``, ``public_key``) by those names."""
+
+    partner: str
+    text: bytes
+    attachments: Mapping[str, bytes]
+
+
+def no_trust_anchor(directory: Directory, code: str) -> NoTrustAnchor | None:
+    if code in directory.trust_anchors:
+        return None
+    return NoTrustAnchor(
+        f"partner {code} has no trust anchor (the CA of its TLS client certificates): add "
+        "[trust] ca to its definition",
+        partner=code,
+    )
+
+
+def readiness(directory: Directory, code: str, now: datetime) -> list[GatewayError]:
+    """What keeps ``code`` from being configured, one error per missing piece (empty: ready):
+    a trust anchor, a signing key valid now, an outbound endpoint with its server CA in a wire
+    format the partner accepts, and a mapping of its tiers to home grades that exist."""
+    partner = directory.partner(code)
+    problems: list[GatewayError] = []
+    anchor = no_trust_anchor(directory, code)
+    if anchor is not None:
+        problems.append(anchor)
+    if not any(
+        k.valid_at(now) and (code, k.key_id) in directory.keys for k in partner.signing_keys
+    ):
+        problems.append(
+            NoValidSigningKey(
+                f"partner {code} has no signing key valid at {now.isoformat()}", partner=code
+            )
+        )
+    endpoint = partner.outbound
+    if endpoint is None or code not in directory.server_cas:
+        problems.append(
+            NoOutboundEndpoint(
+                f"partner {code} has no [outbound] endpoint with a server CA", partner=code
+            )
+        )
+    elif endpoint.wire_format not in partner.wire_formats:
+        problems.append(
+            OutboundFormatNotAccepted(
+                f"partner {code} is sent {endpoint.wire_format!r} but accepts "
+                f"{', '.join(partner.wire_formats)}",
+                partner=code,
+            )
+        )
+    grades = {(s.name, g) for s in directory.home.grade_schemes for g in s.grades}
+    names = {g for _, g in grades}
+    bad = [
+        f"{r.tier} -> {r.grade}"
+        for r in partner.mapping
+        if r.tier not in partner.tiers
+        or (r.grade not in names if r.scheme is None else (r.scheme, r.grade) not in grades)
+    ]
+    if not partner.mapping or bad:
+        problems.append(
+            MappingIncomplete(
+                f"partner {code}'s mapping "
+                + (f"names unknown tiers or grades: {', '.join(bad)}" if bad else "is empty"),
+                partner=code,
+            )
+        )
+    return problems

@@ -51,6 +51,13 @@ class PartnerExchangeServiceStub:
     partner, and its baseline. Checked like a status message; each declaration is recorded
     once (a declaration id sent again is ignored); the receipt counts them.
     """
+    SubmitTestMessage: _grpc.UnaryUnaryMultiCallable[_exchange_pb2.SubmitTestMessageRequest, _exchange_pb2.SubmitTestMessageResponse]
+    """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+    verifies (signature against the partner's registered keys, wire format, issue-time window,
+    identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+    from a partner in testing or active; from a draft, configured or retired partner
+    FAILED_PRECONDITION partner.not_in_testing.
+    """
 
 @_typing.type_check_only
 class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
@@ -74,6 +81,13 @@ class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
     partner's wire format): declarations of the home administration's AEOs lodged with the
     partner, and its baseline. Checked like a status message; each declaration is recorded
     once (a declaration id sent again is ignored); the receipt counts them.
+    """
+    SubmitTestMessage: _aio.UnaryUnaryMultiCallable[_exchange_pb2.SubmitTestMessageRequest, _exchange_pb2.SubmitTestMessageResponse]  # type: ignore[assignment]
+    """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+    verifies (signature against the partner's registered keys, wire format, issue-time window,
+    identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+    from a partner in testing or active; from a draft, configured or retired partner
+    FAILED_PRECONDITION partner.not_in_testing.
     """
 
 class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -107,6 +121,19 @@ class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
         partner's wire format): declarations of the home administration's AEOs lodged with the
         partner, and its baseline. Checked like a status message; each declaration is recorded
         once (a declaration id sent again is ignored); the receipt counts them.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitTestMessage(
+        self,
+        request: _exchange_pb2.SubmitTestMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_exchange_pb2.SubmitTestMessageResponse, _abc.Awaitable[_exchange_pb2.SubmitTestMessageResponse]]:
+        """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+        verifies (signature against the partner's registered keys, wire format, issue-time window,
+        identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+        from a partner in testing or active; from a draft, configured or retired partner
+        FAILED_PRECONDITION partner.not_in_testing.
         """
 
 def add_PartnerExchangeServiceServicer_to_server(servicer: PartnerExchangeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
