@@ -25,9 +25,11 @@ from adapters.crypto.signatures import Signer
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
+from adapters.outbound.test_sender import GrpcTestSender
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.facilitation import SqlOutcomes
+from adapters.store.lifecycle import SqlLifecycles
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
@@ -41,11 +43,13 @@ from gateway.api.exchange_servicer import PartnerExchangeServicer
 from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
+from gateway.api.onboarding_servicer import PartnerOnboardingServicer
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
+from gateway.app.lifecycle import Lifecycles, Onboarding, SubmitTestMessage
 from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
@@ -55,9 +59,10 @@ from gateway.app.unit_of_work import Transactions
 from gateway.app.watch import WatchChanges
 from gateway.clock import SystemClock
 from gateway.domain.directory import Directory
-from gateway.domain.errors import DefinitionInvalid, GatewayError
+from gateway.domain.errors import DefinitionInvalid, DefinitionRejected, GatewayError
 from gateway.domain.exchange import Limits
 from gateway.domain.facilitation import Outcome, OutcomeAggregate
+from gateway.domain.lifecycle import PartnerDefinition
 from gateway.domain.ports import Clock, WireCodec
 from gateway.pb import (
     admin_pb2,
@@ -70,6 +75,8 @@ from gateway.pb import (
     facilitation_pb2_grpc,
     home_pb2,
     home_pb2_grpc,
+    onboarding_pb2,
+    onboarding_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -84,6 +91,7 @@ SERVICE_NAMES = (
     changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
     home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
     facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
+    onboarding_pb2.DESCRIPTOR.services_by_name["PartnerOnboardingService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -194,6 +202,9 @@ class Core:
     store: SqlStore
     #: Programme states (notice, suspension) by partner and time; ``paused`` for delivery.
     programmes: ProgrammeStates
+    #: Partner lifecycles (issue 10): only an active partner exchanges; ``paused`` for
+    #: delivery covers the programme too.
+    lifecycles: Lifecycles
 
     def submitter(
         self, transactions: Transactions, max_age: timedelta | None = None
@@ -284,7 +295,14 @@ def open_core(
             "running and that database_url is right"
         ) from exc
     programmes = ProgrammeStates(SqlProgrammeStates(store.database))
-    return Core(settings, clock, formats, directory, signer, store, programmes)
+    lifecycle_store = SqlLifecycles(store.database)
+    try:
+        directory.use_stored(lifecycle_store.definitions)  # partners created through Admin
+    except DefinitionInvalid as exc:
+        store.database.close()
+        raise ConfigurationError(str(exc)) from exc
+    lifecycles = Lifecycles(lifecycle_store, directory, programmes, clock)
+    return Core(settings, clock, formats, directory, signer, store, programmes, lifecycles)
 
 
 def build(
@@ -342,6 +360,14 @@ def build(
             submit,
             clock,
             core.outcome_reports(outcome_sink or SqlOutcomeReports(store.database), recognise),
+            core.lifecycles,
+            SubmitTestMessage(
+                core.lifecycles,
+                core.formats,
+                ProtobufReceiptSealer(core.signer),
+                _limits(settings),
+                clock,
+            ),
         ),
         server,
     )
@@ -358,8 +384,8 @@ def build(
             ReconcilePartner(store.reader, clock),
             clock,
             core.programmes,
-            SetProgrammeState(core.programmes.store, clock),
-            OutboundAdmin(outbound_store, clock, core.programmes.paused, wake),
+            SetProgrammeState(core.programmes.store, clock, core.lifecycles.guard_programme),
+            OutboundAdmin(outbound_store, clock, core.lifecycles.paused, wake),
         ),
         server,
     )
@@ -379,6 +405,9 @@ def build(
     )
     facilitation_pb2_grpc.add_FacilitationServiceServicer_to_server(
         FacilitationServicer(core.outcome_recorder(), core.facilitation_report()), server
+    )
+    onboarding_pb2_grpc.add_PartnerOnboardingServiceServicer_to_server(
+        PartnerOnboardingServicer(_onboarding(core, reload_partners), core.lifecycles), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -448,7 +477,7 @@ def _dispatcher(core: Core, store: SqlOutbound) -> Dispatcher:
         core.signer,
         core.clock,
         DeliveryLimits(settings.outbound_max_records_per_message, max_age),
-        paused=core.programmes.paused,
+        paused=core.lifecycles.paused,
     )
     return Dispatcher(
         deliver,
@@ -460,4 +489,45 @@ def _dispatcher(core: Core, store: SqlOutbound) -> Dispatcher:
         settings.outbound_poll_seconds,
         max_age,
         sender.close,
+    )
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_records=settings.max_records_per_message,
+        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+    )
+
+
+def _onboarding(core: Core, reload_partners: ReloadPartners) -> Onboarding:
+    """The onboarding steps; TestPartner calls partners with the outbound client certificate
+    (none when outbound delivery is off: a test then fails saying so)."""
+    settings = core.settings
+    transport = None
+    if settings.outbound_enabled:
+        transport = GrpcTestSender(
+            ClientIdentity(
+                _read(settings.outbound_tls_cert, "outbound TLS certificate"),
+                _read(settings.outbound_tls_key, "outbound TLS key"),
+            ),
+            settings.outbound_call_timeout_seconds,
+        )
+    directory = core.directory
+
+    def check(definition: PartnerDefinition) -> None:
+        try:
+            directory.build(directory.definitions({definition.partner: definition}))
+        except DefinitionInvalid as exc:
+            raise DefinitionRejected(exc.message, **exc.metadata) from exc
+
+    return Onboarding(
+        core.lifecycles,
+        directory,
+        reload_partners,
+        check,
+        core.clock,
+        core.formats,
+        core.signer,
+        transport,
     )
