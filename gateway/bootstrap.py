@@ -258,7 +258,11 @@ class Core:
 
     def recogniser(self) -> Recognise:
         return Recognise(
-            self.store.reader, self.clock, self.settings.max_codes_per_query, self.programmes
+            self.store.reader,
+            self.clock,
+            self.settings.max_codes_per_query,
+            self.programmes,
+            self.lifecycles.retired_at,
         )
 
     def facilitation_report(self) -> ReportFacilitation:

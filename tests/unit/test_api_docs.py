@@ -14,6 +14,7 @@ from gateway.pb import (
     exchange_pb2,
     facilitation_pb2,
     home_pb2,
+    onboarding_pb2,
     recognition_pb2,
 )
 
@@ -27,6 +28,7 @@ RPCS = [
         home_pb2,
         changes_pb2,
         facilitation_pb2,
+        onboarding_pb2,
     )
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
