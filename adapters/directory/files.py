@@ -498,9 +498,7 @@ class FileDirectory:
         self._stored = source
         self._current = self.load()
 
-    def definitions(
-        self, extra: Mapping[str, InlineDefinition] | None = None
-    ) -> Definitions:
+    def definitions(self, extra: Mapping[str, InlineDefinition] | None = None) -> Definitions:
         """The files' definitions and the stored ones (and ``extra``, a candidate not yet
         stored); a code defined both ways is refused."""
         d = read_definitions(self._home_file, self._partners_dir)

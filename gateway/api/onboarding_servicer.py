@@ -85,10 +85,10 @@ def _definition(code: str, request: pb.OnboardPartnerRequest) -> PartnerDefiniti
         raise InvalidQuery(f"the definition is over {MAX_INLINE} bytes")
     attachments: dict[str, bytes] = {}
     for a in request.attachments:
-        if not a.name or "/" in a.name or a.name in attachments or len(a.content) > MAX_INLINE:
+        if not a.name or a.name in attachments or len(a.content) > MAX_INLINE:
             raise InvalidQuery(
-                f"attachment {a.name!r}: give each file once, by a plain name, under "
-                f"{MAX_INLINE} bytes"
+                f"attachment {a.name!r}: give each file once, by the name the definition "
+                f"uses, under {MAX_INLINE} bytes"
             )
         attachments[a.name] = a.content
     return PartnerDefinition(code, request.definition, attachments)
@@ -103,9 +103,7 @@ class PartnerOnboardingServicer(onboarding_pb2_grpc.PartnerOnboardingServiceServ
         self, request: pb.OnboardPartnerRequest, context: grpc.ServicerContext
     ) -> pb.OnboardPartnerResponse:
         code = partner_code(request.name)
-        found = self._onboarding.onboard(
-            code, _definition(code, request), _actor(), request.reason
-        )
+        found = self._onboarding.onboard(code, _definition(code, request), _actor(), request.reason)
         return pb.OnboardPartnerResponse(lifecycle=lifecycle_to_pb(found))
 
     def ConfigurePartner(

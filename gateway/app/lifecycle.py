@@ -299,8 +299,11 @@ class Onboarding:
             return False, f"receipt refused: its signature does not verify with {answer.key_id}"
         if answer.payload_sha256 != digest or answer.partner != f"partners/{directory.home.code}":
             return False, "receipt refused: it is not for this test message"
-        return True, f"{endpoint.wire_format} test message verified by {code}, receipt signed " \
-            f"with {answer.key_id} verified"
+        return (
+            True,
+            f"{endpoint.wire_format} test message verified by {code}, receipt signed "
+            f"with {answer.key_id} verified",
+        )
 
 
 class SubmitTestMessage:
