@@ -263,7 +263,9 @@ def read_partner(
     data, text = f.load()
     f.known_keys(data, "", _PARTNER_KEYS)
     code = f.require(data, "code", str)
-    if path.stem != code:
+    if attachments is not None and path.stem.removeprefix(INLINE_PREFIX) != code:
+        raise f.error("code", f"must be the code of the partner onboarded ({path.stem})")
+    if attachments is None and path.stem != code:
         raise f.error("code", f"the file name must be the partner code ({code}.toml)")
     tiers = f.strings(data, "tiers")
     recognised = dated_terms.recognised_tiers(f, data)
