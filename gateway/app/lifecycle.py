@@ -40,7 +40,7 @@ from gateway.domain.lifecycle import (
     onboarded,
     readiness,
     refuse,
-    test_result,
+    result_of_test,
     transition,
 )
 from gateway.domain.messages import (
@@ -270,7 +270,7 @@ class Onboarding:
             current = self._lifecycles.of(code, directory)
         passed, detail = self._send_test(directory, code)
         self._store.record(
-            test_result(current, Direction.OUTBOUND, passed, actor, self._clock.now(), detail)
+            result_of_test(current, Direction.OUTBOUND, passed, actor, self._clock.now(), detail)
         )
         log.info("outbound test message to %s: %s (%s)", code, "passed" if passed else "failed",
                  detail)  # fmt: skip
@@ -372,6 +372,6 @@ class SubmitTestMessage:
             f"{verified.key_id}); nothing applied"
         )
         self._lifecycles.store.record(
-            test_result(current, Direction.INBOUND, True, actor, self._clock.now(), detail)
+            result_of_test(current, Direction.INBOUND, True, actor, self._clock.now(), detail)
         )
         return sealed

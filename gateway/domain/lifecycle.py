@@ -214,7 +214,7 @@ def onboarded(partner: str, actor: str, now: datetime, reason: str = "") -> Life
     )
 
 
-def test_result(
+def result_of_test(
     current: Lifecycle,
     direction: Direction,
     passed: bool,

@@ -496,3 +496,73 @@ def test_cli_lifecycle_mistakes_are_one_line_and_a_nonzero_exit(
     assert home.cli("partners", "activate", CODE) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("aeo-gateway: NOT_FOUND partner.not_found")
+
+
+def test_a_file_partner_marked_draft_exchanges_nothing_until_onboarded(
+    workspace: Workspace, tmp_path: Path, database: str, running: Callable[[Gateway], Gateway]
+) -> None:
+    """SG's file says lifecycle = "draft". Result: SG is a draft with no events; its status
+    message is refused partner.not_active; OnboardPartner without a definition records its
+    draft step (by the admin), and a second one is ALREADY_EXISTS onboarding.partner_exists."""
+    from adapters.directory.files import read_definitions
+    from gateway.federation import write_home_partners
+
+    base = workspace.settings()
+    folder = write_home_partners(
+        read_definitions(base.home_file, base.partners_dir), tmp_path / "partners", {},
+        base.pki_dir,
+    )  # fmt: skip
+    sg = folder / "SG.toml"
+    sg.write_text('lifecycle = "draft"\n' + sg.read_text())
+    settings = workspace.settings(database_url=database, partners_dir=folder)
+    gateway = running(build(settings))
+    home = Home(settings, gateway, mint(settings, tmp_path / "chile"), tmp_path / "unused.toml")
+    found = home.lifecycle("SG")
+    assert state_name(found.state) == "LIFECYCLE_STATE_DRAFT"
+    assert list(found.events) == []
+    with connect(home.target, workspace.identity("SG")) as channel:
+        client = PartnerClient(channel, "SG", workspace.signer("SG"))
+        from gateway.devkit import pb_records
+
+        expect_error(
+            lambda: client.submit(1, pb_records([record("SG201912345678")])),
+            FAILED,
+            "partner.not_active",
+        )
+    onboarded = step(home, "OnboardPartner", code="SG").lifecycle
+    assert [state_name(e.state) for e in onboarded.events] == ["LIFECYCLE_STATE_DRAFT"]
+    assert "admin system" in onboarded.events[0].actor
+    expect_error(
+        lambda: step(home, "OnboardPartner", code="SG"),
+        grpc.StatusCode.ALREADY_EXISTS,
+        "onboarding.partner_exists",
+    )
+
+
+def test_a_partner_created_through_admin_is_seen_by_every_replica_and_survives_a_reload(
+    workspace: Workspace, tmp_path: Path, database: str, running: Callable[[Gateway], Gateway]
+) -> None:
+    """Chile onboarded on one gateway; a second gateway starts on the same database; the first
+    reloads its partner files. Result: the second has Chile (a draft) in its directory, and
+    the reload on the first keeps it (no partner removed)."""
+    first = start_home(workspace, tmp_path, database, running)
+    onboard(first, first.chile.write(endpoint="127.0.0.1:9"))
+    second = running(build(first.settings.with_overrides(listen="127.0.0.1:0")))
+    assert CODE in second.directory.current().partners
+    assert CODE in second.directory.current().trust_anchors
+    with connect(f"localhost:{second.port}", workspace.identity("admin")) as channel:
+        found = (
+            onboarding_pb2_grpc.PartnerOnboardingServiceStub(channel)
+            .GetPartnerLifecycle(
+                onboarding_pb2.GetPartnerLifecycleRequest(name="partners/CL/lifecycle"),
+                timeout=10,
+            )
+            .lifecycle
+        )
+    assert state_name(found.state) == "LIFECYCLE_STATE_DRAFT"
+    with first.admin() as channel:
+        report = admin_pb2_grpc.AdminServiceStub(channel).ReloadPartners(
+            admin_pb2.ReloadPartnersRequest(), timeout=10
+        )
+    assert list(report.removed_partners) == []
+    assert CODE in first.gateway.directory.current().partners
