@@ -54,6 +54,8 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "this gateway records no outcome reports")
         ctx = current()
         assert ctx.principal.partner is not None  # the interceptor admits partner certificates
+        if self._lifecycles is not None:  # in testing, only test messages are accepted
+            self._lifecycles.require_active(ctx.principal.partner, ctx.directory)
         message = protomap.inbound_message(
             request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
         )

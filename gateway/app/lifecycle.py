@@ -144,9 +144,10 @@ class Lifecycles:
             return  # SetProgrammeState answers partner.not_found
         found = self.of(code, directory)
         if not found.active:
-            to = LifecycleState.ACTIVE if state is ProgrammeState.ACTIVE else found.state
-            target = LifecycleState.SUSPENDED if state is not ProgrammeState.ACTIVE else to
-            raise refuse(found, target, "partners " + _PROGRAMME_VERBS[state])
+            resume = state is ProgrammeState.ACTIVE
+            target = LifecycleState.ACTIVE if resume else LifecycleState.SUSPENDED
+            verb = "partners " + _PROGRAMME_VERBS[state]
+            raise refuse(found, target, verb, "active (or active and suspended)")
 
     def retired_at(self, code: str) -> datetime | None:
         return self.of(code).retired_at

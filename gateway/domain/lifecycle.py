@@ -163,10 +163,12 @@ RULES: dict[Action, tuple[frozenset[LifecycleState], LifecycleState]] = {
 }
 
 
-def refuse(current: Lifecycle, to: LifecycleState, action: str) -> LifecycleTransitionInvalid:
+def refuse(
+    current: Lifecycle, to: LifecycleState, action: str, allowed: str = ""
+) -> LifecycleTransitionInvalid:
     return LifecycleTransitionInvalid(
         f"partner {current.partner} is {current.state.value}; `{action}` would move it to "
-        f"{to.value}, which is allowed only from {_allowed(to)}",
+        f"{to.value}, which is allowed only from {allowed or _allowed(to)}",
         partner=current.partner,
         from_state=current.state.value,
         to_state=to.value,

@@ -426,11 +426,16 @@ def test_a_definition_that_breaks_a_file_rule_is_refused_and_nothing_is_stored(
 
 
 def test_a_retired_partner_is_refused_and_its_operators_not_recognised_after_retirement(
-    workspace: Workspace, tmp_path: Path, database: str, running: Callable[[Gateway], Gateway]
+    workspace: Workspace,
+    tmp_path: Path,
+    database: str,
+    running: Callable[[Gateway], Gateway],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """SG (a shipped partner) sends a record, then an admin retires SG. Result: recognition now
     answers NOT_RECOGNISED partner.retired, while as of before the retirement it is as before;
-    SG's next status message FAILED_PRECONDITION partner.not_active; retirement is final."""
+    SG's next status message FAILED_PRECONDITION partner.not_active (and `aeo-gateway import`
+    of its file refused in one line); retirement is final."""
     home = start_home(workspace, tmp_path, database, running)
     before = now()
     sg_signer = workspace.signer("SG")
@@ -456,6 +461,12 @@ def test_a_retired_partner_is_refused_and_its_operators_not_recognised_after_ret
         )
     expect_error(lambda: step(home, "ActivatePartner", code="SG"), FAILED,
                  "lifecycle.transition_invalid")  # fmt: skip
+    # Nor does a file that arrived out of band apply to a retired partner.
+    config = workspace.write_config("retired.toml", database_url=database)
+    file = tmp_path / "sg.bin"
+    file.write_bytes(b"not read")
+    assert main(["--config", str(config), "import", str(file), "--partner", "SG"]) != 0
+    assert "partner SG is retired" in capsys.readouterr().err
 
 
 def test_a_suspended_active_partner_shows_as_suspended_and_resumes_to_active(
