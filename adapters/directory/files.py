@@ -496,9 +496,10 @@ class FileDirectory:
 
     def use_stored(self, source: Callable[[], Mapping[str, InlineDefinition]]) -> None:
         """From now on every load adds the definitions ``source`` gives (partners created
-        through Admin) to the files'; loads them at once."""
+        through Admin) to the files'; loads them at once, in place of the snapshot in force
+        under its version (called once, at start-up, before any request reads it)."""
         self._stored = source
-        self._current = self.load()
+        self._current = self.build(self.definitions(), self.current().version)
 
     def definitions(self, extra: Mapping[str, InlineDefinition] | None = None) -> Definitions:
         """The files' definitions and the stored ones (and ``extra``, a candidate not yet

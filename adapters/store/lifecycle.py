@@ -96,7 +96,7 @@ class SqlLifecycles:
     def record(self, event: LifecycleEvent) -> None:
         """Stores ``event``; durable on return, and read back by this process at once."""
         self._write(_row(event))
-        self._reload()
+        self._read_back()
 
     @retry(
         retry=retry_if_exception_type(StoreUnavailable),
@@ -116,16 +116,12 @@ class SqlLifecycles:
                 raise
 
     def events(self, partner: str) -> tuple[LifecycleEvent, ...]:
-        """The partner's events in the order recorded, at most REFRESH_SECONDS old."""
+        """The partner's events in the order recorded, at most REFRESH_SECONDS old. On the
+        hot path of every status message: a dictionary lookup, and a read once a second by
+        one thread while the others answer from memory."""
         loaded = self._loaded_at
         if loaded is None or time.monotonic() - loaded >= self._refresh_seconds:
-            try:
-                self._reload()
-            except StoreUnavailable:
-                if self._loaded_at is None:
-                    raise
-                log.warning("partner lifecycles not refreshed: the store is unavailable")
-                self._loaded_at = time.monotonic()  # try again after the next interval
+            self._refresh()
         return self._by_partner.get(partner, ())
 
     def partners(self) -> tuple[str, ...]:
@@ -133,17 +129,38 @@ class SqlLifecycles:
         self.events("")
         return tuple(sorted(self._by_partner))
 
-    def _reload(self) -> None:
-        with self._loading:
-            started = time.monotonic()
-            with self._db.reading(report_outage=False) as conn:
-                rows = conn.execute(self._select).fetchall()
-            found: dict[str, list[LifecycleEvent]] = {}
-            for row in rows:
-                event = _event(row)
-                found.setdefault(event.partner, []).append(event)
-            self._by_partner = {p: tuple(e) for p, e in found.items()}
-            self._loaded_at = started
+    def _refresh(self) -> None:
+        if not self._loading.acquire(blocking=self._loaded_at is None):
+            return  # another thread reads them; these are at most a second old
+        try:
+            self._load()
+        except StoreUnavailable:
+            if self._loaded_at is None:
+                raise  # nothing to answer by: the caller gets the outage
+            log.warning("partner lifecycles not refreshed: the store is unavailable")
+            self._loaded_at = time.monotonic()  # the ones in memory, until the next interval
+        finally:
+            self._loading.release()
+
+    def _read_back(self) -> None:
+        """This replica answers by what it just wrote at once (if the store answers)."""
+        try:
+            with self._loading:
+                self._load()
+        except StoreUnavailable:
+            # Recorded all the same; the events are read again at the next refresh.
+            log.warning("partner lifecycle recorded but not read back: the store is unavailable")
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        with self._db.reading(report_outage=False) as conn:
+            rows = conn.execute(self._select).fetchall()
+        found: dict[str, list[LifecycleEvent]] = {}
+        for row in rows:
+            event = _event(row)
+            found.setdefault(event.partner, []).append(event)
+        self._by_partner = {p: tuple(e) for p, e in found.items()}
+        self._loaded_at = started
 
     # --- definitions created through Admin ---------------------------------------------------
 
@@ -171,7 +188,7 @@ class SqlLifecycles:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        self._reload()
+        self._read_back()
         return True
 
     def definitions(self) -> dict[str, PartnerDefinition]:
