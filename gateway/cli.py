@@ -396,7 +396,8 @@ def parser() -> argparse.ArgumentParser:
     partners = sub.add_parser(
         "partners",
         help="partner definitions as configured; reload them, or give notice, suspend or "
-        "resume a partner's programme, on a running gateway",
+        "resume a partner's programme, on a running gateway; onboard, configure, test, "
+        "activate or retire a partner (docs/onboarding.md)",
     )
     partners_sub = partners.add_subparsers(dest="partners_command", required=True)
     listing = partners_sub.add_parser(

@@ -577,3 +577,30 @@ def test_a_partner_created_through_admin_is_seen_by_every_replica_and_survives_a
         )
     assert list(report.removed_partners) == []
     assert CODE in first.gateway.directory.current().partners
+
+
+def test_only_an_admin_certificate_may_call_onboarding(
+    workspace: Workspace, tmp_path: Path, running: Callable[[Gateway], Gateway]
+) -> None:
+    """A partner's certificate (SG) and a domestic one call ListPartnerLifecycles; an admin
+    certificate calls SubmitTestMessage. Result: PERMISSION_DENIED auth.role_not_permitted
+    each time."""
+    home = start_home(workspace, tmp_path, f"sqlite:///{tmp_path / 'h.db'}", running)
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    for who in ("SG", "domestic"):
+        with connect(home.target, workspace.identity(who)) as channel:
+            stub = onboarding_pb2_grpc.PartnerOnboardingServiceStub(channel)
+            expect_error(
+                lambda stub=stub: stub.ListPartnerLifecycles(
+                    onboarding_pb2.ListPartnerLifecyclesRequest(), timeout=10
+                ),
+                denied,
+                "auth.role_not_permitted",
+            )
+    with home.admin() as channel:
+        exchange = exchange_pb2_grpc.PartnerExchangeServiceStub(channel)
+        expect_error(
+            lambda: exchange.SubmitTestMessage(exchange_pb2.SubmitTestMessageRequest(), timeout=10),
+            denied,
+            "auth.role_not_permitted",
+        )
