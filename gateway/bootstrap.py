@@ -33,10 +33,12 @@ from adapters.ops.server import Operations
 from adapters.outbound.announcer import GrpcAnnouncer
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
+from adapters.outbound.test_sender import GrpcTestSender
 from adapters.receipts import ProtobufReceiptSealer
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.consent import SqlConsentLog
 from adapters.store.facilitation import SqlOutcomes
+from adapters.store.lifecycle import SqlLifecycles
 from adapters.store.operations import SqlOperations
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
@@ -54,6 +56,7 @@ from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.keys_servicer import AnnouncingExchangeServicer, KeyManagementServicer
+from gateway.api.onboarding_servicer import PartnerOnboardingServicer
 from gateway.api.recognition_servicer import RecognitionServicer
 from gateway.app.consent import RecordConsent
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
@@ -61,6 +64,7 @@ from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.app.home_registry import RecordGradeChange
 from gateway.app.keys import AcceptAnnouncement, PartnerSigningKeys, RotateGatewayKey
+from gateway.app.lifecycle import Lifecycles, Onboarding, SubmitTestMessage
 from gateway.app.observed import ObservedSubmit
 from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
@@ -72,9 +76,10 @@ from gateway.app.unit_of_work import Transactions
 from gateway.app.watch import WatchChanges
 from gateway.clock import SystemClock
 from gateway.domain.directory import Directory
-from gateway.domain.errors import DefinitionInvalid, GatewayError
+from gateway.domain.errors import DefinitionInvalid, DefinitionRejected, GatewayError
 from gateway.domain.exchange import Limits
 from gateway.domain.facilitation import Outcome, OutcomeAggregate
+from gateway.domain.lifecycle import PartnerDefinition
 from gateway.domain.ports import Clock, WireCodec
 from gateway.pb import (
     admin_pb2,
@@ -91,6 +96,8 @@ from gateway.pb import (
     home_pb2_grpc,
     keys_pb2,
     keys_pb2_grpc,
+    onboarding_pb2,
+    onboarding_pb2_grpc,
     recognition_pb2,
     recognition_pb2_grpc,
 )
@@ -107,6 +114,7 @@ SERVICE_NAMES = (
     facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
     keys_pb2.DESCRIPTOR.services_by_name["KeyManagementService"].full_name,
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
+    onboarding_pb2.DESCRIPTOR.services_by_name["PartnerOnboardingService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -249,6 +257,9 @@ class Core:
     store: SqlStore
     #: Programme states (notice, suspension) by partner and time; ``paused`` for delivery.
     programmes: ProgrammeStates
+    #: Partner lifecycles (issue 10): only an active partner exchanges; ``paused`` for
+    #: delivery covers the programme too.
+    lifecycles: Lifecycles
     #: Partners' stored signing keys and the gateway's rotated keys (migration 0012).
     signing_keys: SqlSigningKeys | None = None
     #: Which gateway key is in force (the settings' or the last rotated), and new ones.
@@ -306,7 +317,11 @@ class Core:
 
     def recogniser(self) -> Recognise:
         return Recognise(
-            self.store.reader, self.clock, self.settings.max_codes_per_query, self.programmes
+            self.store.reader,
+            self.clock,
+            self.settings.max_codes_per_query,
+            self.programmes,
+            self.lifecycles.retired_at,
         )
 
     def facilitation_report(self) -> ReportFacilitation:
@@ -348,6 +363,13 @@ def open_core(
     gateway_keys = FileGatewayKeys(settings.signing_key, settings.signing_key_id, signing_keys)
     signer = RotatingSigner(_gateway_signer(settings, gateway_keys))
     programmes = ProgrammeStates(SqlProgrammeStates(store.database))
+    lifecycle_store = SqlLifecycles(store.database)
+    try:
+        directory.use_stored(lifecycle_store.definitions)  # partners created through Admin
+    except DefinitionInvalid as exc:
+        store.database.close()
+        raise ConfigurationError(str(exc)) from exc
+    lifecycles = Lifecycles(lifecycle_store, directory, programmes, clock)
     return Core(
         settings,
         clock,
@@ -356,6 +378,7 @@ def open_core(
         signer,
         store,
         programmes,
+        lifecycles,
         signing_keys,
         gateway_keys,
     )
@@ -448,6 +471,14 @@ def build(
             submit,
             clock,
             core.outcome_reports(outcome_sink or SqlOutcomeReports(store.database), recognise),
+            core.lifecycles,
+            SubmitTestMessage(
+                core.lifecycles,
+                core.formats,
+                ProtobufReceiptSealer(core.signer),
+                _limits(settings),
+                clock,
+            ),
             accept=AcceptAnnouncement(partner_keys, directory, clock),
         ),
         server,
@@ -486,8 +517,8 @@ def build(
             ReconcilePartner(store.reader, clock),
             clock,
             core.programmes,
-            SetProgrammeState(core.programmes.store, clock),
-            OutboundAdmin(outbound_store, clock, core.programmes.paused, wake),
+            SetProgrammeState(core.programmes.store, clock, core.lifecycles.guard_programme),
+            OutboundAdmin(outbound_store, clock, core.lifecycles.paused, wake),
         ),
         server,
     )
@@ -528,6 +559,9 @@ def build(
             directory.current,
             settings.retention_purge_interval_seconds,
         )
+    onboarding_pb2_grpc.add_PartnerOnboardingServiceServicer_to_server(
+        PartnerOnboardingServicer(_onboarding(core, reload_partners), core.lifecycles), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -610,7 +644,7 @@ def _dispatcher(core: Core, store: SqlOutbound) -> Dispatcher:
         core.signer,
         core.clock,
         DeliveryLimits(settings.outbound_max_records_per_message, max_age),
-        paused=core.programmes.paused,
+        paused=core.lifecycles.paused,
     )
     return Dispatcher(
         deliver,
@@ -655,3 +689,44 @@ def _service_health(servicer: health.HealthServicer) -> Callable[[bool], None]:
             servicer.set(name, status)
 
     return set_serving
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_records=settings.max_records_per_message,
+        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+    )
+
+
+def _onboarding(core: Core, reload_partners: ReloadPartners) -> Onboarding:
+    """The onboarding steps; TestPartner calls partners with the outbound client certificate
+    (none when outbound delivery is off: a test then fails saying so)."""
+    settings = core.settings
+    transport = None
+    if settings.outbound_enabled:
+        transport = GrpcTestSender(
+            ClientIdentity(
+                _read(settings.outbound_tls_cert, "outbound TLS certificate"),
+                _read(settings.outbound_tls_key, "outbound TLS key"),
+            ),
+            settings.outbound_call_timeout_seconds,
+        )
+    directory = core.directory
+
+    def check(definition: PartnerDefinition) -> None:
+        try:
+            directory.build(directory.definitions({definition.partner: definition}))
+        except DefinitionInvalid as exc:
+            raise DefinitionRejected(exc.message, **exc.metadata) from exc
+
+    return Onboarding(
+        core.lifecycles,
+        directory,
+        reload_partners,
+        check,
+        core.clock,
+        core.formats,
+        core.signer,
+        transport,
+    )

@@ -402,7 +402,8 @@ def parser() -> argparse.ArgumentParser:
     partners = sub.add_parser(
         "partners",
         help="partner definitions as configured; reload them, or give notice, suspend or "
-        "resume a partner's programme, on a running gateway",
+        "resume a partner's programme, on a running gateway; onboard, configure, test, "
+        "activate or retire a partner (docs/onboarding.md)",
     )
     partners_sub = partners.add_subparsers(dest="partners_command", required=True)
     listing = partners_sub.add_parser(
@@ -431,6 +432,7 @@ def parser() -> argparse.ArgumentParser:
     reload.set_defaults(func=cmd_partners_reload)
     _reconcile_parser(partners_sub)
     cli_partners.programme_parsers(partners_sub, _client_options)
+    cli_partners.lifecycle_parsers(partners_sub, _client_options)
 
     cli_home.add_parser(sub)
     cli_facilitation.add_parser(sub)

@@ -31,6 +31,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         core.store.database.close()
         known = ", ".join(sorted(core.directory.current().partners))
         raise UsageError(f"no partner {args.partner!r} is registered (known: {known})")
+    lifecycle = core.lifecycles.of(args.partner)
+    if not lifecycle.active:  # issue 10: only an active partner's status messages are applied
+        core.store.database.close()
+        raise UsageError(
+            f"partner {args.partner} is {lifecycle.state.value}: its status messages are applied "
+            "only once it is active (aeo-gateway partners lifecycle)"
+        )
     # Files are old by nature (a back-fill): issued_at may lie far in the past, not in the future.
     max_age = timedelta(days=args.max_age_days)
     submit = core.submitter(core.store.transactions, max_age=max_age)

@@ -10,6 +10,7 @@ import argparse
 import json
 import textwrap
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from gateway.domain.directory import Directory
@@ -347,3 +348,226 @@ def programme_parsers(
         sub.add_argument("--format", choices=("text", "json"), default="text", help="output form")
         client_options(sub)
         sub.set_defaults(func=cmd_programme, programme_command=name)
+
+
+# --- onboarding lifecycle of a running gateway (issue 10) -----------------------------------------
+
+#: `partners onboard|configure|test|activate|retire|lifecycle` and what each does.
+LIFECYCLE_HELP = {
+    "onboard": "onboard a partner as a draft: a new one from --definition FILE.toml (its trust "
+    "files are sent inline and stored by the gateway), or one whose file says "
+    'lifecycle = "draft"',
+    "configure": "validate a draft partner's trust anchor, signing keys, endpoint and mapping: "
+    "configured",
+    "test": "send a signed test message to the partner's gateway and verify its receipt "
+    "(configured -> testing); exit 1 when the test fails",
+    "activate": "activate a partner in testing once test messages verified both ways",
+    "retire": "retire a partner for good: nothing accepted or sent, operators not recognised",
+    "lifecycle": "show partners' lifecycle states, or one partner's history",
+}
+
+
+def definition_files(path: Path) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The definition's bytes and the trust files it names (trust.ca, outbound.ca,
+    signing_keys[].public_key), read relative to the file, under the names it uses."""
+    import tomllib
+
+    from gateway.cli import UsageError
+
+    try:
+        text = path.read_bytes()
+        data = tomllib.loads(text.decode())
+    except OSError as exc:
+        raise UsageError(f"--definition {path}: {exc.strerror}; give a partner TOML file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"--definition {path} is not TOML: {exc}; fix the file") from None
+    names: list[str] = []
+    for table in ("trust", "outbound"):
+        section = data.get(table)
+        if isinstance(section, dict) and isinstance(section.get("ca"), str):
+            names.append(section["ca"])
+    for key in data.get("signing_keys", []) if isinstance(data.get("signing_keys"), list) else []:
+        if isinstance(key, dict) and isinstance(key.get("public_key"), str):
+            names.append(key["public_key"])
+    files = []
+    for name in dict.fromkeys(names):
+        target = path.parent / name
+        try:
+            files.append((name, target.read_bytes()))
+        except OSError as exc:
+            raise UsageError(
+                f"{path} names {name}, which cannot be read ({exc.strerror}); put the file "
+                "beside the definition or fix the path"
+            ) from None
+    return text, files
+
+
+def cmd_lifecycle(args: argparse.Namespace) -> int:
+    """One onboarding step (or the lifecycle view) through PartnerOnboardingService."""
+    import grpc
+
+    from gateway.cli import UsageError, _identity, _rpc_error, _settings, _target
+    from gateway.client import TlsIdentity, connect
+    from gateway.pb import onboarding_pb2 as pb
+    from gateway.pb import onboarding_pb2_grpc
+
+    step = args.lifecycle_command
+    code = (getattr(args, "code", None) or "").upper()
+    reason = getattr(args, "reason", None) or ""
+    try:
+        reason.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("--reason is not valid UTF-8 text") from None
+    name = f"partners/{code}"
+    definition: tuple[bytes, list[tuple[str, bytes]]] | None = None
+    if step == "onboard" and args.definition is not None:
+        definition = definition_files(args.definition)
+    settings = _settings(args)
+    identity = _identity(args, settings, "admin")
+    assert identity is None or isinstance(identity, TlsIdentity)
+    timeout = 60.0
+    with connect(_target(args, settings), identity) as channel:
+        stub = onboarding_pb2_grpc.PartnerOnboardingServiceStub(channel)
+        try:
+            if step == "onboard":
+                request = pb.OnboardPartnerRequest(name=name, reason=reason)
+                if definition is not None:
+                    request.definition = definition[0]
+                    request.attachments.extend(
+                        pb.Attachment(name=n, content=c) for n, c in definition[1]
+                    )
+                found = [stub.OnboardPartner(request, timeout=timeout).lifecycle]
+            elif step == "configure":
+                found = [
+                    stub.ConfigurePartner(
+                        pb.ConfigurePartnerRequest(name=name), timeout=timeout
+                    ).lifecycle
+                ]
+            elif step == "test":
+                tested = stub.TestPartner(pb.TestPartnerRequest(name=name), timeout=timeout)
+                return _tested(args, tested)
+            elif step == "activate":
+                found = [
+                    stub.ActivatePartner(
+                        pb.ActivatePartnerRequest(name=name), timeout=timeout
+                    ).lifecycle
+                ]
+            elif step == "retire":
+                found = [
+                    stub.RetirePartner(
+                        pb.RetirePartnerRequest(name=name, reason=reason), timeout=timeout
+                    ).lifecycle
+                ]
+            elif code:
+                found = [
+                    stub.GetPartnerLifecycle(
+                        pb.GetPartnerLifecycleRequest(name=f"{name}/lifecycle"), timeout=timeout
+                    ).lifecycle
+                ]
+            else:
+                found = list(
+                    stub.ListPartnerLifecycles(
+                        pb.ListPartnerLifecyclesRequest(), timeout=timeout
+                    ).lifecycles
+                )
+        except grpc.RpcError as err:
+            return _rpc_error(err)
+    if args.format == "json":
+        shown = [lifecycle_dict(f) for f in found]
+        print(json.dumps(shown if step == "lifecycle" and not code else shown[0], indent=2))
+        return 0
+    if step == "lifecycle" and not code:
+        print(f"{'CODE':<6}{'STATE':<12}SINCE")
+        for f in found:
+            d = lifecycle_dict(f)
+            print(f"{d['partner']:<6}{d['state']:<12}{d['since'] or '-'}")
+        return 0
+    d = lifecycle_dict(found[0])
+    print(f"{d['partner']}: {d['state']} since {d['since'] or 'its definition'}")
+    if step == "lifecycle":
+        for e in d["events"]:
+            print("  " + _event_line(e))
+    return 0
+
+
+def _tested(args: argparse.Namespace, tested: Any) -> int:
+    d = lifecycle_dict(tested.lifecycle)
+    if args.format == "json":
+        print(json.dumps({"passed": tested.passed, "detail": tested.detail, "lifecycle": d},
+                         indent=2))  # fmt: skip
+    else:
+        verdict = "passed" if tested.passed else "FAILED"
+        print(f"{d['partner']}: {d['state']}; outbound test {verdict}: {tested.detail}")
+        missing = sorted({"inbound", "outbound"} - set(d["verified"]))
+        if tested.passed and missing:
+            print(f"still to verify before `partners activate`: {', '.join(missing)}")
+    return 0 if tested.passed else 1
+
+
+def lifecycle_dict(found: Any) -> dict[str, Any]:
+    """A PartnerLifecycle as JSON values."""
+    from gateway.pb import onboarding_pb2 as pb
+
+    def state(value: int) -> str:
+        return pb.LifecycleState.Name(value).removeprefix("LIFECYCLE_STATE_").lower()  # type: ignore[arg-type]
+
+    def direction(value: int) -> str:
+        return pb.TestDirection.Name(value).removeprefix("TEST_DIRECTION_").lower()  # type: ignore[arg-type]
+
+    return {
+        "partner": found.name.removeprefix("partners/").removesuffix("/lifecycle"),
+        "state": state(found.state),
+        "since": found.since.ToJsonString() if found.HasField("since") else None,
+        "verified": [direction(v) for v in found.verified_directions],
+        "events": [
+            {
+                "kind": pb.LifecycleEventKind.Name(e.kind)
+                .removeprefix("LIFECYCLE_EVENT_KIND_")
+                .lower(),
+                "state": state(e.state),
+                "actor": e.actor,
+                "reason": e.reason,
+                "time": e.time.ToJsonString(),
+                "direction": direction(e.direction) if e.direction else None,
+                "passed": e.passed,
+                "detail": e.detail,
+            }
+            for e in found.events
+        ],
+    }
+
+
+def _event_line(e: dict[str, Any]) -> str:
+    if e["kind"] == "test":
+        verdict = "passed" if e["passed"] else "failed"
+        what = f"{e['direction']} test {verdict} ({e['detail']})"
+    else:
+        what = f"-> {e['state']}" + (f" ({e['reason']})" if e["reason"] else "")
+    return f"{e['time']}  {what}  by {e['actor']}"
+
+
+def lifecycle_parsers(
+    partners_sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    client_options: Any,
+) -> None:
+    """`partners onboard|configure|test|activate|retire CODE` and `partners lifecycle [CODE]`."""
+    for step, text in LIFECYCLE_HELP.items():
+        sub = partners_sub.add_parser(step, help=text)
+        if step == "lifecycle":
+            sub.add_argument("code", metavar="CODE", nargs="?", help="one partner's history")
+        else:
+            sub.add_argument("code", metavar="CODE", help="the partner, e.g. CL")
+        if step == "onboard":
+            sub.add_argument(
+                "--definition",
+                type=Path,
+                metavar="FILE.toml",
+                help="the new partner's definition, as a partners/*.toml file; the CA and key "
+                "files it names are read relative to it and sent with it",
+            )
+            sub.add_argument("--reason", help="why, for the record")
+        if step == "retire":
+            sub.add_argument("--reason", required=True, help="why, for the record")
+        sub.add_argument("--format", choices=("text", "json"), default="text", help="output form")
+        client_options(sub)
+        sub.set_defaults(func=cmd_lifecycle, lifecycle_command=step)

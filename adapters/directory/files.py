@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography import x509
@@ -49,7 +49,7 @@ _PARTNER_KEYS = {
     "": {
         "code", "name", "programme", "tiers", "recognised_tiers", "direction", "wire_formats",
         "benefits", "mra", "identifiers", "trust", "signing_keys", "mapping", "freshness",
-        "assumed", "outbound", "data_protection",
+        "assumed", "outbound", "data_protection", "lifecycle",
     },
     "outbound": {"endpoint", "server_name", "ca", "wire_format"},
     "mra": {"signed", "in_force", "in_force_by_mode", "suspensions"},
@@ -81,7 +81,7 @@ class PartnerEntry:
     """A partner's definition as read from its file, with where its trust material lives."""
 
     partner: Partner
-    ca: Path
+    ca: Path | None
     key_files: tuple[PartnerKeyFile, ...]
     takes_precedence_over: tuple[str, ...]
     source: Path
@@ -90,6 +90,23 @@ class PartnerEntry:
     server_ca: Path | None = None
     #: Where the partner's certificate revocation lists are read: files and http(s) URLs.
     crl_sources: tuple[str, ...] = ()
+    #: For a definition given through Admin: the trust material by the path its name resolves
+    #: to (nothing is read from disk); None for a file.
+    attachments: Mapping[Path, bytes] | None = None
+
+
+class InlineDefinition(Protocol):
+    """A partner definition created through Admin: the TOML text of a partner file, and the
+    trust material it names (``ca``, ``public_key``) by those names."""
+
+    @property
+    def text(self) -> bytes: ...
+    @property
+    def attachments(self) -> Mapping[str, bytes]: ...
+
+
+#: Where an inline definition is said to be, in its errors: "admin:CL.toml".
+INLINE_PREFIX = "admin:"
 
 
 @dataclass(frozen=True)
@@ -102,8 +119,9 @@ class Definitions:
 class _File:
     """One file being read: every complaint names it and the field."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: bytes | None = None) -> None:
         self.path = path
+        self._text = text
 
     def error(self, field: str, message: str) -> DefinitionInvalid:
         where = f"{self.path}: {field}: " if field else f"{self.path}: "
@@ -111,7 +129,7 @@ class _File:
 
     def load(self) -> tuple[dict[str, Any], bytes]:
         try:
-            text = self.path.read_bytes()
+            text = self.path.read_bytes() if self._text is None else self._text
             return tomllib.loads(text.decode()), text
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise self.error("", str(exc)) from exc
@@ -234,12 +252,22 @@ def _in_force(f: _File, value: Any) -> date | None:
     raise f.error("mra.in_force", 'must be a date (YYYY-MM-DD, unquoted) or "unknown"')
 
 
-def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
-    f = _File(path)
+def read_partner(
+    path: Path,
+    default_benefits: tuple[str, ...],
+    text: bytes | None = None,
+    attachments: Mapping[str, bytes] | None = None,
+) -> PartnerEntry:
+    """A partner file at ``path``; or, with ``text``, a definition given through Admin whose
+    ``ca`` and ``public_key`` names are keys of ``attachments`` (its [trust] table may then be
+    left out until the CA is known: the partner cannot be configured without it)."""
+    f = _File(path, text)
     data, text = f.load()
     f.known_keys(data, "", _PARTNER_KEYS)
     code = f.require(data, "code", str)
-    if path.stem != code:
+    if attachments is not None and path.stem.removeprefix(INLINE_PREFIX) != code:
+        raise f.error("code", f"must be the code of the partner onboarded ({path.stem})")
+    if attachments is None and path.stem != code:
         raise f.error("code", f"the file name must be the partner code ({code}.toml)")
     tiers = f.strings(data, "tiers")
     recognised = dated_terms.recognised_tiers(f, data)
@@ -328,12 +356,21 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         assumed=dated_terms.assumed(f, data),
         data_protection=data_protection.data_protection(f, data),
     )
-    trust = f.require(data, "trust", dict)
-    f.known_keys(trust, "trust", _PARTNER_KEYS)
-    ca = path.parent / f.require(trust, "ca", str, "trust.ca")
+    lifecycle = data.get("lifecycle", "active" if attachments is None else "draft")
+    if lifecycle not in ("draft", "active"):
+        raise f.error("lifecycle", f'{lifecycle!r} is not "draft" or "active"')
+    ca: Path | None = None
+    trust: dict[str, Any] = {}
+    if attachments is None or "trust" in data:
+        trust = f.require(data, "trust", dict)
+        f.known_keys(trust, "trust", _PARTNER_KEYS)
+        ca = path.parent / f.require(trust, "ca", str, "trust.ca")
     outbound, server_ca = _outbound(f, data, wire_formats, path.parent)
+    inline = None
+    if attachments is not None:
+        inline = {path.parent / name: content for name, content in attachments.items()}
     return PartnerEntry(
-        replace(partner, outbound=outbound),
+        replace(partner, outbound=outbound, lifecycle=lifecycle),
         ca,
         tuple(key_files),
         precedence,
@@ -341,6 +378,7 @@ def read_partner(path: Path, default_benefits: tuple[str, ...]) -> PartnerEntry:
         text,
         server_ca or ca,
         _crl_sources(f, trust, path.parent),
+        inline,
     )
 
 
@@ -473,8 +511,32 @@ class FileDirectory:
         self._partners_dir = partners_dir
         self._formats = tuple(formats)
         self._clock = clock
+        self._stored: Callable[[], Mapping[str, InlineDefinition]] | None = None
         self._current: Directory | None = None
         self._current = self.load()
+
+    def use_stored(self, source: Callable[[], Mapping[str, InlineDefinition]]) -> None:
+        """From now on every load adds the definitions ``source`` gives (partners created
+        through Admin) to the files'; loads them at once, in place of the snapshot in force
+        under its version (called once, at start-up, before any request reads it)."""
+        self._stored = source
+        self._current = self.build(self.definitions(), self.current().version)
+
+    def definitions(self, extra: Mapping[str, InlineDefinition] | None = None) -> Definitions:
+        """The files' definitions and the stored ones (and ``extra``, a candidate not yet
+        stored); a code defined both ways is refused."""
+        d = read_definitions(self._home_file, self._partners_dir)
+        inline = dict(self._stored() if self._stored is not None else {})
+        inline.update(extra or {})
+        for code, given in sorted(inline.items()):
+            path = Path(f"{INLINE_PREFIX}{code}.toml")
+            if code in d.partners:
+                raise _File(path).error(
+                    "code", f"{code} is defined by {d.partners[code].source} already"
+                )
+            entry = read_partner(path, d.home.standard_benefits, given.text, given.attachments)
+            d.partners[code] = entry
+        return d
 
     def current(self) -> Directory:
         assert self._current is not None
@@ -486,7 +548,10 @@ class FileDirectory:
     def load(self) -> Directory:
         # Numbered after the snapshot in force; loads are serialised by ReloadPartners.
         version = self._current.version + 1 if self._current else 1
-        d = read_definitions(self._home_file, self._partners_dir)
+        return self.build(self.definitions(), version)
+
+    def build(self, d: Definitions, version: int = 0) -> Directory:
+        """The snapshot of definitions ``d``, every check made, keys and CAs loaded."""
         files = {code: e.source for code, e in d.partners.items()}
         files[d.home.code] = d.home_source
         precedence = {code: frozenset(e.takes_precedence_over) for code, e in d.partners.items()}
@@ -518,24 +583,25 @@ class FileDirectory:
         for code, entry in d.partners.items():
             f = _File(entry.source)
             digest = hashlib.sha256(entry.text)
-            ca = _trust_anchor(f, entry.ca)
-            fingerprint = ca.fingerprint(hashes.SHA256())
-            if fingerprint in seen_cas:
-                raise f.error("trust.ca", f"is the same CA as {seen_cas[fingerprint]}'s")
-            seen_cas[fingerprint] = f"partner {code}"
-            anchors[code] = ca.public_bytes(Encoding.PEM)
-            digest.update(anchors[code])
+            if entry.ca is not None:
+                ca = _trust_anchor(f, entry.ca, material=entry.attachments)
+                fingerprint = ca.fingerprint(hashes.SHA256())
+                if fingerprint in seen_cas:
+                    raise f.error("trust.ca", f"is the same CA as {seen_cas[fingerprint]}'s")
+                seen_cas[fingerprint] = f"partner {code}"
+                anchors[code] = ca.public_bytes(Encoding.PEM)
+                digest.update(anchors[code])
             if entry.partner.outbound is not None and entry.server_ca is not None:
-                server_cas[code] = _trust_anchor(f, entry.server_ca, "outbound.ca").public_bytes(
-                    Encoding.PEM
-                )
+                server_cas[code] = _trust_anchor(
+                    f, entry.server_ca, "outbound.ca", entry.attachments
+                ).public_bytes(Encoding.PEM)
                 digest.update(server_cas[code])
             for i, (info, file) in enumerate(
                 zip(entry.partner.signing_keys, entry.key_files, strict=True)
             ):
                 field = f"signing_keys[{i}].public_key"
                 try:
-                    pem = file.public_key.read_bytes()
+                    pem = _read_material(file.public_key, entry.attachments)
                     key = load_public_key(pem, info.algorithm)
                 except OSError as exc:
                     raise f.error(
@@ -562,11 +628,27 @@ class FileDirectory:
         )
 
 
-def _trust_anchor(f: _File, path: Path, field: str = "trust.ca") -> x509.Certificate:
+def _read_material(path: Path, attachments: Mapping[Path, bytes] | None) -> bytes:
+    """A key or certificate: from disk for a file, from the attachments for a definition given
+    through Admin (a name it does not attach is missing, as a missing file is)."""
+    if attachments is None:
+        return path.read_bytes()
+    found = attachments.get(path)
+    if found is None:
+        raise FileNotFoundError(2, f"{path.name} is not attached", str(path))
+    return found
+
+
+def _trust_anchor(
+    f: _File,
+    path: Path,
+    field: str = "trust.ca",
+    material: Mapping[Path, bytes] | None = None,
+) -> x509.Certificate:
     """The one CA certificate in ``path``: a bundle would be trusted whole by TLS while the
     caller's identity is matched against one certificate of it."""
     try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes())
+        certs = x509.load_pem_x509_certificates(_read_material(path, material))
     except OSError as exc:
         raise f.error(
             field,

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from adapters.crypto.signatures import KeyMismatch, load_public_key, verifier
-from adapters.directory.files import FileDirectory
+from adapters.directory.files import Definitions, FileDirectory
 from gateway.domain.directory import Directory, PartnerKey
 from gateway.domain.keys import StoredKey
 from gateway.domain.partners import SigningKeyInfo
@@ -35,11 +35,12 @@ class KeyedDirectory(FileDirectory):
         home_ca: bytes | None,
         stored: Callable[[], Sequence[StoredKey]],
     ) -> None:
-        self._stored = stored
+        self._stored_keys = stored
         super().__init__(home_file, partners_dir, formats, clock, home_ca)
 
-    def load(self) -> Directory:
-        return merge(super().load(), self._stored())
+    def build(self, d: Definitions, version: int = 0) -> Directory:
+        # Every snapshot, from files and from stored definitions alike, gets the stored keys.
+        return merge(super().build(d, version), self._stored_keys())
 
 
 def merge(base: Directory, stored: Sequence[StoredKey]) -> Directory:

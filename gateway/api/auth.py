@@ -63,6 +63,7 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "KeyManagementService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
     # Consent decisions: admins, and the home credit system, which knows who consented.
     SERVICE_PREFIX + "ConsentService": frozenset({Role.ADMIN, Role.REGISTRY, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "PartnerOnboardingService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
 }
 
 

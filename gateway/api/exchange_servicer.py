@@ -6,6 +6,7 @@ import grpc
 
 from gateway import protomap
 from gateway.api.auth import current
+from gateway.app.lifecycle import Lifecycles, SubmitTestMessage
 from gateway.app.outcome_report import SubmitOutcomeReport
 from gateway.app.submit import SubmitStatusMessage
 from gateway.domain.ports import Clock
@@ -18,17 +19,26 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
         submit: SubmitStatusMessage,
         clock: Clock,
         submit_outcomes: SubmitOutcomeReport | None = None,
+        lifecycles: Lifecycles | None = None,
+        submit_test: SubmitTestMessage | None = None,
     ) -> None:
         self._submit = submit
         self._clock = clock
         #: None: no outcome store is connected, and the RPC answers UNIMPLEMENTED.
         self._submit_outcomes = submit_outcomes
+        #: Issue 10: only an active partner's status messages are applied (None: every
+        #: registered partner is active, as before onboarding existed).
+        self._lifecycles = lifecycles
+        #: None: the RPC answers UNIMPLEMENTED.
+        self._submit_test = submit_test
 
     def SubmitStatusMessage(
         self, request: exchange_pb2.SubmitStatusMessageRequest, context: grpc.ServicerContext
     ) -> exchange_pb2.SubmitStatusMessageResponse:
         ctx = current()
         assert ctx.principal.partner is not None  # the interceptor admits partner certificates
+        if self._lifecycles is not None:
+            self._lifecycles.require_active(ctx.principal.partner, ctx.directory)
         message = protomap.inbound_message(
             request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
         )
@@ -44,6 +54,8 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "this gateway records no outcome reports")
         ctx = current()
         assert ctx.principal.partner is not None  # the interceptor admits partner certificates
+        if self._lifecycles is not None:  # in testing, only test messages are accepted
+            self._lifecycles.require_active(ctx.principal.partner, ctx.directory)
         message = protomap.inbound_message(
             request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
         )
@@ -51,3 +63,16 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
         return exchange_pb2.SubmitOutcomeReportResponse(
             receipt=protomap.signed_receipt(result.receipt), duplicate=result.duplicate
         )
+
+    def SubmitTestMessage(
+        self, request: exchange_pb2.SubmitTestMessageRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.SubmitTestMessageResponse:
+        if self._submit_test is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this gateway takes no test messages")
+        ctx = current()
+        assert ctx.principal.partner is not None  # the interceptor admits partner certificates
+        message = protomap.inbound_message(
+            request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
+        )
+        sealed = self._submit_test(message, ctx.directory, ctx.principal.subject)
+        return exchange_pb2.SubmitTestMessageResponse(receipt=protomap.signed_receipt(sealed))

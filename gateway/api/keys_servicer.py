@@ -17,6 +17,7 @@ from gateway.app.keys import (
     ReceivedAnnouncement,
     RotateGatewayKey,
 )
+from gateway.app.lifecycle import Lifecycles, SubmitTestMessage
 from gateway.app.outcome_report import SubmitOutcomeReport
 from gateway.app.submit import SubmitStatusMessage
 from gateway.domain.errors import KeyAlgorithmMismatch, KeyAnnouncementInvalid, shown
@@ -148,10 +149,12 @@ class AnnouncingExchangeServicer(PartnerExchangeServicer):
         submit: SubmitStatusMessage,
         clock: Clock,
         submit_outcomes: SubmitOutcomeReport | None = None,
+        lifecycles: Lifecycles | None = None,
+        submit_test: SubmitTestMessage | None = None,
         *,
         accept: AcceptAnnouncement,
     ) -> None:
-        super().__init__(submit, clock, submit_outcomes)
+        super().__init__(submit, clock, submit_outcomes, lifecycles, submit_test)
         self._accept = accept
 
     def AnnounceSigningKey(

@@ -3,6 +3,7 @@ delivery ask what it is at a given time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -39,9 +40,17 @@ class ProgrammeStates:
 
 
 class SetProgrammeState:
-    def __init__(self, store: ProgrammeStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ProgrammeStore,
+        clock: Clock,
+        guard: Callable[[Directory, str, ProgrammeState], None] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        #: Refuses a decision the partner's lifecycle does not allow (issue 10: only an active
+        #: partner's programme may be suspended or resumed).
+        self._guard = guard
 
     def __call__(
         self,
@@ -55,6 +64,8 @@ class SetProgrammeState:
         """Records the decision, effective now; returns the programme's state as recorded."""
         if partner not in directory.partners:
             raise PartnerNotFound(f"no partner {shown(partner)} is registered")
+        if self._guard is not None:
+            self._guard(directory, partner, state)
         now = self._clock.now()
         current = state_at(self._store.entries(partner), now)
         entry = decide(partner, current, state, reason, actor, now, notice)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
@@ -14,7 +14,13 @@ from gateway.domain.errors import InvalidQuery, TooManyCodes
 from gateway.domain.partners import GradeScheme, TradeDirection, TransportMode
 from gateway.domain.ports import Clock
 from gateway.domain.programme import ACTIVE, ProgrammeAt
-from gateway.domain.recognition import Answer, Outcome, home_treatment, partner_treatment
+from gateway.domain.recognition import (
+    Answer,
+    Outcome,
+    Treatment,
+    home_treatment,
+    partner_treatment,
+)
 from gateway.domain.records import StoredRecord
 from gateway.domain.validation import EARLIEST, LATEST
 
@@ -39,8 +45,12 @@ class Recognise:
         clock: Clock,
         max_codes: int,
         programmes: ProgrammeStates | None = None,
+        retired_at: Callable[[str], datetime | None] | None = None,
     ) -> None:
         self._reader = reader
+        #: When a partner was retired (issue 10): its operators are not recognised for times
+        #: after it. None: no partner is ever retired.
+        self._retired_at = retired_at
         self._clock = clock
         self._max_codes = max_codes
         #: None: no programme was ever given notice or suspended (tests of other rules).
@@ -180,6 +190,9 @@ class Recognise:
                 day=day,
                 programme=programme,
             )
+            retired = self._retired_at(partner.code) if self._retired_at else None
+            if retired is not None and at >= retired:
+                treatment = Treatment(False, "partner.retired", scheme.regular if scheme else "")
         else:
             treatment = home_treatment(
                 directory.home, stored.record, scheme, at, stored.absent_since

@@ -494,3 +494,91 @@ class MessagePurged(GatewayError):
 
     status = Status.FAILED_PRECONDITION
     reason = "message.purged"
+
+
+# --- partner onboarding lifecycle (issue 10) ---------------------------------------------------
+
+
+class LifecycleTransitionInvalid(GatewayError):
+    """The partner's lifecycle state does not allow the step asked for (metadata ``from_state``
+    and ``to_state``)."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "lifecycle.transition_invalid"
+
+
+class InvalidLifecycleReason(GatewayError):
+    """A lifecycle step's reason is missing (retire), too long or has control characters."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "lifecycle.invalid_reason"
+
+
+class PartnerNotActive(GatewayError):
+    """A status message from a partner that is not active (draft, configured, testing or
+    retired): nothing of it is stored."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "partner.not_active"
+
+
+class PartnerNotInTesting(GatewayError):
+    """A test message from a partner that is neither in testing nor active."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "partner.not_in_testing"
+
+
+class PartnerExists(GatewayError):
+    """OnboardPartner for a code that is defined already (by a file or through Admin) or was
+    onboarded before."""
+
+    status = Status.ALREADY_EXISTS
+    reason = "onboarding.partner_exists"
+
+
+class OnboardingTestIncomplete(GatewayError):
+    """ActivatePartner before a test message verified in both directions since the partner
+    entered testing (metadata ``missing``: inbound, outbound or both)."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "onboarding.test_incomplete"
+
+
+class NoTrustAnchor(GatewayError):
+    """The partner has no CA for its TLS client certificates: it cannot be configured or
+    activated."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "onboarding.no_trust_anchor"
+
+
+class NoValidSigningKey(GatewayError):
+    status = Status.FAILED_PRECONDITION
+    reason = "onboarding.no_valid_signing_key"
+
+
+class NoOutboundEndpoint(GatewayError):
+    """No ``[outbound]`` endpoint, or none with a server CA: nothing could be sent to it."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "onboarding.no_endpoint"
+
+
+class OutboundFormatNotAccepted(GatewayError):
+    status = Status.FAILED_PRECONDITION
+    reason = "onboarding.wire_format_not_accepted"
+
+
+class MappingIncomplete(GatewayError):
+    """The mapping is empty or names a tier or home grade that does not exist."""
+
+    status = Status.FAILED_PRECONDITION
+    reason = "onboarding.mapping_invalid"
+
+
+class DefinitionRejected(GatewayError):
+    """A definition given to OnboardPartner does not pass the rules partner files pass."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "onboarding.definition_invalid"

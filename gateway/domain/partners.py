@@ -161,6 +161,9 @@ class Partner:
     #: Consent, adequacy and retention of exchanged data (issue 10; defaults: no consent
     #: asked, adequate, raw messages kept).
     data_protection: DataProtection = DataProtection()
+    #: The lifecycle state of a partner with no lifecycle event recorded (issue 10): "active"
+    #: for a file unless it says ``lifecycle = "draft"``; "draft" for one created through Admin.
+    lifecycle: str = "active"
 
     @property
     def recognised_tier_names(self) -> frozenset[str]:

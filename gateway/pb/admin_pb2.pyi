@@ -715,7 +715,9 @@ class OutboundState(_message.Message):
     dead_letters: _builtins.int
     """Outbound messages dead-lettered and not yet re-driven."""
     paused: _builtins.bool
-    """True when delivery is paused because the programme is suspended."""
+    """True when delivery is paused because the programme is suspended, or because the partner
+    is not active (being onboarded, or retired: see PartnerOnboardingService).
+    """
     @_builtins.property
     def oldest_queued_at(self) -> _timestamp_pb2.Timestamp:
         """When the oldest change not yet settled was queued; absent when none."""

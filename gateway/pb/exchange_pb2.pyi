@@ -439,3 +439,53 @@ class AnnounceSigningKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AnnounceSigningKeyResponse: _TypeAlias = AnnounceSigningKeyResponse  # noqa: Y015
+
+@_typing.final
+class SubmitTestMessageRequest(_message.Message):
+    """Request of PartnerExchangeService.SubmitTestMessage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelope(self) -> Global___SignedEnvelope:
+        """The signed test message exactly as the partner produced it (a status message; its
+        records, if any, are checked and never applied).
+        """
+
+    def __init__(
+        self,
+        *,
+        envelope: Global___SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitTestMessageRequest: _TypeAlias = SubmitTestMessageRequest  # noqa: Y015
+
+@_typing.final
+class SubmitTestMessageResponse(_message.Message):
+    """Response of PartnerExchangeService.SubmitTestMessage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def receipt(self) -> Global___SignedReceipt:
+        """The gateway's signed receipt for the test message; its applied count is always 0."""
+
+    def __init__(
+        self,
+        *,
+        receipt: Global___SignedReceipt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitTestMessageResponse: _TypeAlias = SubmitTestMessageResponse  # noqa: Y015

@@ -55,6 +55,11 @@ class PartnerExchangeServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyResponse.FromString,
                 _registered_method=True)
+        self.SubmitTestMessage = channel.unary_unary(
+                '/aeo.gateway.v1.PartnerExchangeService/SubmitTestMessage',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitTestMessageRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitTestMessageResponse.FromString,
+                _registered_method=True)
 
 
 class PartnerExchangeServiceServicer:
@@ -96,6 +101,17 @@ class PartnerExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitTestMessage(self, request, context):
+        """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+        verifies (signature against the partner's registered keys, wire format, issue-time window,
+        identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+        from a partner in testing or active; from a draft, configured or retired partner
+        FAILED_PRECONDITION partner.not_in_testing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PartnerExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +129,11 @@ def add_PartnerExchangeServiceServicer_to_server(servicer, server):
                     servicer.AnnounceSigningKey,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyResponse.SerializeToString,
+            ),
+            'SubmitTestMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitTestMessage,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitTestMessageRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitTestMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -202,6 +223,33 @@ class PartnerExchangeService:
             '/aeo.gateway.v1.PartnerExchangeService/AnnounceSigningKey',
             aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_exchange__pb2.AnnounceSigningKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitTestMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.PartnerExchangeService/SubmitTestMessage',
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitTestMessageRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_exchange__pb2.SubmitTestMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,13 @@ class PartnerExchangeServiceStub:
     new key for the caller, valid from the announced time; the previous key stays valid until
     it expires or is retired. Announcing the same key again changes nothing.
     """
+    SubmitTestMessage: _grpc.UnaryUnaryMultiCallable[_exchange_pb2.SubmitTestMessageRequest, _exchange_pb2.SubmitTestMessageResponse]
+    """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+    verifies (signature against the partner's registered keys, wire format, issue-time window,
+    identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+    from a partner in testing or active; from a draft, configured or retired partner
+    FAILED_PRECONDITION partner.not_in_testing.
+    """
 
 @_typing.type_check_only
 class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
@@ -86,6 +93,13 @@ class PartnerExchangeServiceAsyncStub(PartnerExchangeServiceStub):
     registered here (its previous key). The gateway verifies the signature and registers the
     new key for the caller, valid from the announced time; the previous key stays valid until
     it expires or is retired. Announcing the same key again changes nothing.
+    """
+    SubmitTestMessage: _aio.UnaryUnaryMultiCallable[_exchange_pb2.SubmitTestMessageRequest, _exchange_pb2.SubmitTestMessageResponse]  # type: ignore[assignment]
+    """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+    verifies (signature against the partner's registered keys, wire format, issue-time window,
+    identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+    from a partner in testing or active; from a draft, configured or retired partner
+    FAILED_PRECONDITION partner.not_in_testing.
     """
 
 class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -131,6 +145,19 @@ class PartnerExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
         registered here (its previous key). The gateway verifies the signature and registers the
         new key for the caller, valid from the announced time; the previous key stays valid until
         it expires or is retired. Announcing the same key again changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitTestMessage(
+        self,
+        request: _exchange_pb2.SubmitTestMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_exchange_pb2.SubmitTestMessageResponse, _abc.Awaitable[_exchange_pb2.SubmitTestMessageResponse]]:
+        """Submits a signed test message during onboarding: verified exactly as SubmitStatusMessage
+        verifies (signature against the partner's registered keys, wire format, issue-time window,
+        identifiers) but nothing is applied or stored; the answer is a signed receipt. Accepted
+        from a partner in testing or active; from a draft, configured or retired partner
+        FAILED_PRECONDITION partner.not_in_testing.
         """
 
 def add_PartnerExchangeServiceServicer_to_server(servicer: PartnerExchangeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -58,6 +58,11 @@ class StatusOnly(exchange_pb2_grpc.PartnerExchangeServiceServicer):
     ) -> exchange_pb2.AnnounceSigningKeyResponse:
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "status messages only")
 
+    def SubmitTestMessage(
+        self, request: exchange_pb2.SubmitTestMessageRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.SubmitTestMessageResponse:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "status messages only")
+
 
 @dataclass
 class FakePartner(StatusOnly):

@@ -15,6 +15,7 @@ from gateway.pb import (
     exchange_pb2,
     facilitation_pb2,
     home_pb2,
+    onboarding_pb2,
     recognition_pb2,
 )
 
@@ -29,6 +30,7 @@ RPCS = [
         changes_pb2,
         facilitation_pb2,
         consent_pb2,
+        onboarding_pb2,
     )
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
