@@ -28,6 +28,8 @@ start=$(date +%s)
 mkdir -p "$WHEELS"
 # Only the gateway's own wheel is rebuilt each time; dependencies' wheels already here are kept.
 rm -f "$WHEELS"/aeo_gateway-*.whl
+# setuptools builds in ./build/ and would pack a module deleted since from a stale build/lib.
+rm -rf build
 "$PYTHON" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$WHEELS" . ||
   fail "pip wheel failed (output above)"
 echo "build-image: $(ls "$WHEELS" | wc -l) wheels in $WHEELS ($(($(date +%s) - start))s)"
@@ -35,4 +37,7 @@ echo "build-image: $(ls "$WHEELS" | wc -l) wheels in $WHEELS ($(($(date +%s) - s
 start=$(date +%s)
 docker build --network=none --quiet -f docker/Dockerfile --build-arg BASE="$BASE" -t "$TAG" . \
   >/dev/null || fail "docker build failed (output above)"
+# The install stage and any image this tag replaced, now untagged: nothing reuses them (the
+# gateway's wheel differs on every build), and each is hundreds of megabytes.
+docker image prune --force --filter label=org.aeo-gateway.build >/dev/null
 echo "build-image: $TAG built from $BASE in $(($(date +%s) - start))s"

@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import psycopg
 import pytest
 
 from adapters.crypto.signatures import load_public_key
@@ -156,22 +159,24 @@ class Container:
 
 @pytest.fixture
 def start(image: str, pki: DevWorkspace) -> Iterator[Callable[..., Container]]:
-    """Runs the image with the PKI mounted read-only at /app/certs; waits until it serves."""
+    """Runs the image with the PKI mounted read-only at /app/certs; waits until it serves.
+    Its gRPC port is published on 127.0.0.1, or, with ``--network host``, the port it listens
+    on (AEO_GATEWAY_LISTEN) is the host's."""
     names: list[str] = []
 
     def start_container(*options: str) -> Container:
         name = f"aeo-gateway-test-{uuid.uuid4().hex[:10]}"
         names.append(name)
+        host_network = "host" in options
+        published = () if host_network else ("--publish", "127.0.0.1::50051")
+        published += () if host_network else ("--publish", "127.0.0.1::9464")
         run(
             "docker",
             "run",
             "--detach",
             "--name",
             name,
-            "--publish",
-            "127.0.0.1::50051",
-            "--publish",
-            "127.0.0.1::9464",
+            *published,
             "--volume",
             f"{pki.root / 'certs'}:/app/certs:ro",
             "--health-interval",
@@ -183,12 +188,13 @@ def start(image: str, pki: DevWorkspace) -> Iterator[Callable[..., Container]]:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             stdout, stderr = container.logs()
-            if "listening on port 50051 (mutual TLS)" in stdout:
+            if found := re.search(r"listening on port (\d+) \(mutual TLS\)", stdout):
                 break
             assert container.state()["Running"], f"the container exited:\n{stdout}\n{stderr}"
             assert time.monotonic() < deadline, f"not serving:\n{stdout}\n{stderr}"
             time.sleep(0.2)
-        container.target = container.published(50051)
+        port = int(found.group(1))
+        container.target = f"localhost:{port}" if host_network else container.published(port)
         return container
 
     yield start_container
@@ -343,6 +349,34 @@ def test_the_image_holds_no_key_or_database_and_mounts_certs_and_var(image: str)
     # pip's own bundled wheels (python3-venv's) are the only wheels allowed.
     leftovers = [p for p in found.stdout.split() if not p.startswith("/usr/share/python-wheels/")]
     assert leftovers == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.postgres
+def test_the_image_stores_in_postgresql_as_compose_runs_it(
+    start: Callable[..., Container], postgres_url: str
+) -> None:
+    """The container on the host's network with AEO_GATEWAY_DATABASE_URL naming an empty
+    PostgreSQL database (as docker/compose.yaml runs it). Result: it migrates the database and
+    serves; SG's signed message is stored in PostgreSQL and its operator is RECOGNISED."""
+    metrics = (f"AEO_GATEWAY_METRICS_LISTEN=127.0.0.1:{_free_port()}",) if HAS_METRICS else ()
+    environment = (f"AEO_GATEWAY_DATABASE_URL={postgres_url}", "AEO_GATEWAY_LISTEN=127.0.0.1:0")
+    container = start(
+        "--network", "host", *(a for e in (*environment, *metrics) for a in ("--env", e))
+    )
+    sg = PartnerClient(container.channel("SG"), "SG", container.pki.signer("SG"))
+    assert sg.submit(1, pb_records([record()])).HasField("receipt")
+    answer = RecognitionClient(container.channel("domestic")).recognise("SG000000000001")
+    assert answer.outcome == RECOGNISED
+    with psycopg.connect(postgres_url) as conn:
+        stored = conn.execute("SELECT partner, sequence, key_id FROM messages").fetchall()
+    assert stored == [("SG", 1, "SG-2026-1")]
 
 
 @pytest.mark.skipif(not HAS_METRICS, reason="this gateway has no metrics_listen setting yet")
