@@ -168,8 +168,8 @@ def start(image: str, pki: DevWorkspace) -> Iterator[Callable[..., Container]]:
         name = f"aeo-gateway-test-{uuid.uuid4().hex[:10]}"
         names.append(name)
         host_network = "host" in options
-        published = () if host_network else ("--publish", "127.0.0.1::50051")
-        published += () if host_network else ("--publish", "127.0.0.1::9464")
+        published = [] if host_network else ["--publish", "127.0.0.1::50051"]
+        published += [] if host_network else ["--publish", "127.0.0.1::9464"]
         run(
             "docker",
             "run",
