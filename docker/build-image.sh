@@ -35,9 +35,14 @@ rm -rf build
 echo "build-image: $(ls "$WHEELS" | wc -l) wheels in $WHEELS ($(($(date +%s) - start))s)"
 
 start=$(date +%s)
-docker build --network=none --quiet -f docker/Dockerfile --build-arg BASE="$BASE" -t "$TAG" . \
-  >/dev/null || fail "docker build failed (output above)"
-# The install stage and any image this tag replaced, now untagged: nothing reuses them (the
-# gateway's wheel differs on every build), and each is hundreds of megabytes.
-docker image prune --force --filter label=org.aeo-gateway.build >/dev/null
+build_id="$(date +%s)-$$-$RANDOM"
+replaced="$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
+docker build --network=none --quiet -f docker/Dockerfile --build-arg BASE="$BASE" \
+  --build-arg BUILD_ID="$build_id" -t "$TAG" . >/dev/null || fail "docker build failed (output above)"
+# This build's install stage and the image the tag named before, both untagged now: nothing
+# reuses them (the gateway's wheel differs on every build), and each is hundreds of megabytes.
+docker image prune --force --filter "label=org.aeo-gateway.build=$build_id" >/dev/null
+if [ -n "$replaced" ] && [ "$replaced" != "$(docker image inspect --format '{{.Id}}' "$TAG")" ]; then
+  docker image rm "$replaced" >/dev/null 2>&1 || true  # still used by a container: kept
+fi
 echo "build-image: $TAG built from $BASE in $(($(date +%s) - start))s"

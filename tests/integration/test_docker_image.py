@@ -42,7 +42,8 @@ from tests.factories import record
 #: Building the base image (debootstrap) takes about a minute, the image about twenty seconds.
 pytestmark = pytest.mark.timeout(900)
 
-IMAGE = "aeo-gateway:test"
+#: A tag of this run's own: other runs may build on the same daemon at the same time.
+IMAGE = f"aeo-gateway:test-{uuid.uuid4().hex[:10]}"
 BASE = os.environ.get("AEO_GATEWAY_BASE_IMAGE", "aeo-gateway-base:bookworm")
 #: The image's user (docker/Dockerfile).
 UID = 10001
@@ -94,15 +95,16 @@ def docker() -> None:
 
 
 @pytest.fixture(scope="module")
-def image(docker: None) -> str:
+def image(docker: None) -> Iterator[str]:
     """The image as `make docker-image` builds it (docker build --network=none), tagged for
-    the tests."""
+    this run and removed after it."""
     built = run(
         "docker/build-image.sh", IMAGE, timeout=800, env={"PYTHON": sys.executable}, check=False
     )
     assert built.returncode == 0, built.stdout + built.stderr
     assert f"{IMAGE} built from {BASE}" in built.stdout
-    return IMAGE
+    yield IMAGE
+    run("docker", "image", "rm", "--force", IMAGE, check=False)
 
 
 @pytest.fixture(scope="module")
