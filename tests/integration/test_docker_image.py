@@ -190,7 +190,8 @@ def start(image: str, pki: DevWorkspace) -> Iterator[Callable[..., Container]]:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             stdout, stderr = container.logs()
-            if found := re.search(r"listening on port (\d+) \(mutual TLS\)", stdout):
+            # On stdout today; in either stream should it become a (JSON) log line.
+            if found := re.search(r"listening on port (\d+) \(mutual TLS\)", stdout + stderr):
                 break
             assert container.state()["Running"], f"the container exited:\n{stdout}\n{stderr}"
             assert time.monotonic() < deadline, f"not serving:\n{stdout}\n{stderr}"
