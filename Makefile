@@ -96,3 +96,13 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage $(TOOLS) $(BUILD)
+
+## docker-image: the image aeo-gateway:latest with no network inside the build and no registry:
+## the local base image first when missing (docker/build-base.sh, debootstrap, as root), then
+## the wheels on the host (.build/wheels/), then docker build --network=none (docker/build-image.sh).
+.PHONY: docker-base docker-image
+docker-base:
+	docker/build-base.sh
+
+docker-image: $(VENV)/.installed
+	PYTHON=$(PY) docker/build-image.sh

@@ -82,6 +82,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     gateway.wait()
+    # The server has stopped; the shutdown thread still closes the dispatcher and the store.
+    for thread in threading.enumerate():
+        if thread.name == "shutdown":
+            thread.join()
+    logging.getLogger("aeo-gateway").info("stopped: in-flight calls drained, store closed")
     return 0
 
 
