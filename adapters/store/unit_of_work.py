@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from adapters.store import tables
 from adapters.store.absences import SqlAbsences
+from adapters.store.audit import SqlAuditLog
 from adapters.store.dialects import Dialect
 from gateway.app.unit_of_work import StoredMessage
 from gateway.domain.events import DomainEvent
@@ -350,6 +351,7 @@ class GroupUnitOfWork:
         self.changes = SqlChangeLog(cur, dialect)
         self.absences = SqlAbsences(cur, dialect)
         self.outbox = SqlOutbox(cur, dialect)
+        self.audit = SqlAuditLog(cur, dialect)
         self._parts: tuple[Callable[[bool], None], ...] = tuple(
             part.settle
             for part in (
@@ -359,6 +361,7 @@ class GroupUnitOfWork:
                 self.changes,
                 self.absences,
                 self.outbox,
+                self.audit,
             )
         )
 
@@ -376,7 +379,7 @@ class GroupUnitOfWork:
 
     def flush(self) -> None:
         """Writes every kept row, one statement per table (absences after the records they
-        are computed from)."""
+        are computed from; the audit log last, so its head row is the last lock taken)."""
         for part in (
             self.partner_states,
             self.records,
@@ -384,5 +387,6 @@ class GroupUnitOfWork:
             self.changes,
             self.absences,
             self.outbox,
+            self.audit,
         ):
             part.flush()

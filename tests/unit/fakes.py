@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.app.unit_of_work import StoredMessage, Work
+from gateway.domain.audit import AuditEvent
 from gateway.domain.errors import GatewayError, SignatureInvalid
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import (
@@ -38,6 +39,18 @@ class MemoryStore:
     presences: list[tuple[str, Presence]] = field(default_factory=list)
     #: Queued outbound changes: (partner, identifier, version, queued_at).
     outbox: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    #: Audit events recorded (the SQL store chains them).
+    audit: list[AuditEvent] = field(default_factory=list)
+
+
+class _MemoryAudit:
+    """The AuditLog port: events kept aside until commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.staged: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> None:
+        self.staged.append(event)
 
 
 class MemoryUnitOfWork:
@@ -56,6 +69,7 @@ class MemoryUnitOfWork:
         self.changes = self
         self.absences = self
         self.outbox = self
+        self.audit = _MemoryAudit(store)
         self.queued: list[tuple[str, str, int, datetime]] = []
 
     # MessageRepository and RecordRepository: nothing to gain from announced reads in memory
@@ -114,6 +128,7 @@ class MemoryUnitOfWork:
         self.queued.append((partner, identifier, version, queued_at))
 
     def commit(self) -> None:
+        self._store.audit.extend(self.audit.staged)
         self._store.outbox.extend(self.queued)
         for message in self.added:
             self._store.messages[(message.partner, message.digest)] = message
