@@ -21,7 +21,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters import pki
-from adapters.crypto.signatures import Signer
+from adapters.crypto.audit_keys import (
+    StoreEvidence,
+    checkpoint_checker,
+    verifier_script,
+)
+from adapters.crypto.signatures import PublicKey, Signer
+from adapters.store.audit import AuditCheckpointer, SqlAuditStore
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
@@ -34,6 +40,7 @@ from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
+from gateway.api.audit_servicer import AuditServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
@@ -42,6 +49,12 @@ from gateway.api.facilitation_servicer import FacilitationServicer
 from gateway.api.home_servicer import HomeRegistryServicer
 from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.recognition_servicer import RecognitionServicer
+from gateway.app.audit_log import (
+    AuditCheckpoints,
+    ExportEvidence,
+    RecordAdminAction,
+    VerifyAuditLog,
+)
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
@@ -62,6 +75,8 @@ from gateway.domain.ports import Clock, WireCodec
 from gateway.pb import (
     admin_pb2,
     admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
     changes_pb2,
     changes_pb2_grpc,
     exchange_pb2,
@@ -84,6 +99,7 @@ SERVICE_NAMES = (
     changes_pb2.DESCRIPTOR.services_by_name["ChangeFeedService"].full_name,
     home_pb2.DESCRIPTOR.services_by_name["HomeRegistryService"].full_name,
     facilitation_pb2.DESCRIPTOR.services_by_name["FacilitationService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -107,6 +123,8 @@ class Gateway:
     change_feed: ChangeFeedServicer | None = None
     #: Delivers home AEO changes to partners; None when outbound_enabled is off.
     dispatcher: Dispatcher | None = None
+    #: Signs audit checkpoints when due.
+    audit_checkpointer: AuditCheckpointer | None = None
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -120,6 +138,8 @@ class Gateway:
         self.server.stop(self.grace_seconds if grace is None else grace).wait()
         if self.dispatcher is not None:
             self.dispatcher.stop()  # before the store it writes to
+        if self.audit_checkpointer is not None:
+            self.audit_checkpointer.stop()
         self.store.stop()
 
     def wait(self) -> None:
@@ -254,6 +274,35 @@ class Core:
         """The report use case, without gRPC (the CLI's `report facilitation`)."""
         return ReportFacilitation(self.outcomes)
 
+    # --- the tamper-evident audit log (docs/audit.md) ---
+
+    @cached_property
+    def audit_store(self) -> SqlAuditStore:
+        return SqlAuditStore(self.store.database)
+
+    def audit_checkpoints(self) -> AuditCheckpoints:
+        settings = self.settings
+        return AuditCheckpoints(
+            self.audit_store,
+            self.signer,
+            self.clock,
+            settings.audit_checkpoint_every_entries,
+            settings.audit_checkpoint_every_seconds,
+        )
+
+    def audit_verifier(self, earlier_keys: Sequence[PublicKey] = ()) -> VerifyAuditLog:
+        """Checks checkpoints with the gateway's key and ``earlier_keys`` (after rotations)."""
+        keys = [self.signer.public_key(), *earlier_keys]
+        return VerifyAuditLog(self.audit_store, checkpoint_checker(keys))
+
+    def evidence_exporter(self) -> ExportEvidence:
+        return ExportEvidence(
+            self.audit_store,
+            StoreEvidence(self.audit_store, self.directory, self.signer),
+            self.audit_checkpoints(),
+            verifier_script(),
+        )
+
 
 def open_core(
     settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
@@ -324,7 +373,14 @@ def build(
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
-        interceptors=[GatewayInterceptor(authenticator, directory, admission)],
+        interceptors=[
+            GatewayInterceptor(
+                authenticator,
+                directory,
+                admission,
+                audit=RecordAdminAction(core.audit_store, clock),
+            )
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
             # Slack over the per-client limit: a client may see a call end (and start the next)
@@ -380,6 +436,9 @@ def build(
     facilitation_pb2_grpc.add_FacilitationServiceServicer_to_server(
         FacilitationServicer(core.outcome_recorder(), core.facilitation_report()), server
     )
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(core.audit_store, core.audit_verifier(), core.evidence_exporter()), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -402,6 +461,8 @@ def build(
         raise ConfigurationError(f"cannot listen on {settings.listen}")
 
     store.start()
+    audit_checkpointer = AuditCheckpointer(core.audit_checkpoints())
+    audit_checkpointer.start()
     if dispatcher is not None:
         dispatcher.start()
     server.start()
@@ -423,6 +484,7 @@ def build(
         settings.grace_seconds,
         change_feed,
         dispatcher,
+        audit_checkpointer,
     )
 
 

@@ -93,6 +93,11 @@ class Settings:
     read_pool_size: int = 8
     #: Seconds in-flight calls get to finish on shutdown.
     grace_seconds: float = 10.0
+    #: The audit log gets a checkpoint signed with the gateway's key after this many new
+    #: entries (docs/audit.md)...
+    audit_checkpoint_every_entries: int = 1000
+    #: ...or this many seconds after the last one, when there are new entries.
+    audit_checkpoint_every_seconds: float = 300.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
@@ -117,6 +122,8 @@ _MINIMUMS = {
     "outbound_dead_letter_after_seconds": 1,
     "outbound_workers": 1,
     "grace_seconds": 0,
+    "audit_checkpoint_every_entries": 1,
+    "audit_checkpoint_every_seconds": 1,
 }
 
 

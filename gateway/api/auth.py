@@ -59,6 +59,7 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "ChangeFeedService": frozenset(
         {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
     ),
+    SERVICE_PREFIX + "AuditService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
 }
 
 
