@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from gateway import (
+    cli_audit,
     cli_demo,
     cli_facilitation,
     cli_generate,
@@ -431,6 +432,7 @@ def parser() -> argparse.ArgumentParser:
     cli_outbox.add_parser(sub, _client_options)
     cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
+    cli_audit.add_parser(sub)
 
     demo = sub.add_parser(
         "demo",
