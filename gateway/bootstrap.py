@@ -27,11 +27,11 @@ from adapters.crypto.audit_keys import (
     verifier_script,
 )
 from adapters.crypto.signatures import PublicKey, Signer
-from adapters.store.audit import AuditCheckpointer, SqlAuditStore
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.receipts import ProtobufReceiptSealer
+from adapters.store.audit import AuditCheckpointer, SqlAuditStore
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.facilitation import SqlOutcomes
 from adapters.store.outbound import PartnerLocks, SqlOutbound
@@ -40,8 +40,8 @@ from adapters.store.programme import SqlProgrammeStates
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
-from gateway.api.audit_servicer import AuditServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
+from gateway.api.audit_servicer import AuditServicer
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
 from gateway.api.exchange_servicer import PartnerExchangeServicer

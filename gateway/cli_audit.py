@@ -245,9 +245,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         bundle = core.evidence_exporter()(args.message_id)
     except AuditMessageUnknown as exc:
-        raise UsageError(
-            f"{exc.message}; find message ids with `aeo-gateway audit list`"
-        ) from exc
+        raise UsageError(f"{exc.message}; find message ids with `aeo-gateway audit list`") from exc
     finally:
         core.store.database.close()
     try:

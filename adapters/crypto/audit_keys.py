@@ -27,9 +27,9 @@ def load_public_keys(paths: Sequence[Path]) -> list[PublicKey]:
     found: list[PublicKey] = []
     for path in paths:
         key = serialization.load_pem_public_key(path.read_bytes())
-        if not isinstance(key, PublicKey):  # type: ignore[arg-type,misc]
+        if not isinstance(key, PublicKey):
             raise ValueError(f"{path}: unsupported key type")
-        found.append(key)  # type: ignore[arg-type]
+        found.append(key)
     return found
 
 

@@ -138,7 +138,9 @@ def verify(bundle: zipfile.ZipFile, gateway_key: Any, say: Callable[[str], None]
         signature = bytes.fromhex(checkpoint["signature"])
     except ValueError as exc:
         raise BundleInvalid("the checkpoint signature is not hex") from exc
-    if not signature_holds(gateway_key, signed["algorithm"], checkpoint["payload"].encode(), signature):
+    if not signature_holds(
+        gateway_key, signed["algorithm"], checkpoint["payload"].encode(), signature
+    ):
         raise BundleInvalid(
             f"the checkpoint at entry {signed['position']} is not signed by the gateway key "
             "given: forged, or another gateway's"
@@ -162,7 +164,9 @@ def verify(bundle: zipfile.ZipFile, gateway_key: Any, say: Callable[[str], None]
             if "signer_public_key" not in message:
                 raise BundleInvalid("the signer's public key is missing from the bundle")
             signer = load_key(read(message["signer_public_key"]))
-            if not signature_holds(signer, message["algorithm"], raw, read(message["signature_file"])):
+            if not signature_holds(
+                signer, message["algorithm"], raw, read(message["signature_file"])
+            ):
                 raise BundleInvalid("the message signature does not verify with the signer's key")
             say(f"message signature verifies with key {message['key_id']} ({message['algorithm']})")
         else:

@@ -58,7 +58,9 @@ ENTRY_COLUMNS = (
     "entry_hash",
 )
 _SELECT = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM audit_entries"
-_CHECKPOINT = "SELECT position, head_hash, signed_at, key_id, algorithm, signature FROM audit_checkpoints"
+_CHECKPOINT = (
+    "SELECT position, head_hash, signed_at, key_id, algorithm, signature FROM audit_checkpoints"
+)
 
 
 def append_entries(cur: Any, dialect: Dialect, events: Sequence[AuditEvent]) -> list[AuditEntry]:

@@ -144,9 +144,7 @@ class AuditCheckpoints:
 class VerifyAuditLog:
     """Walks the whole chain, recomputing every hash and checking every checkpoint."""
 
-    def __init__(
-        self, store: AuditStore, signature_valid: Callable[[Checkpoint], bool]
-    ) -> None:
+    def __init__(self, store: AuditStore, signature_valid: Callable[[Checkpoint], bool]) -> None:
         self._store = store
         self._valid = signature_valid
 
@@ -269,7 +267,8 @@ class ExportEvidence:
         checkpoint = self._store.checkpoint_from(last.position)
         if checkpoint is None:
             checkpoint = self._checkpoints.now()
-        assert checkpoint is not None and checkpoint.position >= last.position
+        assert checkpoint is not None
+        assert checkpoint.position >= last.position
         proof = self._proof(first.position, checkpoint.position)
         raw = self._source.message(first)
         return self._bundle(message_id, first, raw, proof, checkpoint)
@@ -307,7 +306,9 @@ class ExportEvidence:
             "entry_position": anchor.position,
         }
         gateway_pem = self._source.gateway_key_pem()
-        signer_pem = gateway_pem if sent else self._source.partner_key_pem(event.partner, event.key_id)
+        signer_pem = (
+            gateway_pem if sent else self._source.partner_key_pem(event.partner, event.key_id)
+        )
         purged = raw is None or raw.payload is None
         message: dict[str, object] = {"purged": purged, "key_id": event.key_id}
         if raw is not None:

@@ -176,7 +176,12 @@ def checkpoint_payload(c: Checkpoint) -> bytes:
 
 
 def checkpoint_due(
-    head: int, last_position: int, last_at: datetime | None, now: datetime, every: int, after_s: float
+    head: int,
+    last_position: int,
+    last_at: datetime | None,
+    now: datetime,
+    every: int,
+    after_s: float,
 ) -> bool:
     """Whether a new checkpoint is due: ``every`` entries since the last, or new entries and
     ``after_s`` seconds since it."""

@@ -43,8 +43,10 @@ def test_a_sent_message_and_its_receipt_are_recorded_and_its_bundle_verifies_off
         action, sent, receipt = listed
         assert action.subject == "/aeo.gateway.v1.HomeRegistryService/RecordGradeChange"
         assert json.loads(action.detail_json)["role"] == "registry"
-        assert sent.subject == receipt.subject and sent.subject.startswith("out-KR-1-")
-        assert sent.digest == receipt.digest and len(receipt.receipt_digest) == 64
+        assert sent.subject == receipt.subject
+        assert sent.subject.startswith("out-KR-1-")
+        assert sent.digest == receipt.digest
+        assert len(receipt.receipt_digest) == 64
         bundle = stub.ExportEvidence(
             audit_pb2.ExportEvidenceRequest(message_id=sent.subject), timeout=10
         ).bundle

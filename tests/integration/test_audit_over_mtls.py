@@ -12,6 +12,7 @@ import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -40,12 +41,13 @@ def gateway(request: pytest.FixtureRequest, start_gateway: Callable[..., Live]) 
 
 
 def audit_client(live: Live, who: str = "admin") -> audit_pb2_grpc.AuditServiceStub:
-    return audit_pb2_grpc.AuditServiceStub(live.channel(who))
+    stub: audit_pb2_grpc.AuditServiceStub = audit_pb2_grpc.AuditServiceStub(live.channel(who))
+    return stub
 
 
-def entries(live: Live, **filters: object) -> list[audit_pb2.AuditEntry]:
+def entries(live: Live, **filters: Any) -> list[audit_pb2.AuditEntry]:
     found = audit_client(live).ListAuditEntries(
-        audit_pb2.ListAuditEntriesRequest(**filters), timeout=10  # type: ignore[arg-type]
+        audit_pb2.ListAuditEntriesRequest(**filters), timeout=10
     )
     return list(found.entries)
 
@@ -65,9 +67,7 @@ def sql(live: Live, statement: str, params: tuple[object, ...] = ()) -> None:
 
 
 def cli(live: Live, *args: str) -> int:
-    config = live.workspace.write_config(
-        "cli-audit.toml", database_url=live.settings.database_url
-    )
+    config = live.workspace.write_config("cli-audit.toml", database_url=live.settings.database_url)
     return main(["--config", str(config), *args])
 
 
@@ -89,7 +89,8 @@ def test_a_received_message_is_recorded_with_its_digests(gateway: Live) -> None:
     assert entry.partner == "SG"
     assert entry.digest == hashlib.sha256(payload).hexdigest()
     assert entry.subject == f"SG-1-{entry.digest[:16]}"
-    assert entry.key_id and len(entry.receipt_digest) == 64
+    assert entry.key_id
+    assert len(entry.receipt_digest) == 64
     assert len(entry.actor_fingerprint) == 64
     assert entry.prev_hash == "0" * 64
 
@@ -144,9 +145,11 @@ def test_a_received_messages_bundle_is_verified_offline_by_the_standalone_script
     gateway's public key. Result: exit 0, the raw bytes, signature, receipt and checkpoint
     proven; a bundle whose message bytes were altered exits 1 naming the file."""
     entry, payload = received(gateway)
-    bundle = audit_client(gateway).ExportEvidence(
-        audit_pb2.ExportEvidenceRequest(message_id=entry.subject), timeout=10
-    ).bundle
+    bundle = (
+        audit_client(gateway)
+        .ExportEvidence(audit_pb2.ExportEvidenceRequest(message_id=entry.subject), timeout=10)
+        .bundle
+    )
     path = tmp_path / "bundle.zip"
     path.write_bytes(bundle)
     with zipfile.ZipFile(path) as z:
@@ -167,7 +170,9 @@ def test_a_received_messages_bundle_is_verified_offline_by_the_standalone_script
         for name in src.namelist():
             data = src.read(name)
             dst.writestr(name, data[:-1] + b"\x00" if name == "message.bin" else data)
-    bad = subprocess.run([*command[:3], str(altered), *command[4:]], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [*command[:3], str(altered), *command[4:]], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 1
     assert "message.bin does not match its SHA-256" in bad.stderr
 
@@ -219,9 +224,11 @@ def test_a_purged_raw_message_still_exports_its_proof_and_verifies(
     entry, _ = received(gateway)
     sql(gateway, "UPDATE messages SET payload = ? WHERE partner = 'SG'", (b"",))
     assert cli(gateway, "audit", "verify") == 0
-    bundle = audit_client(gateway).ExportEvidence(
-        audit_pb2.ExportEvidenceRequest(message_id=entry.subject), timeout=10
-    ).bundle
+    bundle = (
+        audit_client(gateway)
+        .ExportEvidence(audit_pb2.ExportEvidenceRequest(message_id=entry.subject), timeout=10)
+        .bundle
+    )
     with zipfile.ZipFile(io.BytesIO(bundle)) as z:
         manifest = json.loads(z.read("manifest.json"))
         assert "message.bin" not in z.namelist()
@@ -229,7 +236,12 @@ def test_a_purged_raw_message_still_exports_its_proof_and_verifies(
     path = tmp_path / "purged.zip"
     path.write_bytes(bundle)
     capsys.readouterr()
-    assert main(["audit", "verify-bundle", str(path), "--public-key", str(gateway_public_key(gateway))]) == 0
+    assert (
+        main(
+            ["audit", "verify-bundle", str(path), "--public-key", str(gateway_public_key(gateway))]
+        )
+        == 0
+    )
     assert "raw message bytes purged by retention" in capsys.readouterr().out
 
 

@@ -4,6 +4,7 @@ appends; an edited or deleted row, or a forged checkpoint, named by verify."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -63,11 +64,13 @@ def test_appended_entries_form_one_gap_free_chain_that_verifies(store: SqlStore)
     entries = audit.entries(0, 100)
     assert [e.position for e in entries] == list(range(1, 11))
     assert entries[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.entry_hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.entry_hash for a, b in itertools.pairwise(entries))
     assert audit.head() == (10, entries[-1].entry_hash)
     assert entries[3].event == event(4)
     verdict = verify(store)()
-    assert verdict.ok and verdict.entries == 10 and verdict.head_position == 10
+    assert verdict.ok
+    assert verdict.entries == 10
+    assert verdict.head_position == 10
 
 
 def test_an_edited_row_is_named_by_verify(store: SqlStore) -> None:
@@ -157,16 +160,21 @@ def test_a_checkpoint_is_signed_and_verified_and_a_forged_one_is_caught(store: S
     clock = FixedClock()
     audit.append([event(n) for n in range(1, 4)])
     first = AuditCheckpoints(audit, SIGNER, clock, every_entries=3).due()
-    assert first is not None and first.position == 3
+    assert first is not None
+    assert first.position == 3
     assert verify(store)().ok
     assert verify(store)().checkpoints == 1
     audit.append([event(4), event(5)])
     intruder = Signer(pki.signing_key(ED25519), "CN-GW-2", ED25519)
     forged = AuditCheckpoints(audit, intruder, clock).now()
-    assert forged is not None and forged.position == 5
+    assert forged is not None
+    assert forged.position == 5
     verdict = verify(store)()
     assert verdict.problem is not None
-    assert (verdict.problem.position, verdict.problem.breach) == (5, Breach.BAD_CHECKPOINT_SIGNATURE)
+    assert (verdict.problem.position, verdict.problem.breach) == (
+        5,
+        Breach.BAD_CHECKPOINT_SIGNATURE,
+    )
 
 
 def test_a_checkpoint_is_due_after_n_entries_or_t_seconds(store: SqlStore) -> None:
@@ -183,7 +191,8 @@ def test_a_checkpoint_is_due_after_n_entries_or_t_seconds(store: SqlStore) -> No
     assert checkpoints.due() is not None
     audit.append([event(n) for n in range(4, 9)])
     made = checkpoints.due()
-    assert made is not None and made.position == 8
+    assert made is not None
+    assert made.position == 8
     clock.at += timedelta(hours=1)
     assert checkpoints.due() is None
     assert [c.position for c in audit.checkpoints()] == [1, 3, 8]
