@@ -306,3 +306,32 @@ def test_audit_entries_are_listed_by_partner_and_kind_a_page_at_a_time(
     assert cli(gateway, "audit", "list", "--kind", "message.received", "--format", "json") == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(e["position"], e["partner"]) for e in listed] == [(1, "SG"), (2, "SG")]
+
+
+def test_audit_list_public_key_and_mistakes_on_the_command_line(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`audit list` as text after a message; `audit public-key --out`; then mistakes: --until
+    before --since, a --since that is no time, a --public-key that is no key. Result: a line
+    per entry with its position, kind, partner and subject; the written key is the gateway's
+    published one; each mistake one line on stderr and exit 2."""
+    entry, _ = received(live)
+    assert cli(live, "audit", "list", "--partner", "SG") == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.split()[0] == "1"
+    assert "message.received" in line
+    assert entry.subject in line
+    out = tmp_path / "gateway.pub.pem"
+    assert cli(live, "audit", "public-key", "--out", str(out)) == 0
+    assert out.read_bytes() == gateway_public_key(live).read_bytes()
+    capsys.readouterr()
+    mistakes = [
+        ("audit", "list", "--since", "2026-11-02T00:00:00Z", "--until", "2026-11-01T00:00:00Z"),
+        ("audit", "list", "--since", "yesterday"),
+        ("audit", "verify", "--public-key", str(tmp_path / "missing.pem")),
+    ]
+    for mistake in mistakes:
+        assert cli(live, *mistake) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert err[0].startswith("aeo-gateway: ")

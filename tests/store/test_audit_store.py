@@ -8,6 +8,8 @@ import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from adapters import pki
 from adapters.crypto.audit_keys import checkpoint_checker
 from adapters.crypto.signatures import ECDSA_P256, ED25519, Signer
@@ -217,3 +219,49 @@ def test_entries_are_listed_by_partner_kind_and_time_a_page_at_a_time(store: Sql
     first = audit.search(AuditFilter(), 0, 4)
     second = audit.search(AuditFilter(), first[-1].position, 4)
     assert [e.position for e in first + second] == list(range(1, 9))
+
+
+def test_group_commits_and_own_transactions_appending_at_once_keep_one_chain(
+    store: SqlStore,
+) -> None:
+    """Twenty threads hand works that append an entry to the group committer while four
+    threads append in transactions of their own (as delivery and admin actions do), and a
+    work that fails after appending is dropped. Result: exactly the kept entries, positions 1
+    to 100 without a gap, one chain that verifies; the failed work's entry is not there."""
+    from gateway.domain.errors import InvalidQuery
+
+    audit = SqlAuditStore(store.database)
+    errors: list[BaseException] = []
+
+    def through_group(i: int) -> None:
+        try:
+            for n in range(4):
+                ev = event(i * 10 + n, partner=f"G{i}")
+                store.transactions.run(lambda uow, ev=ev: uow.audit.append(ev))
+        except BaseException as exc:
+            errors.append(exc)
+
+    def own(i: int) -> None:
+        try:
+            for n in range(5):
+                audit.append([event(1000 + i * 10 + n, partner=f"O{i}")])
+        except BaseException as exc:
+            errors.append(exc)
+
+    def failing(uow: object) -> None:
+        uow.audit.append(event(9999, partner="XX"))  # type: ignore[attr-defined]
+        raise InvalidQuery("refused after appending")
+
+    threads = [threading.Thread(target=through_group, args=(i,)) for i in range(20)]
+    threads += [threading.Thread(target=own, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    with pytest.raises(InvalidQuery):
+        store.transactions.run(failing)
+    for t in threads:
+        t.join()
+    assert not errors
+    entries = audit.entries(0, 1000)
+    assert [e.position for e in entries] == list(range(1, 101))
+    assert "XX" not in {e.event.partner for e in entries}
+    assert verify(store)().ok
