@@ -4,6 +4,7 @@ appends; an edited or deleted row, or a forged checkpoint, named by verify."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from adapters.store.audit import SqlAuditStore
 from adapters.store.database import Database
 from adapters.store.sql import SqlStore
 from gateway.app.audit_log import AuditCheckpoints, AuditFilter, VerifyAuditLog
+from gateway.app.unit_of_work import UnitOfWork
 from gateway.domain.audit import GENESIS_HASH, AuditEvent, AuditKind, Breach, entry_hash
 
 AT = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -236,10 +238,12 @@ def test_group_commits_and_own_transactions_appending_at_once_keep_one_chain(
     def through_group(i: int) -> None:
         try:
             for n in range(4):
-                ev = event(i * 10 + n, partner=f"G{i}")
-                store.transactions.run(lambda uow, ev=ev: uow.audit.append(ev))
+                store.transactions.run(functools.partial(append_one, event(i * 10 + n, f"G{i}")))
         except BaseException as exc:
             errors.append(exc)
+
+    def append_one(ev: AuditEvent, uow: UnitOfWork) -> None:
+        uow.audit.append(ev)
 
     def own(i: int) -> None:
         try:
