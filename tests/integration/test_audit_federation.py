@@ -25,22 +25,29 @@ def test_a_sent_message_and_its_receipt_are_recorded_and_its_bundle_verifies_off
 ) -> None:
     """The home registry certifies an enterprise; the change is sealed, sent to KR's gateway
     and settled by KR's receipt. Result: the home log holds the registry's RecordGradeChange
-    (an admin.action by the registry role), then message.sent and receipt.received for KR
-    under one message id; that message's bundle, verified by its own script with only the
-    home gateway's public key, is proven, the receipt signed by the partner."""
+    (an admin.action by the registry role; recorded once the call has answered, so delivery
+    may come first), message.sent and then receipt.received for KR under one message id;
+    that message's bundle, verified by its own script with only the home gateway's public
+    key, is proven, the receipt signed by the partner."""
     delivering(federation, running)
     certify(federation, "advanced certified", "Federation Demo Manufacturing Co")
     home = federation.home
     with connect(federation.home_target, TlsIdentity.dev(home.pki_dir, "admin")) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         listed = stub.ListAuditEntries(audit_pb2.ListAuditEntriesRequest(), timeout=10).entries
-        kinds = [(e.kind, e.partner) for e in listed]
-        assert kinds == [
+        # The registry's call is recorded once it has answered: delivery may seal before.
+        by_kind = {e.kind: e for e in listed}
+        assert sorted((e.kind, e.partner) for e in listed) == [
             ("admin.action", ""),
             ("message.sent", "KR"),
             ("receipt.received", "KR"),
-        ], kinds
-        action, sent, receipt = listed
+        ]
+        action, sent, receipt = (
+            by_kind["admin.action"],
+            by_kind["message.sent"],
+            by_kind["receipt.received"],
+        )
+        assert sent.position < receipt.position
         assert action.subject == "/aeo.gateway.v1.HomeRegistryService/RecordGradeChange"
         assert json.loads(action.detail_json)["role"] == "registry"
         assert sent.subject == receipt.subject
