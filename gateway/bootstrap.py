@@ -6,6 +6,7 @@ server is built with mutual TLS, health checking, reflection and the gateway's i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import grpc
 from cryptography import x509
@@ -21,9 +23,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters import pki
+from adapters.crypto.audit_keys import (
+    StoreEvidence,
+    checkpoint_checker,
+    verifier_script,
+)
 from adapters.crypto.gateway_keys import FileGatewayKeys, PemPublicKeys, RotatingSigner
 from adapters.crypto.revocation import Revocation
-from adapters.crypto.signatures import Signer
+from adapters.crypto.signatures import PublicKey, Signer, load_public_key
 from adapters.crypto.tls_files import TlsFiles
 from adapters.directory.files import FileDirectory, read_definitions
 from adapters.directory.stored_keys import KeyedDirectory
@@ -35,6 +42,7 @@ from adapters.outbound.dispatcher import Dispatcher
 from adapters.outbound.sender import ClientIdentity, GrpcSender
 from adapters.outbound.test_sender import GrpcTestSender
 from adapters.receipts import ProtobufReceiptSealer
+from adapters.store.audit import AuditCheckpointer, SqlAuditStore
 from adapters.store.change_feed import SqlChangeFeed
 from adapters.store.consent import SqlConsentLog
 from adapters.store.facilitation import SqlOutcomes
@@ -49,6 +57,7 @@ from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs, outcome_codecs
 from gateway.api.admin_servicer import AdminServicer
 from gateway.api.admission import Admission, AdmissionLimits, YieldingTransactions
+from gateway.api.audit_servicer import AuditServicer
 from gateway.api.auth import Authenticator
 from gateway.api.changes_servicer import ChangeFeedServicer
 from gateway.api.consent_servicer import ConsentServicer
@@ -58,6 +67,12 @@ from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.keys_servicer import AnnouncingExchangeServicer, KeyManagementServicer
 from gateway.api.onboarding_servicer import PartnerOnboardingServicer
 from gateway.api.recognition_servicer import RecognitionServicer
+from gateway.app.audit_log import (
+    AuditCheckpoints,
+    ExportEvidence,
+    RecordAdminAction,
+    VerifyAuditLog,
+)
 from gateway.app.consent import RecordConsent
 from gateway.app.deliver import DeliverPartner, DeliveryLimits, OutboundAdmin
 from gateway.app.directory import ReloadPartners, ReloadReport
@@ -81,9 +96,12 @@ from gateway.domain.exchange import Limits
 from gateway.domain.facilitation import Outcome, OutcomeAggregate
 from gateway.domain.lifecycle import PartnerDefinition
 from gateway.domain.ports import Clock, WireCodec
+from gateway.domain.signing import pinned
 from gateway.pb import (
     admin_pb2,
     admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
     changes_pb2,
     changes_pb2_grpc,
     consent_pb2,
@@ -115,6 +133,7 @@ SERVICE_NAMES = (
     keys_pb2.DESCRIPTOR.services_by_name["KeyManagementService"].full_name,
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
     onboarding_pb2.DESCRIPTOR.services_by_name["PartnerOnboardingService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 #: Room above the payload limit for the envelope's other fields, so an oversized payload gets
 #: the gateway's own reasoned error rather than the transport's bare one.
@@ -150,6 +169,8 @@ class Gateway:
     revocation: Revocation | None = None
     #: Purges raw message bytes past their partner's retention; None when its interval is 0.
     retention: RetentionSchedule | None = None
+    #: Signs audit checkpoints when due.
+    audit_checkpointer: AuditCheckpointer | None = None
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -171,6 +192,8 @@ class Gateway:
             self.revocation.stop()
         if self.retention is not None:
             self.retention.stop()  # before the store it writes to
+        if self.audit_checkpointer is not None:
+            self.audit_checkpointer.stop()
         self.store.stop()
 
     def wait(self) -> None:
@@ -328,6 +351,53 @@ class Core:
         """The report use case, without gRPC (the CLI's `report facilitation`)."""
         return ReportFacilitation(self.outcomes)
 
+    # --- the tamper-evident audit log (docs/audit.md) ---
+
+    @cached_property
+    def audit_store(self) -> SqlAuditStore:
+        return SqlAuditStore(self.store.database)
+
+    def audit_checkpoints(self) -> AuditCheckpoints:
+        settings = self.settings
+        return AuditCheckpoints(
+            self.audit_store,
+            self.signer,
+            self.clock,
+            settings.audit_checkpoint_every_entries,
+            settings.audit_checkpoint_every_seconds,
+        )
+
+    def audit_verifier(self, earlier_keys: Sequence[PublicKey] = ()) -> VerifyAuditLog:
+        """Checks checkpoints with the gateway's key and ``earlier_keys`` (after rotations)."""
+        keys = [*self.gateway_public_keys().values(), *earlier_keys]
+        return VerifyAuditLog(self.audit_store, checkpoint_checker(keys))
+
+    def gateway_public_keys(self) -> dict[str, PublicKey]:
+        """Every key this gateway has signed with, by id: the settings' key, each rotated one
+        and the one in force (old checkpoints and messages name theirs)."""
+        found: dict[str, PublicKey] = {}
+        # A settings key file replaced since: its public half is in the store if rotated from.
+        with contextlib.suppress(OSError, ValueError):
+            found[self.settings.signing_key_id] = Signer.from_file(
+                self.settings.signing_key,
+                self.settings.signing_key_id,
+                self.settings.signing_algorithm,
+            ).public_key()
+        if self.signing_keys is not None:
+            for row in self.signing_keys.gateway_keys():
+                found[row.key_id] = load_public_key(row.public_key.encode(), row.algorithm)
+        current = cast(Signer, pinned(self.signer))
+        found[current.key_id] = current.public_key()
+        return found
+
+    def evidence_exporter(self) -> ExportEvidence:
+        return ExportEvidence(
+            self.audit_store,
+            StoreEvidence(self.audit_store, self.directory, self.gateway_public_keys),
+            self.audit_checkpoints(),
+            verifier_script(),
+        )
+
 
 def open_core(
     settings: Settings, clock: Clock | None = None, extra_codecs: Sequence[WireCodec] = ()
@@ -450,7 +520,15 @@ def build(
     )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
-        interceptors=[GatewayInterceptor(authenticator, directory, admission, operations.metrics)],
+        interceptors=[
+            GatewayInterceptor(
+                authenticator,
+                directory,
+                admission,
+                operations.metrics,
+                audit=RecordAdminAction(core.audit_store, clock),
+            )
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_payload_bytes + ENVELOPE_OVERHEAD),
             # Slack over the per-client limit: a client may see a call end (and start the next)
@@ -562,6 +640,9 @@ def build(
     onboarding_pb2_grpc.add_PartnerOnboardingServiceServicer_to_server(
         PartnerOnboardingServicer(_onboarding(core, reload_partners), core.lifecycles), server
     )
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(core.audit_store, core.audit_verifier(), core.evidence_exporter()), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -585,6 +666,8 @@ def build(
         raise ConfigurationError(f"cannot listen on {settings.listen}")
 
     store.start()
+    audit_checkpointer = AuditCheckpointer(core.audit_checkpoints())
+    audit_checkpointer.start()
     if dispatcher is not None:
         dispatcher.start()
     revocation.start()
@@ -619,6 +702,7 @@ def build(
         operations=operations,
         revocation=revocation,
         retention=retention,
+        audit_checkpointer=audit_checkpointer,
     )
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from gateway import (
+    cli_audit,
     cli_consent,
     cli_demo,
     cli_doctor,
@@ -447,6 +448,7 @@ def parser() -> argparse.ArgumentParser:
     cli_report.add_parser(sub)
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
     cli_doctor.add_parser(sub)
+    cli_audit.add_parser(sub)
 
     demo = sub.add_parser(
         "demo",

@@ -107,6 +107,11 @@ class Settings:
     #: Seconds between retention purges inside ``serve`` (raw message bytes older than each
     #: partner's [data_protection] retention are emptied); 0: no scheduled purge.
     retention_purge_interval_seconds: float = 3_600.0
+    #: The audit log gets a checkpoint signed with the gateway's key after this many new
+    #: entries (docs/audit.md)...
+    audit_checkpoint_every_entries: int = 1000
+    #: ...or this many seconds after the last one, when there are new entries.
+    audit_checkpoint_every_seconds: float = 300.0
 
     def with_overrides(self, **changes: Any) -> Settings:
         return _validated(dataclasses.replace(self, **changes))
@@ -134,6 +139,8 @@ _MINIMUMS = {
     "grace_seconds": 0,
     "crl_refresh_seconds": 0.05,
     "crl_grace_seconds": 0,
+    "audit_checkpoint_every_entries": 1,
+    "audit_checkpoint_every_seconds": 1,
 }
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.store import tables
+from adapters.store.audit import append_entries, receipt_event, sent_event
 from adapters.store.database import Database
 from adapters.store.dialects import Connection
 from gateway.app.deliver import NewMessage
@@ -244,6 +245,7 @@ class SqlOutbound:
                     marked += cur.rowcount
                 if marked != len(m.outbox_ids):
                     raise _Fenced
+                append_entries(cur, self._db.dialect, [sent_event(m)])
         except _Fenced:
             return None
         return self._message(m.partner, m.sequence)
@@ -282,6 +284,8 @@ class SqlOutbound:
                 ),
             )  # fmt: skip
             changed = cur.rowcount == 1
+            if changed:
+                append_entries(cur, self._db.dialect, [sent_event(m, resealed=True)])
         return self._message(m.partner, m.sequence) if changed else None
 
     def failed(
@@ -318,6 +322,10 @@ class SqlOutbound:
                 ),
             )  # fmt: skip
             changed: bool = cur.rowcount == 1
+            if changed:
+                append_entries(
+                    cur, self._db.dialect, [receipt_event(partner, sequence, digest, receipt, at)]
+                )
         return changed
 
     def dead_letter(self, partner: str, sequence: int, at: datetime) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from adapters.store.audit import append_entries, report_event
 from adapters.store.database import Database
 from adapters.store.facilitation import (
     AGGREGATE_COLUMNS,
@@ -119,6 +120,7 @@ class SqlOutcomeReports:
                 report.digest,
             ),
         )
+        append_entries(cur, self._db.dialect, [report_event(report, sealed)])
         return sealed, False
 
     def _recorded(self, cur: Any, reporter: str, ids: Sequence[str]) -> Collection[str]:

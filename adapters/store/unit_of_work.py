@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from adapters.store import tables
 from adapters.store.absences import SqlAbsences
+from adapters.store.audit import SqlAuditLog
 from adapters.store.consent import SqlConsents
 from adapters.store.dialects import Dialect
 from gateway.app.unit_of_work import StoredMessage
@@ -390,6 +391,7 @@ class GroupUnitOfWork:
         self.absences = SqlAbsences(cur, dialect)
         self.outbox = SqlOutbox(cur, dialect)
         self.consents = SqlConsents(cur, dialect)
+        self.audit = SqlAuditLog(cur, dialect)
         self._parts: tuple[Callable[[bool], None], ...] = tuple(
             part.settle
             for part in (
@@ -400,6 +402,7 @@ class GroupUnitOfWork:
                 self.absences,
                 self.outbox,
                 self.consents,
+                self.audit,
             )
         )
 
@@ -417,7 +420,7 @@ class GroupUnitOfWork:
 
     def flush(self) -> None:
         """Writes every kept row, one statement per table (absences after the records they
-        are computed from)."""
+        are computed from; the audit log last, so its head row is the last lock taken)."""
         for part in (
             self.partner_states,
             self.records,
@@ -426,5 +429,6 @@ class GroupUnitOfWork:
             self.absences,
             self.outbox,
             self.consents,
+            self.audit,
         ):
             part.flush()

@@ -64,6 +64,7 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     # Consent decisions: admins, and the home credit system, which knows who consented.
     SERVICE_PREFIX + "ConsentService": frozenset({Role.ADMIN, Role.REGISTRY, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "PartnerOnboardingService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "AuditService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
 }
 
 

@@ -25,6 +25,7 @@ from gateway.api.admission import Admission
 from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, RequestContext, Role, _current
 from gateway.api.errors import abort
 from gateway.api.observe import CallObserver, observed
+from gateway.app.audit_log import is_mutating
 from gateway.app.directory import PartnerDirectory
 from gateway.domain.errors import (
     GatewayError,
@@ -39,6 +40,14 @@ from gateway.domain.errors import (
 log = logging.getLogger(__name__)
 
 Parse = Callable[[bytes], Any]
+#: Records an admin action: method, role, certificate subject, fingerprint, request bytes,
+#: status, reason (gateway.app.audit_log.RecordAdminAction).
+RecordAction = Callable[[str, str, str, str, bytes, str, str, str], None]
+#: Whose mutating calls are admin actions in the audit log.
+_AUDITED_ROLES = frozenset({Role.ADMIN, Role.REGISTRY, Role.INSECURE_LOCAL})
+#: A partner's calls that store no message in their own transaction, recorded here instead
+#: (status messages and outcome reports are chained with what they store).
+_AUDITED_PARTNER_CALLS = frozenset({"SubmitTestMessage", "AnnounceSigningKey"})
 
 if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -55,12 +64,15 @@ class GatewayInterceptor(_Interceptor):
         directory: PartnerDirectory,
         admission: Admission,
         observer: CallObserver | None = None,
+        audit: RecordAction | None = None,
     ) -> None:
         self._auth = authenticator
         #: Told each call's method, status code and duration (the metrics); None: nobody.
         self._observer = observer
         self._directory = directory
         self._admission = admission
+        #: Records every mutating call of an admin (or the registry) in the audit log.
+        self._audit = audit
         # Wrapped handlers per method: built once, not on every call.
         self._wrapped: dict[str, Handler] = {}
 
@@ -85,6 +97,8 @@ class GatewayInterceptor(_Interceptor):
         call = _Call(
             self.authorise, self._admission, method, allowed, handler.request_deserializer or bytes
         )
+        if allowed is not None and self._audit is not None and is_mutating(method):
+            call.audit = self._audit
         serialize = handler.response_serializer
         if handler.unary_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
@@ -162,6 +176,8 @@ class _Call:
         self._method = method
         self._allowed = allowed
         self._parse = parse
+        #: Set for the mutating methods of the gateway's own services (see _recorded).
+        self.audit: RecordAction | None = None
 
     def unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Any:
         def served(requests: Iterator[bytes], context: grpc.ServicerContext) -> Any:
@@ -176,7 +192,11 @@ class _Call:
                         self._admission.take_turn()
                     token = _current.set(request_context)
                     try:
-                        return behavior(self._parsed(raw), context)
+                        return self._recorded(
+                            request_context.principal,
+                            raw,
+                            lambda: behavior(self._parsed(raw), context),
+                        )
                     except GatewayError as exc:
                         if exc.status in _CALLERS_FAULT:
                             self._admission.refused(client)
@@ -226,6 +246,39 @@ class _Call:
                 self._fail(exc, context)
 
         return served
+
+    def _recorded(self, principal: Principal, raw: bytes, call: Callable[[], Any]) -> Any:
+        """Runs ``call``; an admin's (or the registry's) mutating call is then recorded in the
+        audit log with who, what (a digest of the request) and the outcome."""
+        partner_call = (
+            principal.role is Role.PARTNER
+            and self._method.rsplit("/", 1)[-1] in _AUDITED_PARTNER_CALLS
+        )
+        if self.audit is None or not (principal.role in _AUDITED_ROLES or partner_call):
+            return call()
+        status, reason = "OK", ""
+        try:
+            return call()
+        except GatewayError as exc:
+            status, reason = exc.status.value, exc.reason
+            raise
+        except Exception:
+            status, reason = "INTERNAL", "internal"
+            raise
+        finally:
+            try:
+                self.audit(
+                    self._method,
+                    principal.role.value,
+                    principal.subject or principal.role.value,
+                    principal.fingerprint,
+                    raw,
+                    status,
+                    reason,
+                    principal.partner or "" if partner_call else "",
+                )
+            except Exception:  # the action stands; its record is missing: say so loudly
+                log.exception("admin action %s NOT recorded in the audit log", self._method)
 
     def _body(self, client: str, requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
         """The one request message's bytes, awaited no longer than the body timeout."""

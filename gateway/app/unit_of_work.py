@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from gateway.app.audit_log import AuditLog
 from gateway.domain.consent import ConsentEntry, ConsentState
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
@@ -127,6 +128,12 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The tamper-evident audit log (gateway.app.audit_log): entries chained with the
+        transaction."""
+        ...
 
     @property
     def consents(self) -> ConsentRepository: ...

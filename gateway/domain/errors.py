@@ -582,3 +582,20 @@ class DefinitionRejected(GatewayError):
 
     status = Status.INVALID_ARGUMENT
     reason = "onboarding.definition_invalid"
+
+
+# --- tamper-evident audit log (docs/audit.md) ---------------------------------------------------
+
+
+class AuditMessageUnknown(GatewayError):
+    """An evidence export for a message id the audit log has no entry for."""
+
+    status = Status.NOT_FOUND
+    reason = "audit.message_unknown"
+
+
+class AuditFilterInvalid(GatewayError):
+    """ListAuditEntries with an unknown kind or a time range that ends before it starts."""
+
+    status = Status.INVALID_ARGUMENT
+    reason = "audit.filter_invalid"

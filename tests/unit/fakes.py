@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.app.unit_of_work import StoredMessage, Work
+from gateway.domain.audit import AuditEvent
 from gateway.domain.consent import ConsentEntry, ConsentState
 from gateway.domain.errors import GatewayError, SignatureInvalid
 from gateway.domain.events import DomainEvent
@@ -41,6 +42,8 @@ class MemoryStore:
     outbox: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     #: Operators' consent decisions, in order.
     consents: list[ConsentEntry] = field(default_factory=list)
+    #: Audit events recorded (the SQL store chains them).
+    audit: list[AuditEvent] = field(default_factory=list)
 
 
 class MemoryConsents:
@@ -55,6 +58,16 @@ class MemoryConsents:
 
     def append(self, entry: ConsentEntry) -> None:
         self.entries.append(entry)
+
+
+class _MemoryAudit:
+    """The AuditLog port: events kept aside until commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.staged: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> None:
+        self.staged.append(event)
 
 
 class MemoryUnitOfWork:
@@ -73,6 +86,7 @@ class MemoryUnitOfWork:
         self.changes = self
         self.absences = self
         self.outbox = self
+        self.audit = _MemoryAudit(store)
         self.queued: list[tuple[str, str, int, datetime]] = []
         self.consents = MemoryConsents(store.consents)
 
@@ -138,6 +152,7 @@ class MemoryUnitOfWork:
         self.queued = [q for q in self.queued if q[:2] != (partner, identifier)]
 
     def commit(self) -> None:
+        self._store.audit.extend(self.audit.staged)
         self._store.outbox.extend(self.queued)
         for message in self.added:
             self._store.messages[(message.partner, message.digest)] = message

@@ -10,6 +10,7 @@ import pytest
 from gateway.domain.errors import all_error_classes
 from gateway.pb import (
     admin_pb2,
+    audit_pb2,
     changes_pb2,
     consent_pb2,
     exchange_pb2,
@@ -31,6 +32,7 @@ RPCS = [
         facilitation_pb2,
         consent_pb2,
         onboarding_pb2,
+        audit_pb2,
     )
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
