@@ -67,6 +67,7 @@ from gateway.api.interceptor import GatewayInterceptor
 from gateway.api.keys_servicer import AnnouncingExchangeServicer, KeyManagementServicer
 from gateway.api.onboarding_servicer import PartnerOnboardingServicer
 from gateway.api.recognition_servicer import RecognitionServicer
+from gateway.app.active_only import ActivePartnersOnly
 from gateway.app.audit_log import (
     AuditCheckpoints,
     ExportEvidence,
@@ -484,7 +485,10 @@ def build(
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
     submit = ObservedSubmit(
-        core.submitter(YieldingTransactions(store.transactions)), operations.metrics
+        ActivePartnersOnly(
+            core.submitter(YieldingTransactions(store.transactions)), core.lifecycles
+        ),
+        operations.metrics,
     )
     recognise = core.recogniser()
     reload_partners = ReloadPartners(directory, store.transactions)

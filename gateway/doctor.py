@@ -6,6 +6,12 @@ CA and signing keys (ending within 30 days), the store (reachable, migrations ap
 only, nothing is applied) and each partner's outbound endpoint (TCP and a TLS handshake with
 the outbound client certificate, all partners at once, a short timeout each).
 
+The partners and keys checked are those serve would load: the partner files plus the partners
+created through Admin (stored definitions), every snapshot with the stored signing keys and
+their windows, and the gateway signing key in force (the last rotated one, else the
+settings'). A code defined both by a file and through Admin fails, as serve would refuse to
+start. When the store cannot be read or has migrations pending, only the files are checked.
+
 Each check is OK, WARN (works now, needs attention) or FAIL (does not work), with what to do
 for every one that is not OK.
 """
@@ -23,10 +29,14 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from adapters.crypto.signatures import KeyMismatch, Signer
-from adapters.directory.files import FileDirectory
+from adapters.crypto.gateway_keys import FileGatewayKeys
+from adapters.crypto.signatures import KeyMismatch, Signer, load_public_key
+from adapters.directory.files import FileDirectory, read_definitions
+from adapters.directory.stored_keys import KeyedDirectory
 from adapters.ops import expiry
+from adapters.store.lifecycle import SqlLifecycles
 from adapters.store.operations import SqlOperations, known_migrations
+from adapters.store.signing_keys import GatewayKeyRow, SqlSigningKeys
 from adapters.store.sql import SqlStore
 from adapters.wire.registry import codecs
 from gateway.clock import SystemClock
@@ -122,7 +132,13 @@ def check_certificate(name: str, path: Path, now: datetime, setting: str) -> Che
     return Check(name, status, detail, fix)
 
 
-def check_signing_key(settings: Settings, now: datetime) -> list[Check]:
+def check_signing_key(
+    settings: Settings, now: datetime, in_force: GatewayKeyRow | None = None
+) -> list[Check]:
+    """The gateway signing key serve signs with: ``in_force`` (the last rotated one, as the
+    store records it) when there is one, else the settings'."""
+    if in_force is not None:
+        return check_rotated_key(in_force, now)
     name = "gateway signing key"
     try:
         Signer.from_file(settings.signing_key, settings.signing_key_id, settings.signing_algorithm)
@@ -141,6 +157,42 @@ def check_signing_key(settings: Settings, now: datetime) -> list[Check]:
     cert = expiry.signing_certificate(settings.signing_key)
     if cert.exists():
         found.append(check_certificate("gateway signing certificate", cert, now, "signing_key"))
+    return found
+
+
+def check_rotated_key(row: GatewayKeyRow, now: datetime) -> list[Check]:
+    """The rotated gateway key in force: its file readable, of its algorithm, and the private
+    half of the public key the store records (the one partners were told of)."""
+    name = "gateway signing key"
+    path = Path(row.key_file)
+    what = f"rotated key {row.key_id} ({row.algorithm}) in force"
+    restore = f"restore {path} from a backup: serve signs with it and refuses to start without it"
+    try:
+        signer = Signer.from_file(path, row.key_id, row.algorithm)
+    except OSError as exc:
+        return [Check(name, FAIL, f"{what}: {path}: {exc.strerror}", restore)]
+    except (KeyMismatch, ValueError, TypeError) as exc:
+        return [Check(name, FAIL, f"{what}: {path} is not a {row.algorithm} key: {exc}", restore)]
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    try:
+        recorded = load_public_key(row.public_key.encode(), row.algorithm).public_bytes(der, spki)
+    except (KeyMismatch, ValueError, TypeError):
+        recorded = b""
+    if signer.public_key().public_bytes(der, spki) != recorded:
+        return [
+            Check(
+                name,
+                FAIL,
+                f"{what}: {path} is not the key whose public half the store records (the one "
+                "partners were told of)",
+                restore,
+            )
+        ]
+    found = [Check(name, OK, f"{what}: {path} loads and matches")]
+    cert = expiry.signing_certificate(path)
+    if cert.exists():
+        found.append(check_certificate("gateway signing certificate", cert, now, "the rotated key"))
     return found
 
 
@@ -185,42 +237,127 @@ def _label(c: expiry.Credential) -> str:
 
 def check_store(settings: Settings) -> Check:
     """Reachable, and every migration of this build applied; nothing is written."""
+    check, store = open_store(settings)
+    if store is not None:
+        store.database.close()
+    return check
+
+
+def open_store(settings: Settings) -> tuple[Check, SqlStore | None]:
+    """The store's check, and the store left open (read only: nothing is migrated) when every
+    migration is applied, so that what serve would load from it can be checked; else None."""
     name = "store"
     url = settings.database_url
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
-            return Check(
-                name,
-                WARN,
-                f"the SQLite database {path} does not exist yet",
-                "`aeo-gateway migrate` creates it (serve does at start)",
+            return (
+                Check(
+                    name,
+                    WARN,
+                    f"the SQLite database {path} does not exist yet",
+                    "`aeo-gateway migrate` creates it (serve does at start)",
+                ),
+                None,
             )
     try:
         store = SqlStore.open(url, read_pool_size=1)
     except (GatewayError, ValueError) as exc:
-        return Check(name, FAIL, f"cannot open {url}: {exc}", "check database_url")
+        return Check(name, FAIL, f"cannot open {url}: {exc}", "check database_url"), None
     try:
         pending = SqlOperations(store.database).pending_migrations()
     except GatewayError as exc:
-        cause = " ".join(str(exc.__cause__ or exc.message).split())[:300]
-        return Check(
-            name,
-            FAIL,
-            f"cannot reach the database at {url}: {cause}",
-            "check that the database is running and that database_url is right",
-        )
-    finally:
         store.database.close()
+        cause = " ".join(str(exc.__cause__ or exc.message).split())[:300]
+        return (
+            Check(
+                name,
+                FAIL,
+                f"cannot reach the database at {url}: {cause}",
+                "check that the database is running and that database_url is right",
+            ),
+            None,
+        )
     dialect = store.database.dialect.name
     if pending:
-        return Check(
-            name,
-            WARN,
-            f"{dialect} reachable; migrations not applied: {', '.join(map(str, pending))}",
-            "run `aeo-gateway migrate` (serve applies them at start)",
+        store.database.close()
+        return (
+            Check(
+                name,
+                WARN,
+                f"{dialect} reachable; migrations not applied: {', '.join(map(str, pending))}; "
+                "only the partner files were checked, not the partners and keys stored in it",
+                "run `aeo-gateway migrate` (serve applies them at start), then doctor again",
+            ),
+            None,
         )
-    return Check(name, OK, f"{dialect} reachable; all {len(known_migrations())} migrations applied")
+    return (
+        Check(name, OK, f"{dialect} reachable; all {len(known_migrations())} migrations applied"),
+        store,
+    )
+
+
+def load_directory(
+    settings: Settings, home_ca: bytes | None, store: SqlStore | None
+) -> tuple[Directory | None, Check]:
+    """The directory serve would load (open_core): the partner files, with the store's
+    signing keys applied and the partners created through Admin added when ``store`` is
+    given; the files alone otherwise. Its check: OK, or FAIL with what to do."""
+    name = "partner definitions"
+    clock = SystemClock()
+    formats = codecs()
+    fix_file = "correct the file named; `aeo-gateway partners list` reads them the same way"
+    try:
+        if store is None:
+            files = FileDirectory(
+                settings.home_file, settings.partners_dir, formats, clock, home_ca
+            )
+            directory = files.current()
+            return directory, Check(
+                name, OK, f"{len(directory.partners)} partners in {settings.partners_dir}"
+            )
+        keyed = KeyedDirectory(
+            settings.home_file,
+            settings.partners_dir,
+            formats,
+            clock,
+            home_ca,
+            SqlSigningKeys(store.database).stored,
+        )
+    except GatewayError as exc:
+        return None, Check(name, FAIL, exc.message, fix_file)
+    in_files = len(keyed.current().partners)
+    stored = SqlLifecycles(store.database).definitions()
+    clash = sorted(set(stored) & set(keyed.current().partners))
+    if clash:
+        sources = read_definitions(settings.home_file, settings.partners_dir).partners
+        both = ", ".join(f"{code} ({sources[code].source})" for code in clash)
+        return keyed.current(), Check(
+            name,
+            FAIL,
+            f"defined both by a partner file and through Admin (stored in the database): "
+            f"{both}; serve refuses to start",
+            "remove (or move out of partners_dir) the file named: the partner created through "
+            "Admin is the one in use, and a partner is defined one way only",
+        )
+    try:
+        keyed.use_stored(lambda: stored)
+    except GatewayError as exc:
+        return keyed.current(), Check(
+            name,
+            FAIL,
+            f"a partner definition stored through Admin does not load: {exc.message}; serve "
+            "refuses to start",
+            "correct what is named: a partner file may conflict with it (remove that file)",
+        )
+    directory = keyed.current()
+    admin = len(directory.partners) - in_files
+    return directory, Check(
+        name,
+        OK,
+        f"{len(directory.partners)} partners: {in_files} in {settings.partners_dir}, "
+        f"{admin} created through Admin",
+    )
 
 
 def _handshake(
@@ -301,31 +438,24 @@ def run(
                 report(check)
 
     add(Check("settings", OK, "loaded"))
-    directory: Directory | None = None
     try:
         home_ca = settings.home_ca.read_bytes()
     except OSError:
         home_ca = None
+    store_check, store = open_store(settings)  # reported in its place below
     try:
-        directory = FileDirectory(
-            settings.home_file, settings.partners_dir, codecs(), SystemClock(), home_ca
-        ).current()
-        add(
-            Check(
-                "partner definitions",
-                OK,
-                f"{len(directory.partners)} partners in {settings.partners_dir}",
-            )
+        directory, definitions = load_directory(settings, home_ca, store)
+        in_force = (
+            FileGatewayKeys(
+                settings.signing_key, settings.signing_key_id, SqlSigningKeys(store.database)
+            ).in_force()
+            if store is not None
+            else None
         )
-    except GatewayError as exc:
-        add(
-            Check(
-                "partner definitions",
-                FAIL,
-                exc.message,
-                "correct the file named; `aeo-gateway partners list` reads them the same way",
-            )
-        )
+    finally:
+        if store is not None:
+            store.database.close()
+    add(definitions)
     add(check_pair("gateway TLS certificate", settings.tls_cert, settings.tls_key, now, "tls_cert"))
     add(
         check_pair(
@@ -337,10 +467,10 @@ def run(
         )
     )
     add(check_certificate("home CA", settings.home_ca, now, "home_ca"))
-    add(*check_signing_key(settings, now))
+    add(*check_signing_key(settings, now, in_force))
     if directory is not None:
         add(*check_partner_credentials(directory, now))
-    add(check_store(settings))
+    add(store_check)
     if directory is not None:
         add(*check_endpoints(settings, directory, timeout))
     return checks

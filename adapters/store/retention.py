@@ -3,8 +3,10 @@ retention are emptied, in bounded batches, each its own short transaction.
 
 Purged: received messages' payload and signature (messages), partners' outcome reports'
 payload and signature (outcome_reports), and sealed messages' payload, signature and the
-partner's receipt bytes (outbound_messages, settled or dead-lettered only: a message still
-being sent keeps its bytes, since a resend must be byte for byte the same). Kept: digests,
+partner's receipt bytes (outbound_messages, settled only: a message still being sent keeps
+its bytes, since a resend must be byte for byte the same, and so does a dead letter, which
+was never settled: it must stay re-drivable, or the partner keeps a permanent gap in the
+gateway's sequence). Kept: digests,
 sequences, message ids, key ids, algorithms, times, the gateway's own receipts of received
 messages (a late duplicate is still answered with it) and every audit_* table.
 """
@@ -35,15 +37,13 @@ _REPORTS = (
     "AND purged_at IS NULL AND digest IN (SELECT digest FROM outcome_reports WHERE "
     "reporter = ? AND purged_at IS NULL AND received_at < ? LIMIT ?)",
 )
-_SENT_WHERE = (
-    "partner = ? AND purged_at IS NULL AND state <> 'sending' AND COALESCE(settled_at, dead_at) < ?"
-)
+_SENT_WHERE = "partner = ? AND purged_at IS NULL AND state = 'settled' AND settled_at < ?"
 _SENT = (
     f"FROM outbound_messages WHERE {_SENT_WHERE}",
     "UPDATE outbound_messages SET payload = ?, signature = ?, "
     "receipt = CASE WHEN receipt IS NULL THEN NULL ELSE ? END, "
     "receipt_signature = CASE WHEN receipt_signature IS NULL THEN NULL ELSE ? END, "
-    "purged_at = ? WHERE partner = ? AND purged_at IS NULL AND state <> 'sending' "
+    "purged_at = ? WHERE partner = ? AND purged_at IS NULL AND state = 'settled' "
     f"AND sequence IN (SELECT sequence FROM outbound_messages WHERE {_SENT_WHERE} LIMIT ?)",
 )
 
@@ -84,7 +84,7 @@ class SqlRetention:
 
     def purge(self, partner: str, cutoff: datetime, now: datetime, dry_run: bool) -> Purged:
         """Empties what was exchanged with ``partner`` before ``cutoff`` (received, or settled
-        or dead-lettered for what was sent); with ``dry_run``, only counts it."""
+        for what was sent: dead letters are never purged); with ``dry_run``, only counts it."""
         if dry_run:
             return Purged(
                 partner,

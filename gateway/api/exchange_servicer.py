@@ -26,8 +26,9 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
         self._clock = clock
         #: None: no outcome store is connected, and the RPC answers UNIMPLEMENTED.
         self._submit_outcomes = submit_outcomes
-        #: Issue 10: only an active partner's status messages are applied (None: every
-        #: registered partner is active, as before onboarding existed).
+        #: Issue 10: only an active partner's outcome reports are applied (None: every
+        #: registered partner is active, as before onboarding existed). Status messages:
+        #: ``submit`` is gated (gateway.app.active_only).
         self._lifecycles = lifecycles
         #: None: the RPC answers UNIMPLEMENTED.
         self._submit_test = submit_test
@@ -37,8 +38,8 @@ class PartnerExchangeServicer(exchange_pb2_grpc.PartnerExchangeServiceServicer):
     ) -> exchange_pb2.SubmitStatusMessageResponse:
         ctx = current()
         assert ctx.principal.partner is not None  # the interceptor admits partner certificates
-        if self._lifecycles is not None:
-            self._lifecycles.require_active(ctx.principal.partner, ctx.directory)
+        # The lifecycle gate is a step of ``submit`` (ActivePartnersOnly), so that its
+        # refusals are observed with every other outcome of a status message.
         message = protomap.inbound_message(
             request.envelope, ctx.principal.partner, self._clock.now(), ctx.principal.fingerprint
         )

@@ -7,16 +7,25 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from adapters import pki
+from adapters.store.lifecycle import SqlLifecycles
+from adapters.store.signing_keys import GatewayKeyRow, SqlSigningKeys
+from adapters.store.sql import SqlStore
 from gateway.cli import main
+from gateway.domain.keys import KeySource, StoredKey
+from gateway.domain.lifecycle import EventKind, LifecycleEvent, LifecycleState, PartnerDefinition
 from tests.conftest import Live, Workspace
+from tests.integration.onboarding_helpers import CODE, KEY_ID, mint
 
 
 def doctor(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -259,3 +268,179 @@ def test_a_partner_endpoint_whose_certificate_the_server_ca_did_not_issue_fails_
     line = line_of(lines, "partner SG endpoint")
     assert line.startswith(f"FAIL partner SG endpoint: {live.target}: TLS handshake failed: ")
     assert "check SG's server CA and server name" in line
+
+
+def _fresh_store(tmp_path: Path) -> tuple[str, SqlStore]:
+    """A SQLite database of its own, migrated as serve leaves it."""
+    url = f"sqlite:///{tmp_path / 'doctor.db'}"
+    store = SqlStore.open(url, read_pool_size=1)
+    store.migrate()
+    return url, store
+
+
+def _store_chile(live: Live, tmp_path: Path, store: SqlStore) -> None:
+    """Chile (CL), whose file does not exist, stored as created through Admin."""
+    chile = mint(live.settings, tmp_path / "cl")
+    chile.write(endpoint=None)
+    attachments = {
+        name: (chile.folder / name).read_bytes() for name in ("ca.pem", f"signing-{KEY_ID}.pub.pem")
+    }
+    first = LifecycleEvent(
+        CODE, EventKind.TRANSITION, LifecycleState.DRAFT, "CN=admin", "created", datetime.now(UTC)
+    )
+    added = SqlLifecycles(store.database).add_definition(
+        PartnerDefinition(CODE, chile.definition.read_bytes(), attachments), "CN=admin", first
+    )
+    assert added
+
+
+def test_partners_created_through_admin_and_stored_key_windows_are_checked(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store holds Chile (CL), created through Admin, and a window for SG's file key
+    SG-2026-1 that ends in 5 days (set through Admin). Result: partner definitions counts
+    CL as created through Admin; OK partner CL credentials (its trust anchor and key, as
+    serve loads them); WARN partner SG credentials naming SG-2026-1 and the stored end;
+    exit 0."""
+    url, store = _fresh_store(tmp_path)
+    ends = (datetime.now(UTC) + timedelta(days=5)).replace(microsecond=0)
+    try:
+        _store_chile(live, tmp_path, store)
+        SqlSigningKeys(store.database).put(
+            StoredKey(
+                "SG", "SG-2026-1", "ed25519", "", None, ends, KeySource.FILE, "CN=admin", ends
+            )
+        )
+    finally:
+        store.database.close()
+    config = live.workspace.write_config(f"doctor-{tmp_path.name}.toml", database_url=url)
+    code, lines = doctor(config, capsys)
+    assert code == 0, lines
+    assert line_of(lines, "partner definitions").endswith(", 1 created through Admin")
+    assert line_of(lines, "partner CL credentials").startswith("OK   partner CL credentials: ")
+    line = line_of(lines, "partner SG credentials")
+    assert line.startswith(
+        f"WARN partner SG credentials: signing key SG-2026-1 expires on {ends:%Y-%m-%d}"
+    )
+
+
+def test_a_partner_file_for_a_partner_created_through_admin_fails_as_serve_would(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chile (CL) is stored as created through Admin, then someone adds partners/CL.toml.
+    Result: FAIL partner definitions naming CL and its file, saying serve refuses to start,
+    and what to do (remove the file); exit 1."""
+    url, store = _fresh_store(tmp_path)
+    try:
+        _store_chile(live, tmp_path, store)
+    finally:
+        store.database.close()
+    partners = tmp_path / "partners"
+    shutil.copytree(live.workspace.root / "partners", partners)
+    for path in partners.glob("*.toml"):
+        path.write_text(path.read_text().replace("../certs/dev", str(live.workspace.pki)))
+    shutil.copytree(tmp_path / "cl" / "onboard", partners, dirs_exist_ok=True)
+    config = live.workspace.write_config(
+        f"doctor-{tmp_path.name}.toml", database_url=url, partners_dir=str(partners)
+    )
+    code, lines = doctor(config, capsys)
+    assert code == 1
+    line = line_of(lines, "partner definitions")
+    assert line.startswith(
+        "FAIL partner definitions: defined both by a partner file and through Admin"
+    )
+    assert f"CL ({partners / 'CL.toml'})" in line
+    assert "serve refuses to start -> remove (or move out of partners_dir) the file" in line
+
+
+def _rotate(store: SqlStore, key_file: Path, public_of: Path | None = None) -> None:
+    """Records ``key_file`` as the rotated gateway key in force (GW-ROTATED, ed25519), with
+    the public half of ``public_of`` (default: of ``key_file`` itself)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    key_file.write_bytes(pki.key_pem(key))
+    public = serialization.load_pem_private_key(
+        (public_of or key_file).read_bytes(), password=None
+    ).public_key()
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    SqlSigningKeys(store.database).add_gateway_key(
+        GatewayKeyRow("GW-ROTATED", "ed25519", str(key_file), pem, "CN=admin", datetime.now(UTC))
+    )
+
+
+def test_the_rotated_gateway_key_in_force_is_checked_not_the_settings_one(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store records a rotated gateway key GW-ROTATED in force; its file is there, then
+    removed. Result: first OK gateway signing key naming GW-ROTATED, exit 0; then FAIL naming
+    its file and what to do (restore it: serve refuses to start without it), exit 1, though
+    the settings' signing_key still loads."""
+    url, store = _fresh_store(tmp_path)
+    key_file = tmp_path / "signing-GW-ROTATED.key.pem"
+    try:
+        _rotate(store, key_file)
+    finally:
+        store.database.close()
+    config = live.workspace.write_config(f"doctor-{tmp_path.name}.toml", database_url=url)
+    code, lines = doctor(config, capsys)
+    assert code == 0, lines
+    assert line_of(lines, "gateway signing key").startswith(
+        "OK   gateway signing key: rotated key GW-ROTATED (ed25519) in force: "
+    )
+    key_file.unlink()
+    code, lines = doctor(config, capsys)
+    assert code == 1
+    line = line_of(lines, "gateway signing key")
+    assert line.startswith(
+        f"FAIL gateway signing key: rotated key GW-ROTATED (ed25519) in force: {key_file}: "
+    )
+    assert line.endswith(
+        f"-> restore {key_file} from a backup: serve signs with it and refuses to start without it"
+    )
+
+
+def test_a_rotated_gateway_key_file_that_is_not_the_recorded_key_fails(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store records GW-ROTATED's public key, but its file holds another key (replaced).
+    Result: FAIL gateway signing key: the file is not the key whose public half the store
+    records; exit 1."""
+    url, store = _fresh_store(tmp_path)
+    other = tmp_path / "other.key.pem"
+    other.write_bytes(pki.key_pem(ed25519.Ed25519PrivateKey.generate()))
+    try:
+        _rotate(store, tmp_path / "signing-GW-ROTATED.key.pem", public_of=other)
+    finally:
+        store.database.close()
+    config = live.workspace.write_config(f"doctor-{tmp_path.name}.toml", database_url=url)
+    code, lines = doctor(config, capsys)
+    assert code == 1
+    assert "is not the key whose public half the store records" in line_of(
+        lines, "gateway signing key"
+    )
+
+
+def test_with_migrations_pending_doctor_migrates_nothing_and_checks_the_files_only(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The database is an empty SQLite file (no migration applied). Result: WARN store
+    listing the migrations pending and saying only the partner files were checked, with
+    `aeo-gateway migrate` as what to do; the partners of the files are checked; the
+    database is left without any table; exit 0."""
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    config = live.workspace.write_config(
+        f"doctor-{tmp_path.name}.toml", database_url=f"sqlite:///{path}"
+    )
+    code, lines = doctor(config, capsys)
+    assert code == 0, lines
+    line = line_of(lines, "store")
+    assert line.startswith("WARN store: sqlite reachable; migrations not applied: ")
+    assert "only the partner files were checked" in line
+    assert line.endswith(
+        "-> run `aeo-gateway migrate` (serve applies them at start), then doctor again"
+    )
+    assert line_of(lines, "partner SG credentials").startswith("OK ")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)

@@ -23,6 +23,7 @@ from gateway.federation import (
     wait_settled,
     write_federation,
 )
+from gateway.pb import onboarding_pb2, onboarding_pb2_grpc
 from tests.conftest import Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import envelope, expect_error, partner_client, submit
@@ -89,6 +90,31 @@ def test_scrape_after_traffic_counts_messages_by_partner_and_outcome(live: Live)
     ]  # fmt: skip
     assert buckets
     assert max(buckets) == 3  # the +Inf bucket holds them all
+
+
+def test_a_status_message_refused_by_the_lifecycle_gate_is_counted_as_refused(
+    live: Live,
+) -> None:
+    """SG sends a message (accepted), an admin retires SG, then SG sends another. Result: the
+    second is refused FAILED_PRECONDITION partner.not_active, and /metrics counts SG accepted
+    1 and refused partner.not_active 1 (the gate's refusals pass the same observation
+    point as every other outcome)."""
+    sg = partner_client(live)
+    submit(sg, 1, record())
+    with live.channel("admin") as channel:
+        onboarding_pb2_grpc.PartnerOnboardingServiceStub(channel).RetirePartner(
+            onboarding_pb2.RetirePartnerRequest(name="partners/SG", reason="MRA terminated"),
+            timeout=30,
+        )
+    expect_error(
+        lambda: submit(sg, 2, record(version=2)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "partner.not_active",
+    )
+    found = samples(live)
+    name = "aeo_gateway_messages_in_total"
+    assert value(found, name, partner="SG", outcome="accepted", reason="") == 1
+    assert value(found, name, partner="SG", outcome="refused", reason="partner.not_active") == 1
 
 
 def test_scrape_reads_staleness_backlog_and_credential_expiry(live: Live) -> None:

@@ -111,11 +111,12 @@ def test_raw_bytes_past_retention_are_emptied_and_digests_kept(store: SqlStore) 
     """SG keeps 30 days: five received messages 40 days old and one 5 days old; sent: one
     settled and one dead 40 days ago, one settled 5 days ago, one still sending since then;
     an outcome report 40 days old and one 5 days old; KR (no retention) has an old one.
-    Result: the five old received, the old settled and dead messages and the old report are
-    emptied (payload, signature, the partner's receipt bytes), in batches of two; digests,
-    ids and sequences stay; the recent ones, the unsettled one and KR's keep their bytes."""
+    Result: the five old received, the old settled message and the old report are emptied
+    (payload, signature, the partner's receipt bytes), in batches of two; digests, ids and
+    sequences stay; the recent ones, the unsettled one, the dead letter (never settled) and
+    KR's keep their bytes."""
     seed(store)
-    assert purge(store) == [Purged("SG", 5, 2, 1)]
+    assert purge(store) == [Purged("SG", 5, 1, 1)]
     got = rows(
         store,
         "SELECT partner, sequence, payload, signature, digest, message_id, receipt, "
@@ -138,12 +139,12 @@ def test_raw_bytes_past_retention_are_emptied_and_digests_kept(store: SqlStore) 
     )
     assert [(o[0], o[2], o[3], o[5], o[6]) for o in out] == [
         (1, b"", b"", b"", b""),
-        (2, b"", b"", None, None),
+        (2, b"sealed-2", b"sig", None, None),
         (3, b"sealed-3", b"sig", b"their-receipt", b"their-sig"),
         (4, b"sealed-4", b"sig", None, None),
     ]
     assert [o[4] for o in out] == [bytes([n]) * 32 for n in (1, 2, 3, 4)]
-    assert [o[7] is not None for o in out] == [True, True, False, False]
+    assert [o[7] is not None for o in out] == [True, False, False, False]
     reports = rows(store, "SELECT payload, digest FROM outcome_reports ORDER BY message_id")
     assert reports == [(b"", bytes([1]) * 32), (b"report", bytes([2]) * 32)]
 
@@ -154,18 +155,40 @@ def test_a_dry_run_counts_and_changes_nothing_and_a_second_purge_finds_nothing(
     """A dry run, then a purge, then another. Result: the dry run counts what the purge then
     empties; the dry run changes no byte; the second purge finds nothing."""
     seed(store)
-    assert purge(store, dry_run=True) == [Purged("SG", 5, 2, 1)]
+    assert purge(store, dry_run=True) == [Purged("SG", 5, 1, 1)]
     assert rows(store, "SELECT COUNT(*) FROM messages WHERE purged_at IS NOT NULL") == [(0,)]
-    assert purge(store, batch=500) == [Purged("SG", 5, 2, 1)]
+    assert purge(store, batch=500) == [Purged("SG", 5, 1, 1)]
     assert purge(store) == [Purged("SG", 0, 0, 0)]
 
 
-def test_a_purged_dead_letter_cannot_be_redriven(store: SqlStore) -> None:
-    """The dead letter SG 2 is purged, then an admin re-drives it by number, then every dead
-    letter of SG. Result: by number: message.purged; all: nothing re-driven (its bytes are
-    gone), and it stays dead."""
+def test_a_dead_letter_past_retention_keeps_its_bytes_and_can_still_be_redriven(
+    store: SqlStore,
+) -> None:
+    """The dead letter SG 2 died 40 days ago (SG keeps 30 days); retention purges, then an
+    admin re-drives it by number. Result: the purge leaves it whole (it was never settled:
+    purging it would leave SG a permanent gap in the gateway's sequence), and the re-drive
+    puts it back to sending with the very bytes it was sealed with."""
     seed(store)
     purge(store)
+    assert rows(
+        store, "SELECT payload, signature, purged_at FROM outbound_messages WHERE sequence = 2"
+    ) == [(b"sealed-2", b"sig", None)]
+    assert SqlOutbound(store.database).redrive("SG", [2], NOW) == [("SG", 2)]
+    assert rows(store, "SELECT state, payload FROM outbound_messages WHERE sequence = 2") == [
+        ("sending", b"sealed-2")
+    ]
+
+
+def test_a_dead_letter_whose_bytes_were_purged_cannot_be_redriven(store: SqlStore) -> None:
+    """The dead letter SG 2's bytes were purged by an earlier release (which purged dead
+    letters), then an admin re-drives it by number, then every dead letter of SG. Result: by
+    number: message.purged; all: nothing re-driven (its bytes are gone), and it stays dead."""
+    seed(store)
+    run(
+        store,
+        "UPDATE outbound_messages SET payload = ?, signature = ?, purged_at = ? WHERE sequence = ?",
+        (b"", b"", to_us(NOW), 2),
+    )
     outbound = SqlOutbound(store.database)
     with pytest.raises(MessagePurged) as refused:
         outbound.redrive("SG", [2], NOW)
