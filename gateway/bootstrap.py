@@ -610,6 +610,7 @@ def build(
                 settings.signing_key_id,
                 settings.signing_algorithm,
                 queued=wake,
+                retired=core.lifecycles.retired,
             )
         ),
         server,
@@ -625,6 +626,7 @@ def build(
                 settings.signing_key_id,
                 settings.signing_algorithm,
                 queued=wake,
+                retired=core.lifecycles.retired,
             ),
             SqlConsentLog(store.database),
         ),

@@ -42,6 +42,10 @@ def _no_wake(partners: Collection[str]) -> None:
     pass
 
 
+def _never_retired(partner: str) -> bool:
+    return False
+
+
 class RecordConsent:
     """RecordOperatorConsent and ``aeo-gateway consent grant|withdraw``."""
 
@@ -52,12 +56,15 @@ class RecordConsent:
         key_id: str,
         algorithm: str,
         queued: Callable[[Collection[str]], None] = _no_wake,
+        retired: Callable[[str], bool] = _never_retired,
     ) -> None:
         self._transactions = transactions
         self._clock = clock
         self._key_id = key_id
         self._algorithm = algorithm
         self._queued = queued
+        #: Whether a partner is retired (gateway.app.lifecycle): it is queued nothing more.
+        self._retired = retired
 
     def __call__(self, decision: ConsentDecision, directory: Directory) -> ConsentResult:
         partner = directory.partners.get(decision.partner)
@@ -83,7 +90,9 @@ class RecordConsent:
             decision.actor.strip(),
             decision.reason.strip(),
         )
-        sends = consent.receives_operator_data(partner, home.day_of(now))
+        sends = consent.receives_operator_data(partner, home.day_of(now)) and not self._retired(
+            partner.code
+        )
         result = self._transactions.run(
             lambda uow: self._apply(uow, directory, item, sends), partners=(home.code,)
         )

@@ -56,6 +56,10 @@ def _no_wake(partners: Collection[str]) -> None:
     pass
 
 
+def _never_retired(partner: str) -> bool:
+    return False
+
+
 def _without_consent(
     uow: UnitOfWork,
     directory: Directory,
@@ -84,6 +88,7 @@ class RecordGradeChange:
         key_id: str,
         algorithm: str,
         queued: Callable[[Collection[str]], None] = _no_wake,
+        retired: Callable[[str], bool] = _never_retired,
     ) -> None:
         self._transactions = transactions
         self._clock = clock
@@ -91,6 +96,8 @@ class RecordGradeChange:
         self._algorithm = algorithm
         #: Told, after commit, which partners have new changes queued (delivery wakes up).
         self._queued = queued
+        #: Whether a partner is retired (gateway.app.lifecycle): it is queued nothing more.
+        self._retired = retired
 
     def __call__(self, change: GradeChange, directory: Directory) -> GradeChangeResult:
         return self.many([change], directory).results[0]
@@ -113,7 +120,7 @@ class RecordGradeChange:
         recipients = sorted(
             code
             for code, partner in directory.partners.items()
-            if receives_operator_data(partner, home.day_of(now))
+            if receives_operator_data(partner, home.day_of(now)) and not self._retired(code)
         )
         result = self._transactions.run(
             lambda uow: self._apply(uow, directory, checked, recipients, now),
