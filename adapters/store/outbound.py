@@ -20,6 +20,7 @@ from adapters.store.audit import append_entries, receipt_event, sent_event
 from adapters.store.database import Database
 from adapters.store.dialects import Connection
 from gateway.app.deliver import NewMessage
+from gateway.domain.consent import Told, as_told
 from gateway.domain.errors import MessagePurged
 from gateway.domain.outbound import (
     OutboundMessage,
@@ -184,18 +185,23 @@ class SqlOutbound:
 
     def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]:
         """The record versions of ``changes``, in the order of ``changes``: one statement
-        per message (a backlog drains in messages of hundreds)."""
+        per message (a backlog drains in messages of hundreds). A consent record is the home
+        version it carries (``basis``) told as the partner is to hear it."""
         found: dict[int, AeoRecord] = {}
         columns = ", ".join(f"r.{c}" for c in tables.RECORD_COLUMNS)
         for start in range(0, len(changes), _CHUNK):
             ids = [c.id for c in changes[start : start + _CHUNK]]
             for row in self._rows(
-                f"SELECT o.id, {columns} FROM outbox o JOIN record_versions r "
-                "ON r.administration = ? AND r.identifier = o.identifier "
-                f"AND r.version = o.version WHERE o.id IN ({', '.join('?' * len(ids))})",
+                f"SELECT o.id, o.consent, o.version, o.queued_at, {columns} FROM outbox o "
+                "JOIN record_versions r ON r.administration = ? AND r.identifier = o.identifier "
+                "AND r.version = COALESCE(o.basis, o.version) "
+                f"WHERE o.id IN ({', '.join('?' * len(ids))})",
                 (administration, *ids),
             ):
-                found[row[0]] = tables.stored_record(administration, row[1:]).record
+                record = tables.stored_record(administration, row[4:]).record
+                if row[1] is not None:
+                    record = as_told(record, Told(row[1]), row[2], from_us(row[3]))
+                found[row[0]] = record
         return [found[c.id] for c in changes if c.id in found]
 
     def last_sequence(self, partner: str) -> int:

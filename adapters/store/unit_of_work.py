@@ -20,6 +20,7 @@ from adapters.store.audit import SqlAuditLog
 from adapters.store.consent import SqlConsents
 from adapters.store.dialects import Dialect
 from gateway.app.unit_of_work import StoredMessage
+from gateway.domain.consent import Told
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import AeoRecord, MessageMeta
@@ -330,15 +331,52 @@ class SqlChangeLog(_Repository):
 
 
 class SqlOutbox(_Repository):
-    """Home AEO changes queued per partner, written with the change itself (migration 0005)."""
+    """Home AEO changes queued per partner, written with the change itself (migration 0005),
+    and consent records (migration 0013)."""
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         #: Operators taken out of a partner's queue (consent withdrawn), per work like rows.
         self._drops = _Rows()
+        #: The highest consent record version queued by this group's works, flushed or not,
+        #: kept or not: one too high only skips a home version, one too low would be stale.
+        self._told: dict[str, int] = {}
 
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
-        self._rows.staged.append((partner, identifier, version, to_us(queued_at)))
+        self._rows.staged.append((partner, identifier, version, to_us(queued_at), None, None))
+
+    def enqueue_told(
+        self,
+        partner: str,
+        identifier: str,
+        version: int,
+        basis: int,
+        told: Told,
+        queued_at: datetime,
+    ) -> None:
+        row = (partner, identifier, version, to_us(queued_at), told.value, basis)
+        self._rows.staged.append(row)
+        self._told[identifier] = max(self._told.get(identifier, 0), version)
+
+    def consent_versions(self, identifiers: Collection[str]) -> Mapping[str, int]:
+        # Rows of this group not yet flushed count too; rows dropped but not yet deleted may
+        # count: a version too high is harmless, one too low is not.
+        found: dict[str, int] = {}
+        wanted = sorted(set(identifiers))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            self._cur.execute(
+                self._q(
+                    "SELECT identifier, MAX(version) FROM outbox WHERE consent IS NOT NULL "
+                    f"AND identifier IN ({', '.join('?' * len(chunk))}) GROUP BY identifier"
+                ),
+                tuple(chunk),
+            )
+            found.update((identifier, int(top)) for identifier, top in self._cur.fetchall())
+        for identifier in wanted:
+            if identifier in self._told:
+                found[identifier] = max(found.get(identifier, 0), self._told[identifier])
+        return found
 
     def was_sealed(self, partner: str, identifier: str) -> bool:
         # Sealing happens outside group commits (gateway.app.deliver): the database knows.
@@ -375,7 +413,9 @@ class SqlOutbox(_Repository):
             )
             self._drops.kept.clear()
         if self._rows.kept:
-            sql = tables.insert("outbox", ("partner", "identifier", "version", "queued_at"))
+            sql = tables.insert(
+                "outbox", ("partner", "identifier", "version", "queued_at", "consent", "basis")
+            )
             self._cur.executemany(self._q(sql), self._rows.kept)
             self._rows.kept.clear()
 

@@ -6,27 +6,27 @@ So the queue always agrees with the decisions: a change is queued for a consent-
 partner only while the operator's consent is granted; a grant queues the operator's current
 state in its own transaction; a withdrawal takes the operator's unsealed changes out of the
 partner's queue and queues the withdrawal record after whatever is already sealed, in the same
-transaction, so nothing queued before it goes out after it. Gating when a message is sealed
+transaction, so nothing queued before it goes out after it. What a decision sends is a record
+for that partner's stream alone (a consent record, gateway.domain.consent): the home record,
+its history and the change feed are left as they are. Gating when a message is sealed
 would instead need every seal to read the decisions and could not queue the current state on
 a grant (docs/data-protection.md).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.app.unit_of_work import Transactions, UnitOfWork
 from gateway.domain import consent
-from gateway.domain.consent import ConsentDecision, ConsentEntry, ConsentState
+from gateway.domain.consent import ConsentDecision, ConsentEntry, ConsentState, Told
 from gateway.domain.directory import Directory
 from gateway.domain.errors import ConsentNotRequired, PartnerNotFound
-from gateway.domain.events import RecordVersionApplied
 from gateway.domain.home_registry import enterprise_identifier
 from gateway.domain.ports import Clock
-from gateway.domain.records import AeoRecord, MessageMeta
+from gateway.domain.records import AeoRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,33 +120,18 @@ class RecordConsent:
         current = history[-1] if history else None
         if current is None or not consent.shared(current):
             return ConsentResult(item, changed, None)  # partners have nothing to hear of it
-        if item.state is ConsentState.GRANTED:
-            record = consent.regrant(current, item.recorded_at)
-        else:
-            record = consent.withdrawal(current, item.recorded_at)
-        if record is not None:
-            meta = MessageMeta(
-                f"{home}-consent-{uuid.uuid4().hex}",
-                0,
-                item.recorded_at,
-                self._key_id,
-                self._algorithm,
-            )
-            uow.records.add(home, record, meta)
-            uow.changes.append(
-                RecordVersionApplied(
-                    home,
-                    record.identifier,
-                    record.version,
-                    record.status,
-                    record.event,
-                    record.effective_at,
-                    meta.message_id,
-                )
-            )
-        sent = record or current
-        uow.outbox.enqueue(code, identifier, sent.version, item.recorded_at)
-        return ConsentResult(item, changed, sent)
+        # A record for this partner's stream alone: no home record version, no change-feed
+        # event; the home administration's own state is the operator's, whatever it decides.
+        issued = uow.outbox.consent_versions((identifier,)).get(identifier)
+        if item.state is ConsentState.GRANTED and not consent.needs_consent_record(current, issued):
+            uow.outbox.enqueue(code, identifier, current.version, item.recorded_at)
+            return ConsentResult(item, changed, current)
+        told = Told.GRANTED if item.state is ConsentState.GRANTED else Told.WITHDRAWN
+        version = consent.consent_version(current, issued)
+        uow.outbox.enqueue_told(code, identifier, version, current.version, told, item.recorded_at)
+        return ConsentResult(
+            item, changed, consent.as_told(current, told, version, item.recorded_at)
+        )
 
 
 class ConsentLog(Protocol):

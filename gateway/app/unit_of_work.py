@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from gateway.app.audit_log import AuditLog
-from gateway.domain.consent import ConsentEntry, ConsentState
+from gateway.domain.consent import ConsentEntry, ConsentState, Told
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
@@ -91,6 +91,24 @@ class Outbox(Protocol):
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
         """Queues a stored home record version for ``partner``, with the transaction: delivery
         (gateway.app.deliver) seals, sends and settles it."""
+        ...
+
+    def enqueue_told(
+        self,
+        partner: str,
+        identifier: str,
+        version: int,
+        basis: int,
+        told: Told,
+        queued_at: datetime,
+    ) -> None:
+        """Queues a consent record for ``partner`` alone: home record version ``basis`` told
+        as ``told`` under ``version`` (gateway.domain.consent.as_told), sealed in its turn."""
+        ...
+
+    def consent_versions(self, identifiers: Collection[str]) -> Mapping[str, int]:
+        """The highest consent record version queued (or sealed) for each operator that has
+        one, this transaction's included."""
         ...
 
     def was_sealed(self, partner: str, identifier: str) -> bool:
