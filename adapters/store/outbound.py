@@ -57,6 +57,7 @@ MESSAGE_COLUMNS = (
     "receipt_key_id",
     "receipt_algorithm",
     "first_sealed_at",
+    "reseal_due",
 )
 log = logging.getLogger(__name__)
 _STATES = {s.value: s for s in OutboundState}
@@ -77,7 +78,7 @@ def message(row: Sequence[Any]) -> OutboundMessage:
     (partner, sequence, state, wire_format, payload, digest, key_id, algorithm, signature,
      records, queued_at, sealed_at, attempts, next_attempt_at, last_error, age_from, settled_at,
      dead_at, peer_message_id, receipt, receipt_signature, receipt_key_id,
-     receipt_algorithm, first_sealed_at) = row  # fmt: skip
+     receipt_algorithm, first_sealed_at, reseal_due) = row  # fmt: skip
     evidence = None
     if receipt is not None:
         evidence = SettledReceipt(
@@ -108,6 +109,7 @@ def message(row: Sequence[Any]) -> OutboundMessage:
         dead_at=_at(dead_at),
         receipt=evidence,
         first_sealed_at=from_us(first_sealed_at),
+        reseal_due=bool(reseal_due),
     )
 
 
@@ -223,7 +225,7 @@ class SqlOutbound:
             to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.sealed_at),
             to_us(m.sealed_at),
         )  # fmt: skip
-        names = (*MESSAGE_COLUMNS[: len(row) - 1], "first_sealed_at")
+        names = (*MESSAGE_COLUMNS[: len(row) - 1], "first_sealed_at")  # reseal_due: 0
         try:
             with self._write() as cur:
                 cur.execute(
@@ -274,19 +276,19 @@ class SqlOutbound:
 
     def reseal(self, m: NewMessage, replacing: bytes) -> OutboundMessage | None:
         """The unsettled message ``m.sequence`` with digest ``replacing`` given ``m``'s bytes
-        (same changes); None when it is no longer those bytes in flight (another deliverer).
-        first_sealed_at stays: it orders ListOutboundMessages' pages, which a reseal must not
-        reshuffle."""
+        (the changes it still carries: a consent withdrawal may have taken some out); None when
+        it is no longer those bytes in flight (another deliverer). first_sealed_at stays: it
+        orders ListOutboundMessages' pages, which a reseal must not reshuffle."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
-                    "algorithm = ?, signature = ?, sealed_at = ? "
+                    "algorithm = ?, signature = ?, sealed_at = ?, records = ?, reseal_due = 0 "
                     "WHERE partner = ? AND sequence = ? AND state = 'sending' AND digest = ?"
                 ),
                 (
                     m.payload, m.digest, m.key_id, m.algorithm, m.signature, to_us(m.sealed_at),
-                    m.partner, m.sequence, replacing,
+                    len(m.outbox_ids), m.partner, m.sequence, replacing,
                 ),
             )  # fmt: skip
             changed = cur.rowcount == 1

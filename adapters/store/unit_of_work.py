@@ -338,6 +338,8 @@ class SqlOutbox(_Repository):
         super().__init__(cur, dialect)
         #: Operators taken out of a partner's queue (consent withdrawn), per work like rows.
         self._drops = _Rows()
+        #: Operators taken out of a partner's messages not yet settled, likewise.
+        self._withheld = _Rows()
         #: The highest consent record version queued by this group's works, flushed or not,
         #: kept or not: one too high only skips a home version, one too low would be stale.
         self._told: dict[str, int] = {}
@@ -395,14 +397,48 @@ class SqlOutbox(_Repository):
         self._rows.staged = [r for r in self._rows.staged if r[:2] != (partner, identifier)]
         self._drops.staged.append((partner, identifier))
 
+    def withhold_unsent(self, partner: str, identifier: str) -> None:
+        self._withheld.staged.append((partner, identifier))
+
     def settle(self, keep: bool) -> None:
         if keep:
             for dropped in self._drops.staged:
                 self._rows.kept = [r for r in self._rows.kept if r[:2] != dropped]
         self._drops.settle(keep)
+        self._withheld.settle(keep)
         super().settle(keep)
 
     def flush(self) -> None:
+        for partner, identifier in self._withheld.kept:
+            # Rare (a withdrawal with the partner unreachable): statements, not a batch.
+            in_flight = (
+                "SELECT sequence FROM outbound_messages WHERE partner = ? AND state = 'sending'"
+            )
+            self._cur.execute(
+                self._q(
+                    "UPDATE outbound_messages SET reseal_due = 1 WHERE partner = ? AND "
+                    "state = 'sending' AND sequence IN (SELECT message_sequence FROM outbox "
+                    "WHERE partner = ? AND identifier = ? AND message_sequence IS NOT NULL)"
+                ),
+                (partner, partner, identifier),
+            )
+            self._cur.execute(
+                self._q(
+                    "DELETE FROM outbox WHERE partner = ? AND identifier = ? "
+                    f"AND message_sequence IN ({in_flight})"
+                ),
+                (partner, identifier, partner),
+            )
+            self._cur.execute(
+                self._q(
+                    "UPDATE outbound_messages SET records = (SELECT COUNT(*) FROM outbox o "
+                    "WHERE o.partner = outbound_messages.partner "
+                    "AND o.message_sequence = outbound_messages.sequence) "
+                    "WHERE partner = ? AND state = 'sending' AND reseal_due = 1"
+                ),
+                (partner,),
+            )
+        self._withheld.kept.clear()
         if self._drops.kept:  # rows written before (committed, or flushed by this group)
             self._cur.executemany(
                 self._q(

@@ -114,6 +114,10 @@ class RecordConsent:
             uow.outbox.drop_unsealed(code, identifier)
             if not uow.outbox.was_sealed(code, identifier):
                 return ConsentResult(item, changed, None)
+            # Nor what was sealed but not settled: those messages are resealed without it
+            # (same sequence). If the partner had in fact taken the earlier bytes (its receipt
+            # lost), the withdrawal record that follows corrects what it holds.
+            uow.outbox.withhold_unsent(code, identifier)
         if not (changed and sends):
             return ConsentResult(item, changed, None)
         history = uow.records.histories(home, (identifier,)).get(identifier, ())

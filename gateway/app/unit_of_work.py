@@ -121,6 +121,13 @@ class Outbox(Protocol):
         consent withdrawal: nothing queued before it goes out after it)."""
         ...
 
+    def withhold_unsent(self, partner: str, identifier: str) -> None:
+        """Takes the operator's changes out of ``partner``'s messages sealed but not settled
+        (state sending) and marks those messages to be resealed with what is left, possibly
+        nothing, under the same sequence (a consent withdrawal: operator data sealed before it
+        is not sent after it)."""
+        ...
+
 
 class ChangeLog(Protocol):
     def append(self, event: DomainEvent) -> None:

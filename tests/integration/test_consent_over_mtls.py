@@ -4,6 +4,7 @@ signatures and receipts. The EU asks for operators' consent (partners/EU.toml)."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -218,6 +219,36 @@ def test_consent_decisions_change_only_the_partners_stream_and_its_versions_keep
     assert common_pb2.STATUS_EVENT_CONSENT_WITHDRAWN not in [event for _, event in feed]
     with connect(home.target, home.admin) as channel:
         assert AdminClient(channel).partner_state("EU").outbound.dead_letters == 0
+
+
+def test_a_withdrawal_takes_the_operator_out_of_a_message_sealed_but_not_yet_received(
+    federation: Federation, running: Callable[[Gateway], Gateway]
+) -> None:
+    """Alice consents and is certified while the EU gateway is down: message 1, carrying her
+    record, is sealed and stays unsettled; she withdraws; then the EU gateway starts. Result:
+    right after the withdrawal message 1 lists 0 records; message 1 goes out resealed as an
+    empty delta under the same sequence, message 2 carries the withdrawal record alone, both
+    settled by the EU's receipts, and the EU answers NOT_RECOGNISED consent.withdrawn."""
+    running(build(federation.home))
+    home = Home(federation)
+    assert home.decide(ALICE, GRANTED) == 0
+    assert home.certify(ALICE) == ["partners/EU"]
+    deadline = time.monotonic() + 30
+    while not outbound_messages(home.target, home.admin, "EU"):
+        assert time.monotonic() < deadline, "message 1 never sealed"
+        time.sleep(0.1)
+    [sealed] = outbound_messages(home.target, home.admin, "EU")
+    assert (sealed.sequence, sealed.records) == (1, 1)
+    assert home.decide(ALICE, WITHDRAWN) == 2
+    [withheld] = outbound_messages(home.target, home.admin, "EU")
+    assert (withheld.sequence, withheld.records) == (1, 0)
+
+    running(start_peer(federation.peers["EU"]))
+    first = home.settled(0)
+    assert (first.sequence, first.records) == (1, 0)
+    second = home.settled(1)
+    assert (second.sequence, second.records) == (2, 1)
+    assert at_eu(federation, ALICE) == (NOT_RECOGNISED, "consent.withdrawn")
 
 
 def test_a_partner_not_adequate_is_sent_no_operator_data(

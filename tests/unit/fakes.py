@@ -165,6 +165,9 @@ class MemoryUnitOfWork:
     def was_sealed(self, partner: str, identifier: str) -> bool:
         return False  # these fakes never seal
 
+    def withhold_unsent(self, partner: str, identifier: str) -> None:
+        pass  # nothing sealed to withhold
+
     def drop_unsealed(self, partner: str, identifier: str) -> None:
         self.queued = [q for q in self.queued if q[:2] != (partner, identifier)]
 

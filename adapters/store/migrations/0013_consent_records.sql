@@ -8,3 +8,7 @@ ALTER TABLE outbox ADD COLUMN basis BIGINT;
 
 -- The highest consent record version per operator: the home registry numbers above it.
 CREATE INDEX outbox_consent_versions ON outbox (identifier, version) WHERE consent IS NOT NULL;
+
+-- A message still in flight that a consent withdrawal took an operator's changes out of: the
+-- deliverer reseals it (same sequence, the changes left, possibly none) before it is sent again.
+ALTER TABLE outbound_messages ADD COLUMN reseal_due INTEGER NOT NULL DEFAULT 0;
