@@ -614,6 +614,7 @@ def build(
                 settings.signing_key_id,
                 settings.signing_algorithm,
                 queued=wake,
+                retired=core.lifecycles.retired,
             )
         ),
         server,
@@ -629,6 +630,7 @@ def build(
                 settings.signing_key_id,
                 settings.signing_algorithm,
                 queued=wake,
+                retired=core.lifecycles.retired,
             ),
             SqlConsentLog(store.database),
         ),

@@ -85,7 +85,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     core = open_core(settings)
     registry = RecordGradeChange(
-        core.store.transactions, core.clock, settings.signing_key_id, settings.signing_algorithm
+        core.store.transactions,
+        core.clock,
+        settings.signing_key_id,
+        settings.signing_algorithm,
+        retired=core.lifecycles.retired,
     )
     directory = core.directory.current()
     try:

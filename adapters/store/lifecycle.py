@@ -81,6 +81,7 @@ class SqlLifecycles:
             f"INSERT INTO partner_lifecycle (entry_id, {cols}) VALUES "
             f"({', '.join('?' * (len(_COLUMNS) + 1))}) ON CONFLICT (entry_id) DO NOTHING"
         )
+        self._drop_unsealed = q("DELETE FROM outbox WHERE partner = ? AND message_sequence IS NULL")
         self._insert_definition = q(
             "INSERT INTO partner_definitions (partner, definition, actor, recorded_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (partner) DO NOTHING"
@@ -94,8 +95,11 @@ class SqlLifecycles:
     # --- events -----------------------------------------------------------------------------
 
     def record(self, event: LifecycleEvent) -> None:
-        """Stores ``event``; durable on return, and read back by this process at once."""
-        self._write(_row(event))
+        """Stores ``event``; durable on return, and read back by this process at once. A
+        retirement takes the partner's changes not yet sealed out of its outbox in the same
+        transaction: nothing is sent to a retired partner, and rows left would pile up."""
+        retiring = event.partner if event.state is LifecycleState.RETIRED else None
+        self._write(_row(event), retiring)
         self._read_back()
 
     @retry(
@@ -104,12 +108,14 @@ class SqlLifecycles:
         wait=wait_random_exponential(0.05, 1),
         reraise=True,
     )
-    def _write(self, row: tuple[Any, ...]) -> None:
+    def _write(self, row: tuple[Any, ...], retiring: str | None = None) -> None:
         with self._db.reading() as conn:
             cur = conn.cursor()
             cur.execute(self._db.dialect.begin)
             try:
                 cur.execute(self._insert, row)
+                if retiring is not None:
+                    cur.execute(self._drop_unsealed, (retiring,))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

@@ -20,6 +20,7 @@ from adapters.store.audit import append_entries, receipt_event, sent_event
 from adapters.store.database import Database
 from adapters.store.dialects import Connection
 from gateway.app.deliver import NewMessage
+from gateway.domain.consent import Told, as_told
 from gateway.domain.errors import MessagePurged
 from gateway.domain.outbound import (
     OutboundMessage,
@@ -56,6 +57,7 @@ MESSAGE_COLUMNS = (
     "receipt_key_id",
     "receipt_algorithm",
     "first_sealed_at",
+    "reseal_due",
 )
 log = logging.getLogger(__name__)
 _STATES = {s.value: s for s in OutboundState}
@@ -76,7 +78,7 @@ def message(row: Sequence[Any]) -> OutboundMessage:
     (partner, sequence, state, wire_format, payload, digest, key_id, algorithm, signature,
      records, queued_at, sealed_at, attempts, next_attempt_at, last_error, age_from, settled_at,
      dead_at, peer_message_id, receipt, receipt_signature, receipt_key_id,
-     receipt_algorithm, first_sealed_at) = row  # fmt: skip
+     receipt_algorithm, first_sealed_at, reseal_due) = row  # fmt: skip
     evidence = None
     if receipt is not None:
         evidence = SettledReceipt(
@@ -107,6 +109,7 @@ def message(row: Sequence[Any]) -> OutboundMessage:
         dead_at=_at(dead_at),
         receipt=evidence,
         first_sealed_at=from_us(first_sealed_at),
+        reseal_due=bool(reseal_due),
     )
 
 
@@ -184,18 +187,23 @@ class SqlOutbound:
 
     def records(self, administration: str, changes: Sequence[QueuedChange]) -> list[AeoRecord]:
         """The record versions of ``changes``, in the order of ``changes``: one statement
-        per message (a backlog drains in messages of hundreds)."""
+        per message (a backlog drains in messages of hundreds). A consent record is the home
+        version it carries (``basis``) told as the partner is to hear it."""
         found: dict[int, AeoRecord] = {}
         columns = ", ".join(f"r.{c}" for c in tables.RECORD_COLUMNS)
         for start in range(0, len(changes), _CHUNK):
             ids = [c.id for c in changes[start : start + _CHUNK]]
             for row in self._rows(
-                f"SELECT o.id, {columns} FROM outbox o JOIN record_versions r "
-                "ON r.administration = ? AND r.identifier = o.identifier "
-                f"AND r.version = o.version WHERE o.id IN ({', '.join('?' * len(ids))})",
+                f"SELECT o.id, o.consent, o.version, o.queued_at, {columns} FROM outbox o "
+                "JOIN record_versions r ON r.administration = ? AND r.identifier = o.identifier "
+                "AND r.version = COALESCE(o.basis, o.version) "
+                f"WHERE o.id IN ({', '.join('?' * len(ids))})",
                 (administration, *ids),
             ):
-                found[row[0]] = tables.stored_record(administration, row[1:]).record
+                record = tables.stored_record(administration, row[4:]).record
+                if row[1] is not None:
+                    record = as_told(record, Told(row[1]), row[2], from_us(row[3]))
+                found[row[0]] = record
         return [found[c.id] for c in changes if c.id in found]
 
     def last_sequence(self, partner: str) -> int:
@@ -217,7 +225,7 @@ class SqlOutbound:
             to_us(m.sealed_at), 0, to_us(m.sealed_at), "", to_us(m.sealed_at),
             to_us(m.sealed_at),
         )  # fmt: skip
-        names = (*MESSAGE_COLUMNS[: len(row) - 1], "first_sealed_at")
+        names = (*MESSAGE_COLUMNS[: len(row) - 1], "first_sealed_at")  # reseal_due: 0
         try:
             with self._write() as cur:
                 cur.execute(
@@ -268,19 +276,19 @@ class SqlOutbound:
 
     def reseal(self, m: NewMessage, replacing: bytes) -> OutboundMessage | None:
         """The unsettled message ``m.sequence`` with digest ``replacing`` given ``m``'s bytes
-        (same changes); None when it is no longer those bytes in flight (another deliverer).
-        first_sealed_at stays: it orders ListOutboundMessages' pages, which a reseal must not
-        reshuffle."""
+        (the changes it still carries: a consent withdrawal may have taken some out); None when
+        it is no longer those bytes in flight (another deliverer). first_sealed_at stays: it
+        orders ListOutboundMessages' pages, which a reseal must not reshuffle."""
         with self._write() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
-                    "algorithm = ?, signature = ?, sealed_at = ? "
+                    "algorithm = ?, signature = ?, sealed_at = ?, records = ?, reseal_due = 0 "
                     "WHERE partner = ? AND sequence = ? AND state = 'sending' AND digest = ?"
                 ),
                 (
                     m.payload, m.digest, m.key_id, m.algorithm, m.signature, to_us(m.sealed_at),
-                    m.partner, m.sequence, replacing,
+                    len(m.outbox_ids), m.partner, m.sequence, replacing,
                 ),
             )  # fmt: skip
             changed = cur.rowcount == 1

@@ -20,6 +20,7 @@ from adapters.store.audit import SqlAuditLog
 from adapters.store.consent import SqlConsents
 from adapters.store.dialects import Dialect
 from gateway.app.unit_of_work import StoredMessage
+from gateway.domain.consent import Told
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import AeoRecord, MessageMeta
@@ -330,15 +331,54 @@ class SqlChangeLog(_Repository):
 
 
 class SqlOutbox(_Repository):
-    """Home AEO changes queued per partner, written with the change itself (migration 0005)."""
+    """Home AEO changes queued per partner, written with the change itself (migration 0005),
+    and consent records (migration 0013)."""
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         #: Operators taken out of a partner's queue (consent withdrawn), per work like rows.
         self._drops = _Rows()
+        #: Operators taken out of a partner's messages not yet settled, likewise.
+        self._withheld = _Rows()
+        #: The highest consent record version queued by this group's works, flushed or not,
+        #: kept or not: one too high only skips a home version, one too low would be stale.
+        self._told: dict[str, int] = {}
 
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
-        self._rows.staged.append((partner, identifier, version, to_us(queued_at)))
+        self._rows.staged.append((partner, identifier, version, to_us(queued_at), None, None))
+
+    def enqueue_told(
+        self,
+        partner: str,
+        identifier: str,
+        version: int,
+        basis: int,
+        told: Told,
+        queued_at: datetime,
+    ) -> None:
+        row = (partner, identifier, version, to_us(queued_at), told.value, basis)
+        self._rows.staged.append(row)
+        self._told[identifier] = max(self._told.get(identifier, 0), version)
+
+    def consent_versions(self, identifiers: Collection[str]) -> Mapping[str, int]:
+        # Rows of this group not yet flushed count too; rows dropped but not yet deleted may
+        # count: a version too high is harmless, one too low is not.
+        found: dict[str, int] = {}
+        wanted = sorted(set(identifiers))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            self._cur.execute(
+                self._q(
+                    "SELECT identifier, MAX(version) FROM outbox WHERE consent IS NOT NULL "
+                    f"AND identifier IN ({', '.join('?' * len(chunk))}) GROUP BY identifier"
+                ),
+                tuple(chunk),
+            )
+            found.update((identifier, int(top)) for identifier, top in self._cur.fetchall())
+        for identifier in wanted:
+            if identifier in self._told:
+                found[identifier] = max(found.get(identifier, 0), self._told[identifier])
+        return found
 
     def was_sealed(self, partner: str, identifier: str) -> bool:
         # Sealing happens outside group commits (gateway.app.deliver): the database knows.
@@ -357,14 +397,48 @@ class SqlOutbox(_Repository):
         self._rows.staged = [r for r in self._rows.staged if r[:2] != (partner, identifier)]
         self._drops.staged.append((partner, identifier))
 
+    def withhold_unsent(self, partner: str, identifier: str) -> None:
+        self._withheld.staged.append((partner, identifier))
+
     def settle(self, keep: bool) -> None:
         if keep:
             for dropped in self._drops.staged:
                 self._rows.kept = [r for r in self._rows.kept if r[:2] != dropped]
         self._drops.settle(keep)
+        self._withheld.settle(keep)
         super().settle(keep)
 
     def flush(self) -> None:
+        for partner, identifier in self._withheld.kept:
+            # Rare (a withdrawal with the partner unreachable): statements, not a batch.
+            in_flight = (
+                "SELECT sequence FROM outbound_messages WHERE partner = ? AND state = 'sending'"
+            )
+            self._cur.execute(
+                self._q(
+                    "UPDATE outbound_messages SET reseal_due = 1 WHERE partner = ? AND "
+                    "state = 'sending' AND sequence IN (SELECT message_sequence FROM outbox "
+                    "WHERE partner = ? AND identifier = ? AND message_sequence IS NOT NULL)"
+                ),
+                (partner, partner, identifier),
+            )
+            self._cur.execute(
+                self._q(
+                    "DELETE FROM outbox WHERE partner = ? AND identifier = ? "
+                    f"AND message_sequence IN ({in_flight})"
+                ),
+                (partner, identifier, partner),
+            )
+            self._cur.execute(
+                self._q(
+                    "UPDATE outbound_messages SET records = (SELECT COUNT(*) FROM outbox o "
+                    "WHERE o.partner = outbound_messages.partner "
+                    "AND o.message_sequence = outbound_messages.sequence) "
+                    "WHERE partner = ? AND state = 'sending' AND reseal_due = 1"
+                ),
+                (partner,),
+            )
+        self._withheld.kept.clear()
         if self._drops.kept:  # rows written before (committed, or flushed by this group)
             self._cur.executemany(
                 self._q(
@@ -375,7 +449,9 @@ class SqlOutbox(_Repository):
             )
             self._drops.kept.clear()
         if self._rows.kept:
-            sql = tables.insert("outbox", ("partner", "identifier", "version", "queued_at"))
+            sql = tables.insert(
+                "outbox", ("partner", "identifier", "version", "queued_at", "consent", "basis")
+            )
             self._cur.executemany(self._q(sql), self._rows.kept)
             self._rows.kept.clear()
 

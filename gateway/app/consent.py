@@ -6,27 +6,27 @@ So the queue always agrees with the decisions: a change is queued for a consent-
 partner only while the operator's consent is granted; a grant queues the operator's current
 state in its own transaction; a withdrawal takes the operator's unsealed changes out of the
 partner's queue and queues the withdrawal record after whatever is already sealed, in the same
-transaction, so nothing queued before it goes out after it. Gating when a message is sealed
+transaction, so nothing queued before it goes out after it. What a decision sends is a record
+for that partner's stream alone (a consent record, gateway.domain.consent): the home record,
+its history and the change feed are left as they are. Gating when a message is sealed
 would instead need every seal to read the decisions and could not queue the current state on
 a grant (docs/data-protection.md).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.app.unit_of_work import Transactions, UnitOfWork
 from gateway.domain import consent
-from gateway.domain.consent import ConsentDecision, ConsentEntry, ConsentState
+from gateway.domain.consent import ConsentDecision, ConsentEntry, ConsentState, Told
 from gateway.domain.directory import Directory
 from gateway.domain.errors import ConsentNotRequired, PartnerNotFound
-from gateway.domain.events import RecordVersionApplied
 from gateway.domain.home_registry import enterprise_identifier
 from gateway.domain.ports import Clock
-from gateway.domain.records import AeoRecord, MessageMeta
+from gateway.domain.records import AeoRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,10 @@ def _no_wake(partners: Collection[str]) -> None:
     pass
 
 
+def _never_retired(partner: str) -> bool:
+    return False
+
+
 class RecordConsent:
     """RecordOperatorConsent and ``aeo-gateway consent grant|withdraw``."""
 
@@ -52,12 +56,15 @@ class RecordConsent:
         key_id: str,
         algorithm: str,
         queued: Callable[[Collection[str]], None] = _no_wake,
+        retired: Callable[[str], bool] = _never_retired,
     ) -> None:
         self._transactions = transactions
         self._clock = clock
         self._key_id = key_id
         self._algorithm = algorithm
         self._queued = queued
+        #: Whether a partner is retired (gateway.app.lifecycle): it is queued nothing more.
+        self._retired = retired
 
     def __call__(self, decision: ConsentDecision, directory: Directory) -> ConsentResult:
         partner = directory.partners.get(decision.partner)
@@ -83,7 +90,9 @@ class RecordConsent:
             decision.actor.strip(),
             decision.reason.strip(),
         )
-        sends = consent.receives_operator_data(partner, home.day_of(now))
+        sends = consent.receives_operator_data(partner, home.day_of(now)) and not self._retired(
+            partner.code
+        )
         result = self._transactions.run(
             lambda uow: self._apply(uow, directory, item, sends), partners=(home.code,)
         )
@@ -105,39 +114,28 @@ class RecordConsent:
             uow.outbox.drop_unsealed(code, identifier)
             if not uow.outbox.was_sealed(code, identifier):
                 return ConsentResult(item, changed, None)
+            # Nor what was sealed but not settled: those messages are resealed without it
+            # (same sequence). If the partner had in fact taken the earlier bytes (its receipt
+            # lost), the withdrawal record that follows corrects what it holds.
+            uow.outbox.withhold_unsent(code, identifier)
         if not (changed and sends):
             return ConsentResult(item, changed, None)
         history = uow.records.histories(home, (identifier,)).get(identifier, ())
         current = history[-1] if history else None
         if current is None or not consent.shared(current):
             return ConsentResult(item, changed, None)  # partners have nothing to hear of it
-        if item.state is ConsentState.GRANTED:
-            record = consent.regrant(current, item.recorded_at)
-        else:
-            record = consent.withdrawal(current, item.recorded_at)
-        if record is not None:
-            meta = MessageMeta(
-                f"{home}-consent-{uuid.uuid4().hex}",
-                0,
-                item.recorded_at,
-                self._key_id,
-                self._algorithm,
-            )
-            uow.records.add(home, record, meta)
-            uow.changes.append(
-                RecordVersionApplied(
-                    home,
-                    record.identifier,
-                    record.version,
-                    record.status,
-                    record.event,
-                    record.effective_at,
-                    meta.message_id,
-                )
-            )
-        sent = record or current
-        uow.outbox.enqueue(code, identifier, sent.version, item.recorded_at)
-        return ConsentResult(item, changed, sent)
+        # A record for this partner's stream alone: no home record version, no change-feed
+        # event; the home administration's own state is the operator's, whatever it decides.
+        issued = uow.outbox.consent_versions((identifier,)).get(identifier)
+        if item.state is ConsentState.GRANTED and not consent.needs_consent_record(current, issued):
+            uow.outbox.enqueue(code, identifier, current.version, item.recorded_at)
+            return ConsentResult(item, changed, current)
+        told = Told.GRANTED if item.state is ConsentState.GRANTED else Told.WITHDRAWN
+        version = consent.consent_version(current, issued)
+        uow.outbox.enqueue_told(code, identifier, version, current.version, told, item.recorded_at)
+        return ConsentResult(
+            item, changed, consent.as_told(current, told, version, item.recorded_at)
+        )
 
 
 class ConsentLog(Protocol):

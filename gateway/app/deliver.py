@@ -191,6 +191,17 @@ class DeliverPartner:
                 return self._overtaken(code, sequence, "sealing")
         elif step is not Step.SEND or head is None:
             return False
+        elif head.reseal_due:
+            # A consent withdrawal took changes out of it: the same sequence, issued with what
+            # it still carries (an empty delta if nothing: the partner sees no gap).
+            changes = self._store.sealed_changes(code, head.sequence)
+            again = self._sealed(directory, code, head.sequence, changes, now)
+            resealed = self._store.reseal(again, head.digest)
+            if resealed is None:
+                return self._overtaken(code, head.sequence, "resealing")
+            log.info("outbound message to %s sequence %d resealed after a withdrawal", code,
+                     head.sequence)  # fmt: skip
+            head = resealed
         return self._send(directory, code, head)
 
     def _sealed(

@@ -3,7 +3,8 @@
 Each change becomes the enterprise's next record version, its change-log event and, when it
 concerns partners, one outbox row per partner to be told, all in one transaction that holds the
 home administration's row: home changes are serialised across gateway replicas, so versions
-follow one another without gaps or races.
+follow one another without races, and without gaps except above a consent record (a version
+told one partner alone, gateway.domain.consent): the next home version is numbered above it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gateway.app.unit_of_work import Transactions, UnitOfWork
-from gateway.domain.consent import granted, receives_operator_data
+from gateway.domain.consent import granted, home_floor, receives_operator_data
 from gateway.domain.directory import Directory
 from gateway.domain.events import RecordVersionApplied
 from gateway.domain.home_registry import CheckedChange, GradeChange, check, next_version
@@ -56,6 +57,10 @@ def _no_wake(partners: Collection[str]) -> None:
     pass
 
 
+def _never_retired(partner: str) -> bool:
+    return False
+
+
 def _without_consent(
     uow: UnitOfWork,
     directory: Directory,
@@ -84,6 +89,7 @@ class RecordGradeChange:
         key_id: str,
         algorithm: str,
         queued: Callable[[Collection[str]], None] = _no_wake,
+        retired: Callable[[str], bool] = _never_retired,
     ) -> None:
         self._transactions = transactions
         self._clock = clock
@@ -91,6 +97,8 @@ class RecordGradeChange:
         self._algorithm = algorithm
         #: Told, after commit, which partners have new changes queued (delivery wakes up).
         self._queued = queued
+        #: Whether a partner is retired (gateway.app.lifecycle): it is queued nothing more.
+        self._retired = retired
 
     def __call__(self, change: GradeChange, directory: Directory) -> GradeChangeResult:
         return self.many([change], directory).results[0]
@@ -113,7 +121,7 @@ class RecordGradeChange:
         recipients = sorted(
             code
             for code, partner in directory.partners.items()
-            if receives_operator_data(partner, home.day_of(now))
+            if receives_operator_data(partner, home.day_of(now)) and not self._retired(code)
         )
         result = self._transactions.run(
             lambda uow: self._apply(uow, directory, checked, recipients, now),
@@ -142,10 +150,12 @@ class RecordGradeChange:
             # Read once per chunk; the versions this work adds are read back from the stage.
             uow.records.histories(home, {c.identifier for c in chunk})
             refused = _without_consent(uow, directory, recipients, chunk)
+            told = uow.outbox.consent_versions({c.identifier for c in chunk})
             for item in chunk:
                 history = uow.records.histories(home, (item.identifier,)).get(item.identifier, ())
                 to = [p for p in recipients if (p, item.identifier) not in refused]
-                results.append(self._one(uow, directory, item, history, to, meta))
+                floor = told.get(item.identifier)
+                results.append(self._one(uow, directory, item, history, to, meta, floor))
         return BulkResult(tuple(results))
 
     def _one(
@@ -156,12 +166,14 @@ class RecordGradeChange:
         history: Sequence[AeoRecord],
         recipients: Sequence[str],
         meta: MessageMeta,
+        told: int | None,
     ) -> GradeChangeResult:
         home = directory.home.code
         nxt = next_version(directory.home, history, item)
         if nxt.record is None:
             return GradeChangeResult(nxt.current, nxt.scheme.name, nxt.aeo, True, ())
-        record = nxt.record
+        # Numbered above the consent records a partner may hold (gateway.domain.consent).
+        record = replace(nxt.record, version=home_floor(nxt.record.version, told))
         uow.records.add(home, record, meta)
         uow.changes.append(
             RecordVersionApplied(

@@ -149,6 +149,10 @@ class Lifecycles:
             verb = "partners " + _PROGRAMME_VERBS[state]
             raise refuse(found, target, verb, "active (or active and suspended)")
 
+    def retired(self, code: str) -> bool:
+        """Whether ``code`` is retired: it is queued no operator changes any more."""
+        return self.of(code).recorded is LifecycleState.RETIRED
+
     def retired_at(self, code: str) -> datetime | None:
         return self.of(code).retired_at
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from gateway.app.audit_log import AuditLog
-from gateway.domain.consent import ConsentEntry, ConsentState
+from gateway.domain.consent import ConsentEntry, ConsentState, Told
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import SealedReceipt
 from gateway.domain.records import AeoRecord, BatchKind, MessageMeta
@@ -93,6 +93,24 @@ class Outbox(Protocol):
         (gateway.app.deliver) seals, sends and settles it."""
         ...
 
+    def enqueue_told(
+        self,
+        partner: str,
+        identifier: str,
+        version: int,
+        basis: int,
+        told: Told,
+        queued_at: datetime,
+    ) -> None:
+        """Queues a consent record for ``partner`` alone: home record version ``basis`` told
+        as ``told`` under ``version`` (gateway.domain.consent.as_told), sealed in its turn."""
+        ...
+
+    def consent_versions(self, identifiers: Collection[str]) -> Mapping[str, int]:
+        """The highest consent record version queued (or sealed) for each operator that has
+        one, this transaction's included."""
+        ...
+
     def was_sealed(self, partner: str, identifier: str) -> bool:
         """Whether a change of the operator was ever sealed into a message for ``partner``
         (the partner may know of the operator)."""
@@ -101,6 +119,13 @@ class Outbox(Protocol):
     def drop_unsealed(self, partner: str, identifier: str) -> None:
         """Takes the operator's changes not yet sealed for ``partner`` out of its queue (a
         consent withdrawal: nothing queued before it goes out after it)."""
+        ...
+
+    def withhold_unsent(self, partner: str, identifier: str) -> None:
+        """Takes the operator's changes out of ``partner``'s messages sealed but not settled
+        (state sending) and marks those messages to be resealed with what is left, possibly
+        nothing, under the same sequence (a consent withdrawal: operator data sealed before it
+        is not sent after it)."""
         ...
 
 

@@ -4,10 +4,15 @@ a decision sends that partner (docs/data-protection.md).
 Pure rules only: the use case (gateway.app.consent) stores the decision and queues what it
 sends in the transaction that holds the home administration's row, as grade changes do.
 
-A withdrawal is told to the partner as a record of its own: the operator's next home record
-version, as the current one but with event CONSENT_WITHDRAWN and consent_withdrawn set, queued
-for that partner alone. A grant after a withdrawal sends the operator's state again as the next
-version without the flag (event AMENDED); a first grant sends the current version as it is.
+A withdrawal is told to the partner as a record of its own, made for that partner's stream
+alone: the operator's current home record with event CONSENT_WITHDRAWN and consent_withdrawn
+set, under a version above every version the partner may have been sent. It is no home record
+version: the home administration's own recognition, history and change feed do not see it. A
+grant after a withdrawal sends the operator's current state again the same way, without the
+flag (event AMENDED), when the partner may hold a version at or above it; otherwise (a first
+grant) the current home version is queued as it is. The home registry numbers later versions
+above every such consent record version (``home_floor``), so a partner is never sent a version
+it would find stale.
 """
 
 from __future__ import annotations
@@ -92,25 +97,55 @@ def shared(record: AeoRecord | None) -> bool:
     return record is not None and record.authorised_from is not None
 
 
-def withdrawal(current: AeoRecord, at: datetime) -> AeoRecord:
+class Told(Enum):
+    """What a consent record queued for a partner tells it (an outbox row's ``consent``)."""
+
+    WITHDRAWN = "withdrawn"
+    GRANTED = "granted"
+
+
+def consent_version(current: AeoRecord, issued: int | None) -> int:
+    """The version of a consent record built from ``current``: above the home version and
+    above ``issued``, the highest consent record version issued for the operator so far."""
+    return max(current.version, issued or 0) + 1
+
+
+def needs_consent_record(current: AeoRecord, issued: int | None) -> bool:
+    """Whether a grant must send ``current`` as a consent record of its own (a partner may
+    hold a consent record version at or above it) rather than as it is."""
+    return issued is not None and issued >= current.version
+
+
+def home_floor(version: int, issued: int | None) -> int:
+    """The version the home registry stores for a new record numbered ``version``: above
+    every consent record version ``issued`` for the operator, so partners never find it
+    stale."""
+    return max(version, (issued or 0) + 1)
+
+
+def as_told(basis: AeoRecord, told: Told, version: int, at: datetime) -> AeoRecord:
+    """The record a consent record tells the partner, from the home version it carries."""
+    if told is Told.WITHDRAWN:
+        return withdrawal(basis, version, at)
+    return regrant(basis, version, at)
+
+
+def withdrawal(current: AeoRecord, version: int, at: datetime) -> AeoRecord:
     """The record that tells a partner the operator withdrew its consent."""
     return replace(
         current,
-        version=current.version + 1,
+        version=version,
         effective_at=at,
         event=StatusEvent.CONSENT_WITHDRAWN,
         consent_withdrawn=True,
     )
 
 
-def regrant(current: AeoRecord, at: datetime) -> AeoRecord | None:
-    """The record that sends the operator's state again after a withdrawal; None when the
-    current version carries no withdrawal and is sent as it is."""
-    if not current.consent_withdrawn:
-        return None
+def regrant(current: AeoRecord, version: int, at: datetime) -> AeoRecord:
+    """The record that sends the operator's state again after a withdrawal."""
     return replace(
         current,
-        version=current.version + 1,
+        version=version,
         effective_at=at,
         event=StatusEvent.AMENDED,
         consent_withdrawn=False,

@@ -79,6 +79,8 @@ class OutboundMessage:
     receipt: SettledReceipt | None = None
     #: When first sealed (a reseal changes sealed_at, never this): a stable listing order.
     first_sealed_at: datetime | None = None
+    #: A consent withdrawal took changes out of it: resealed before it is sent again.
+    reseal_due: bool = False
 
 
 @dataclass(frozen=True, slots=True)

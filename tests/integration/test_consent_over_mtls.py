@@ -4,6 +4,7 @@ signatures and receipts. The EU asks for operators' consent (partners/EU.toml)."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -159,6 +160,95 @@ def test_a_withdrawal_takes_back_changes_queued_but_not_yet_sent(
     assert (second.sequence, second.records) == (2, 1)
     assert at_eu(federation, ALICE) == (NOT_RECOGNISED, "consent.withdrawn")
     assert len(outbound_messages(home.target, home.admin, "EU")) == 2
+
+
+def home_view(home: Home, code: str) -> tuple[tuple[int, str], list[tuple[int, int]]]:
+    """The home gateway's own recognition of ``code`` and the (version, event) pairs its
+    change feed holds for it."""
+    with connect(home.target, TlsIdentity.dev(home.federation.home.pki_dir, "domestic")) as ch:
+        answer = RecognitionClient(ch).recognise(code)
+    with connect(home.target, home.admin) as channel:
+        changes = AdminClient(channel).changes(page_size=100).changes
+    applied = [c.record_version_applied for c in changes if c.HasField("record_version_applied")]
+    return (answer.outcome, answer.reason), [
+        (a.version, a.event) for a in applied if a.identifier == code
+    ]
+
+
+def test_consent_decisions_change_only_the_partners_stream_and_its_versions_keep_rising(
+    federation: Federation, running: Callable[[Gateway], Gateway]
+) -> None:
+    """Alice is certified (home version 1) and consents; withdraws; is graded "certified"
+    while withdrawn; consents again; withdraws and consents once more; is certified again.
+    Result: home recognition answers RECOGNISED throughout and home's change feed holds only
+    the three certifications (versions 1, 3, 6: numbered above the consent records 2, 4, 5
+    the EU was sent), no consent.withdrawn event; the EU answers NOT_RECOGNISED
+    consent.withdrawn after each withdrawal and RECOGNISED after each grant, never finding a
+    version stale, and is sent the last certification."""
+    running(build(federation.home))
+    running(start_peer(federation.peers["EU"]))
+    home = Home(federation)
+    assert home.certify(ALICE) == []
+    before = home_view(home, ALICE)
+    assert before[0] == (RECOGNISED, "recognised")
+
+    assert home.decide(ALICE, GRANTED) == 1
+    home.settled(0)
+    assert home.decide(ALICE, WITHDRAWN) == 2
+    home.settled(1)
+    assert at_eu(federation, ALICE) == (NOT_RECOGNISED, "consent.withdrawn")
+    assert home_view(home, ALICE) == before
+
+    assert home.certify(ALICE, "certified") == []
+    assert home.decide(ALICE, GRANTED) == 3
+    home.settled(2)
+    assert at_eu(federation, ALICE)[0] == RECOGNISED
+    assert home.decide(ALICE, WITHDRAWN) == 4
+    home.settled(3)
+    assert at_eu(federation, ALICE) == (NOT_RECOGNISED, "consent.withdrawn")
+    assert home.decide(ALICE, GRANTED) == 5
+    home.settled(4)
+    assert at_eu(federation, ALICE)[0] == RECOGNISED
+
+    assert home.certify(ALICE) == ["partners/EU"]
+    assert home.settled(5).records == 1
+    assert at_eu(federation, ALICE)[0] == RECOGNISED
+    recognition, feed = home_view(home, ALICE)
+    assert recognition == (RECOGNISED, "recognised")
+    assert [version for version, _ in feed] == [1, 3, 6]
+    assert common_pb2.STATUS_EVENT_CONSENT_WITHDRAWN not in [event for _, event in feed]
+    with connect(home.target, home.admin) as channel:
+        assert AdminClient(channel).partner_state("EU").outbound.dead_letters == 0
+
+
+def test_a_withdrawal_takes_the_operator_out_of_a_message_sealed_but_not_yet_received(
+    federation: Federation, running: Callable[[Gateway], Gateway]
+) -> None:
+    """Alice consents and is certified while the EU gateway is down: message 1, carrying her
+    record, is sealed and stays unsettled; she withdraws; then the EU gateway starts. Result:
+    right after the withdrawal message 1 lists 0 records; message 1 goes out resealed as an
+    empty delta under the same sequence, message 2 carries the withdrawal record alone, both
+    settled by the EU's receipts, and the EU answers NOT_RECOGNISED consent.withdrawn."""
+    running(build(federation.home))
+    home = Home(federation)
+    assert home.decide(ALICE, GRANTED) == 0
+    assert home.certify(ALICE) == ["partners/EU"]
+    deadline = time.monotonic() + 30
+    while not outbound_messages(home.target, home.admin, "EU"):
+        assert time.monotonic() < deadline, "message 1 never sealed"
+        time.sleep(0.1)
+    [sealed] = outbound_messages(home.target, home.admin, "EU")
+    assert (sealed.sequence, sealed.records) == (1, 1)
+    assert home.decide(ALICE, WITHDRAWN) == 2
+    [withheld] = outbound_messages(home.target, home.admin, "EU")
+    assert (withheld.sequence, withheld.records) == (1, 0)
+
+    running(start_peer(federation.peers["EU"]))
+    first = home.settled(0)
+    assert (first.sequence, first.records) == (1, 0)
+    second = home.settled(1)
+    assert (second.sequence, second.records) == (2, 1)
+    assert at_eu(federation, ALICE) == (NOT_RECOGNISED, "consent.withdrawn")
 
 
 def test_a_partner_not_adequate_is_sent_no_operator_data(

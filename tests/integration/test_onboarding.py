@@ -15,7 +15,7 @@ import pytest
 
 from gateway.bootstrap import Gateway, build
 from gateway.cli import main
-from gateway.client import PartnerClient, RecognitionClient, TlsIdentity, connect
+from gateway.client import AdminClient, PartnerClient, RecognitionClient, TlsIdentity, connect
 from gateway.federation import (
     free_port,
     outbound_messages,
@@ -247,6 +247,35 @@ def test_a_home_change_made_while_a_partner_is_in_testing_waits_and_is_not_sent(
             admin_pb2.GetPartnerStateRequest(name="partners/CL/state"), timeout=10
         )
     assert state.partner_state.outbound.paused
+    assert outbound_messages(home.target, admin, CODE) == []
+
+
+def test_a_retired_partner_has_its_queue_emptied_and_is_queued_no_later_home_change(
+    workspace: Workspace, tmp_path: Path, database: str, running: Callable[[Gateway], Gateway]
+) -> None:
+    """A home AEO change while Chile is in testing (queued, not sent), then an admin retires
+    Chile, then another home change. Result: the retirement empties Chile's queue (backlog 0)
+    and the later change is not queued for Chile (not in queued_for, backlog still 0)."""
+    home = start_home(workspace, tmp_path, database, running)
+    home.chile.write(endpoint=f"127.0.0.1:{free_port()}")
+    onboard(home, home.chile.definition)
+    step(home, "ConfigurePartner")
+    step(home, "TestPartner")  # nobody listens there: Chile stays in testing
+    registry = TlsIdentity.dev(home.settings.pki_dir, "registry")
+    admin = TlsIdentity.dev(home.settings.pki_dir, "admin")
+
+    def backlog() -> int:
+        with connect(home.target, admin) as channel:
+            return int(AdminClient(channel).partner_state(CODE).outbound.backlog)
+
+    first = record_grade_change(home.target, registry, HOME_AEO, "advanced certified", "Demo Co")
+    assert f"partners/{CODE}" in first.queued_for
+    assert backlog() == 1
+    step(home, "RetirePartner", reason="MRA not ratified")
+    assert backlog() == 0
+    later = record_grade_change(home.target, registry, HOME_AEO, "certified", "Demo Co")
+    assert f"partners/{CODE}" not in later.queued_for
+    assert backlog() == 0
     assert outbound_messages(home.target, admin, CODE) == []
 
 

@@ -5,6 +5,7 @@ the decisions are history with the current state derived."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +17,8 @@ from adapters.store.sql import SqlStore
 from adapters.store.unit_of_work import GroupUnitOfWork
 from gateway.app.consent import RecordConsent
 from gateway.app.home_registry import RecordGradeChange
-from gateway.domain.consent import ConsentDecision, ConsentState
+from gateway.app.unit_of_work import UnitOfWork
+from gateway.domain.consent import ConsentDecision, ConsentState, Told
 from gateway.domain.directory import Directory
 from gateway.domain.errors import ConsentInvalid, ConsentNotRequired, EnterpriseCodeInvalid
 from gateway.domain.home_registry import GradeChange
@@ -262,3 +264,36 @@ def test_a_grant_to_an_operator_never_an_aeo_queues_nothing(home: Home) -> None:
     home.change(grade="regular")
     assert home.decide(GRANT) == 0
     assert home.queue() == []
+
+
+def test_home_versions_are_numbered_above_consent_records_which_stay_out_of_home_history(
+    home: Home, store: SqlStore
+) -> None:
+    """Granted, certified (version 1) and sent, withdrawn, granted again, certified again.
+    Result: the consent records are versions 2 and 3 for SG alone; the home history holds
+    versions 1 and 4 only, with no consent_withdrawn flag; SG's queue is 2, 3, then 4."""
+    home.decide(GRANT)
+    home.change()
+    home.deliver()
+    assert home.decide(WITHDRAW) == 2
+    assert home.decide(GRANT) == 3
+    assert home.change(suspended=True) == ("SG",)
+    assert home.queue() == [(AEO, 2), (AEO, 3), (AEO, 4)]
+    history = store.transactions.run(lambda uow: uow.records.histories("CN", (AEO,)))[AEO]
+    assert [(r.version, r.consent_withdrawn) for r in history] == [(1, False), (4, False)]
+
+
+def test_a_consent_record_version_is_seen_by_the_same_group_before_it_is_written(
+    store: SqlStore,
+) -> None:
+    """A work queues a consent record (version 7) and asks for the operator's highest consent
+    record version before the group is flushed; a later transaction asks again. Result: 7
+    both times, and nothing for another operator."""
+
+    def queue_and_ask(uow: UnitOfWork) -> Mapping[str, int]:
+        uow.outbox.enqueue_told("SG", AEO, 7, 3, Told.WITHDRAWN, NOW)
+        return uow.outbox.consent_versions((AEO, OTHER))
+
+    assert store.transactions.run(queue_and_ask) == {AEO: 7}
+    later = store.transactions.run(lambda uow: uow.outbox.consent_versions((AEO, OTHER)))
+    assert later == {AEO: 7}

@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.app.unit_of_work import StoredMessage, Work
 from gateway.domain.audit import AuditEvent
-from gateway.domain.consent import ConsentEntry, ConsentState
+from gateway.domain.consent import ConsentEntry, ConsentState, Told
 from gateway.domain.errors import GatewayError, SignatureInvalid
 from gateway.domain.events import DomainEvent
 from gateway.domain.messages import (
@@ -88,6 +88,8 @@ class MemoryUnitOfWork:
         self.outbox = self
         self.audit = _MemoryAudit(store)
         self.queued: list[tuple[str, str, int, datetime]] = []
+        #: Highest consent record version per operator (this fake keeps it per work).
+        self.told: dict[str, int] = {}
         self.consents = MemoryConsents(store.consents)
 
     # MessageRepository and RecordRepository: nothing to gain from announced reads in memory
@@ -145,8 +147,26 @@ class MemoryUnitOfWork:
     def enqueue(self, partner: str, identifier: str, version: int, queued_at: datetime) -> None:
         self.queued.append((partner, identifier, version, queued_at))
 
+    def enqueue_told(
+        self,
+        partner: str,
+        identifier: str,
+        version: int,
+        basis: int,
+        told: Told,
+        queued_at: datetime,
+    ) -> None:
+        self.queued.append((partner, identifier, version, queued_at))
+        self.told[identifier] = max(self.told.get(identifier, 0), version)
+
+    def consent_versions(self, identifiers: Collection[str]) -> Mapping[str, int]:
+        return {i: v for i, v in self.told.items() if i in identifiers}
+
     def was_sealed(self, partner: str, identifier: str) -> bool:
         return False  # these fakes never seal
+
+    def withhold_unsent(self, partner: str, identifier: str) -> None:
+        pass  # nothing sealed to withhold
 
     def drop_unsealed(self, partner: str, identifier: str) -> None:
         self.queued = [q for q in self.queued if q[:2] != (partner, identifier)]

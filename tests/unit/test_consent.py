@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 import pytest
 
@@ -18,24 +17,30 @@ from tests.unit.test_outbound_delivery import setup
 AEO = "AEOCN0123456781"
 
 
-def test_a_withdrawal_is_the_next_version_flagged_and_a_regrant_clears_the_flag() -> None:
-    """Version 3 of an AEO's record, then its withdrawal and a grant after it. Result:
-    version 4 with event consent_withdrawn and the flag, the rest as version 3; version 5
-    with event amended and no flag; a regrant of a version without the flag is None."""
+def test_a_consent_record_is_numbered_above_home_and_earlier_consent_records() -> None:
+    """Version 3 of an AEO's record, told withdrawn with no consent record before, then told
+    granted after a consent record 4; home's next version after consent record 5. Result:
+    the withdrawal is version 4 with event consent_withdrawn and the flag, the rest as version
+    3; the grant is version 5, event amended, no flag; home's next version is 6 (not 4); a
+    grant needs a consent record only when one at or above the home version was issued."""
     current = record(AEO, version=3)
-    withdrawn = consent.withdrawal(current, NOW + timedelta(hours=1))
+    version = consent.consent_version(current, None)
+    withdrawn = consent.as_told(current, consent.Told.WITHDRAWN, version, NOW)
     assert (withdrawn.version, withdrawn.event, withdrawn.consent_withdrawn) == (
         4, StatusEvent.CONSENT_WITHDRAWN, True,
     )  # fmt: skip
     assert (withdrawn.tier, withdrawn.status, withdrawn.name) == (
         current.tier, current.status, current.name,
     )  # fmt: skip
-    again = consent.regrant(withdrawn, NOW + timedelta(hours=2))
-    assert again is not None
+    again = consent.as_told(current, consent.Told.GRANTED, consent.consent_version(current, 4), NOW)
     assert (again.version, again.event, again.consent_withdrawn) == (
         5, StatusEvent.AMENDED, False,
     )  # fmt: skip
-    assert consent.regrant(current, NOW) is None
+    assert consent.home_floor(4, 5) == 6
+    assert consent.home_floor(7, 5) == 7
+    assert consent.needs_consent_record(current, 3)
+    assert not consent.needs_consent_record(current, None)
+    assert not consent.needs_consent_record(record(AEO, version=6), 5)
 
 
 def test_only_an_operator_that_is_or_was_an_aeo_is_shared() -> None:

@@ -106,7 +106,7 @@ class MemoryOutbound:
             return None
         self._update(
             m.sequence, payload=m.payload, digest=m.digest, signature=m.signature,
-            sealed_at=m.sealed_at,
+            sealed_at=m.sealed_at, records=len(m.outbox_ids), reseal_due=False,
         )  # fmt: skip
         return self.sealed[m.sequence]
 
@@ -337,6 +337,29 @@ class BrokenTransport(Transport):
     ) -> PeerReceipt:
         self.sent.append(sealed)
         raise ValueError("status details that do not parse")
+
+
+def test_a_message_a_withdrawal_emptied_is_resealed_as_an_empty_delta_with_its_sequence() -> None:
+    """Message 1 carries one change and fails; a consent withdrawal then takes the change out
+    of it (as SqlOutbox.withhold_unsent does: the row gone, the message marked). Result: the
+    next attempt sends message 1 resealed with no record, new bytes, and it is settled."""
+    deliver, store, transport, codec, clock, snapshot = setup()
+    store.queue(record("AEOCN0123456781"))
+    transport.failure = "partner.unavailable"
+    assert not deliver(snapshot, "SG")
+    store.queued = [(c, s) for c, s in store.queued if s != 1]
+    store._update(1, reseal_due=True, records=0)
+    transport.failure = None
+    transport.sequence_offset = -1  # this fake numbers distinct payloads: two, one message
+    clock.at = NOW + timedelta(seconds=1)
+    assert deliver(snapshot, "SG")
+    assert [(b.sequence, len(b.records)) for b in codec.batches] == [(1, 1), (1, 0)]
+    first, again = transport.sent
+    assert first.payload != again.payload
+    settled = store.sealed[1]
+    assert (settled.state, settled.records, settled.reseal_due) == (
+        OutboundState.SETTLED, 0, False,
+    )  # fmt: skip
 
 
 def test_an_unexpected_error_of_the_transport_is_a_failed_attempt_with_backoff() -> None:
