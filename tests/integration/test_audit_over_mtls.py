@@ -274,6 +274,37 @@ def test_audit_verify_names_an_edited_and_a_deleted_row(
     assert (verdict["broken_position"], verdict["breach"]) == (3, "deleted")
 
 
+def test_audit_verify_names_a_row_edited_to_a_value_that_does_not_parse(
+    gateway: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two messages are recorded and a checkpoint signed; then entry 2's recorded_at is set
+    to 10**18 microseconds (past any datetime) with SQL. Result: `audit verify` exits 1 with
+    one line naming entry 2 as edited (no traceback) and VerifyAuditLog answers the same, not
+    INTERNAL. The checkpoint's signed_at set likewise is named as a bad signature."""
+    client = partner_client(gateway)
+    for n in (1, 2):
+        submit(client, n, record(version=n))
+    first = entries(gateway)[0].subject
+    assert cli(gateway, "audit", "export", first, "--out", str(tmp_path / "b.zip")) == 0
+    capsys.readouterr()
+    sql(gateway, "UPDATE audit_entries SET recorded_at = ? WHERE position = 2", (10**18,))
+    assert cli(gateway, "audit", "verify") == 1
+    out = capsys.readouterr()
+    assert out.err.strip().splitlines() == [
+        "aeo-gateway: audit log BROKEN at entry 2 (edited): entry 2 does not hash to its "
+        "stored hash: edited"
+    ]
+    answer = audit_client(gateway).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), timeout=10)
+    assert (answer.ok, answer.broken_position, answer.breach) == (False, 2, "edited")
+
+    sql(gateway, "DELETE FROM audit_entries WHERE position = 2")
+    sql(gateway, "UPDATE audit_head SET position = 1, entry_hash = ''")
+    sql(gateway, "UPDATE audit_checkpoints SET signed_at = ?", (10**18,))
+    assert cli(gateway, "audit", "verify", "--format", "json") == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["breach"] == "bad_checkpoint_signature"
+
+
 def test_audit_entries_are_listed_by_partner_and_kind_a_page_at_a_time(
     gateway: Live, capsys: pytest.CaptureFixture[str]
 ) -> None:
