@@ -395,6 +395,7 @@ def sent_event(m: NewMessage, resealed: bool = False) -> AuditEvent:
             "algorithm": m.algorithm,
             "records": len(m.outbox_ids),
             "signature_sha256": sha256_hex(m.signature) if m.signature else "",
+            "signer_key_sha256": m.signer_key_sha256,
             "resealed": resealed,
         },
     )
@@ -414,7 +415,11 @@ def receipt_event(
         digest=digest.hex(),
         key_id=receipt.key_id,
         receipt_digest=sha256_hex(receipt.receipt),
-        detail={"peer_message_id": receipt.peer_message_id, "algorithm": receipt.algorithm},
+        detail={
+            "peer_message_id": receipt.peer_message_id,
+            "algorithm": receipt.algorithm,
+            "receipt_key_sha256": receipt.key_sha256,
+        },
     )
 
 
@@ -434,5 +439,6 @@ def report_event(report: ReceivedReport, sealed: SealedReceipt) -> AuditEvent:
             "wire_format": report.wire_format,
             "algorithm": report.algorithm,
             "signature_sha256": sha256_hex(report.signature) if report.signature else "",
+            "signer_key_sha256": report.signer_key_sha256,
         },
     )
