@@ -16,17 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway.domain.audit import AuditKind
+
 if TYPE_CHECKING:
     from gateway.bootstrap import Core
     from gateway.domain.audit import AuditEntry
 
-KIND_NAMES = (
-    "message.received",
-    "message.sent",
-    "receipt.received",
-    "outcome_report.received",
-    "admin.action",
-)
+#: `audit list --kind` choices: the domain's kinds, so a kind added there is never refused here.
+KIND_NAMES = tuple(kind.value for kind in AuditKind)
+#: Kinds whose detail holds the call's outcome (`status`).
+_CALL_KINDS = (AuditKind.ADMIN_ACTION, AuditKind.PARTNER_CALL)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -226,7 +225,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in found:
         v = e.event
         who = v.actor_subject or "-"
-        outcome = v.detail.get("status", "") if v.kind.value == "admin.action" else ""
+        outcome = v.detail.get("status", "") if v.kind in _CALL_KINDS else ""
         print(
             f"{e.position:>8} {v.at.isoformat(timespec='seconds')} {v.kind.value:<23} "
             f"{v.partner or '-':<4} {v.subject} {outcome} by {who} {e.entry_hash[:16]}"

@@ -9,6 +9,7 @@ the OpenSSL binding here, and strict about non-canonical signatures and small-or
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -50,6 +51,15 @@ def _check_algorithm(key: PublicKey, algorithm: str) -> None:
     )
     if not ok:
         raise KeyMismatch(f"key is not a {algorithm} key")
+
+
+def key_sha256(key: PublicKey) -> str:
+    """SHA-256 (hex) of the key's DER SubjectPublicKeyInfo: what an audit entry records of the
+    key that signed (docs/audit.md), and what the bundle verifier compares a PEM against."""
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
 
 
 def load_public_key(pem: bytes, algorithm: str) -> PublicKey:
@@ -136,3 +146,8 @@ class Signer:
 
     def public_key(self) -> PublicKey:
         return self._key.public_key()
+
+    @property
+    def key_sha256(self) -> str:
+        """SHA-256 of the public key's DER SubjectPublicKeyInfo (see gateway.domain.signing)."""
+        return key_sha256(self._key.public_key())

@@ -4,12 +4,17 @@ package, the bundle and the gateway's public key (PEM).
 
     python3 verify_bundle.py bundle.zip --public-key gateway.pub.pem
 
-Checks (docs/audit.md, "Evidence bundles"): every file against the manifest's SHA-256; the
-raw message against the digest its audit entry holds (unless retention purged the bytes); the
-message's detached signature with the signer's public key; the receipt against the entry's
-receipt digest, and its signature; every entry of the chain proof (its hash recomputed, each
-linked to the one before, from the message's entry up to the checkpoint); the checkpoint's
-signature with the gateway public key given on the command line (never the one in the bundle).
+Checks (docs/audit.md, "Evidence bundles"): every file against the manifest's SHA-256; every
+entry of the chain proof (its hash recomputed, each linked to the one before, from the
+message's entry up to the checkpoint); the checkpoint's signature with the gateway public key
+given on the command line (never the one in the bundle). Nothing else in the bundle is
+trusted: the manifest's claims (direction, partner, sequence, digest, key id, algorithm) are
+checked against the message's entry; the raw message against the digest it holds (unless
+retention purged the bytes); the detached signature against the entry's signature_sha256 and
+the signer's public key against its signer_key_sha256 (SHA-256 of the DER
+SubjectPublicKeyInfo), then the signature with that key; the receipt against a receipt digest
+in the chain and its signature with the gateway key given (a received message) or the
+partner's key its receipt.received entry records (a sent one).
 Exit status 0 when everything holds, 1 with the first failure named otherwise, 2 for a bundle
 or key that cannot be read.
 
@@ -56,6 +61,23 @@ def load_key(pem: bytes) -> Any:
         return serialization.load_pem_public_key(pem)
     except ValueError as exc:
         raise Unreadable(f"not a PEM public key ({exc})") from exc
+
+
+def key_sha256(key: Any) -> str:
+    """SHA-256 of a public key's DER SubjectPublicKeyInfo: what an audit entry records of the
+    key that signed (docs/audit.md)."""
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return sha256(der)
+
+
+#: The direction a bundle's manifest must state for each kind of anchor entry.
+DIRECTIONS = {
+    "message.received": "received",
+    "outcome_report.received": "received",
+    "message.sent": "sent",
+}
 
 
 def signature_holds(key: Any, algorithm: str, payload: bytes, signature: bytes) -> bool:
@@ -147,42 +169,112 @@ def verify(bundle: zipfile.ZipFile, gateway_key: Any, say: Callable[[str], None]
         )
     say(f"checkpoint at entry {signed['position']} signed by the gateway ({signed['key_id']})")
 
-    # The message: its entry holds the digest of its raw bytes and of its receipt.
+    # The manifest's claims are unsigned: each one must be what the message's entry (pinned by
+    # the checkpoint) says.
     position = manifest["entry_position"]
     anchor = next((e for e in entries if e["position"] == position), None)
     if anchor is None or anchor["subject"] != manifest["message_id"]:
         raise BundleInvalid(f"the chain proof does not hold the message's entry {position}")
+    direction = DIRECTIONS.get(anchor["kind"])
+    if direction is None or manifest["direction"] != direction:
+        raise BundleInvalid(
+            f"the manifest says the message was {manifest['direction']!r} but entry {position} "
+            f"is a {anchor['kind']}"
+        )
     message = manifest["message"]
+    detail = anchor["detail"]
+    claims = (
+        ("partner", manifest["partner"], anchor["partner"]),
+        ("sequence", manifest["sequence"], anchor["sequence"]),
+        ("message_sha256", manifest["message_sha256"], anchor["digest"]),
+        ("message key_id", message["key_id"], anchor["key_id"]),
+        ("message algorithm", message.get("algorithm", detail["algorithm"]), detail["algorithm"]),
+    )
+    for name, claimed, recorded in claims:
+        if claimed != recorded:
+            raise BundleInvalid(
+                f"the manifest's {name} {claimed!r} is not entry {position}'s {recorded!r}"
+            )
+    say(f"manifest matches entry {position}: {direction} {anchor['kind']} of {anchor['partner']}")
+
+    # The message: its entry holds the digest of its raw bytes, of its detached signature and of
+    # the key that signed it.
     if message.get("purged"):
+        raw = None
         say("raw message bytes purged by retention: their digest stays in the chain")
     else:
         raw = read(message["file"])
         if sha256(raw) != anchor["digest"]:
             raise BundleInvalid("the raw message does not match the digest its audit entry holds")
         say(f"raw message matches entry {position} (sha256 {anchor['digest']})")
-        if "signature_file" in message:
-            if "signer_public_key" not in message:
+    signer = None
+    if "signer_public_key" in message:
+        signer = load_key(read(message["signer_public_key"]))
+        if not detail.get("signer_key_sha256"):
+            raise BundleInvalid(f"entry {position} records no signer key: it cannot be tied")
+        if key_sha256(signer) != detail["signer_key_sha256"]:
+            raise BundleInvalid(
+                f"the signer's public key is not the one entry {position} records: swapped"
+            )
+        say(f"signer's public key is the one entry {position} records")
+    if "signature_file" in message:
+        signature = read(message["signature_file"])
+        if sha256(signature) != detail.get("signature_sha256"):
+            raise BundleInvalid(
+                f"the message signature is not the one entry {position} records: swapped"
+            )
+        if raw is not None:
+            if signer is None:
                 raise BundleInvalid("the signer's public key is missing from the bundle")
-            signer = load_key(read(message["signer_public_key"]))
-            if not signature_holds(
-                signer, message["algorithm"], raw, read(message["signature_file"])
-            ):
+            if not signature_holds(signer, detail["algorithm"], raw, signature):
                 raise BundleInvalid("the message signature does not verify with the signer's key")
-            say(f"message signature verifies with key {message['key_id']} ({message['algorithm']})")
-        else:
-            say("message signature is inside the payload (its wire format): not checked here")
+            say(f"message signature verifies with key {anchor['key_id']} ({detail['algorithm']})")
+    elif raw is not None:
+        say("message signature is inside the payload (its wire format): not checked here")
+
+    # The receipt: ours for a message received, the partner's for one sent; its entry holds
+    # its digest (and, for the partner's, the key that signed it).
     receipt = manifest.get("receipt")
     if receipt is not None:
+        signed_by = "partner" if direction == "sent" else "gateway"
+        if receipt["signed_by"] != signed_by:
+            raise BundleInvalid(
+                f"the manifest says the receipt is signed by the {receipt['signed_by']}; for a "
+                f"{direction} message it is the {signed_by}'s"
+            )
         body = read(receipt["file"])
-        receipt_entries = [
-            e for e in entries if e["subject"] == manifest["message_id"] and e["receipt_digest"]
-        ]
-        if not any(e["receipt_digest"] == sha256(body) for e in receipt_entries):
+        receipt_entry = next(
+            (
+                e
+                for e in entries
+                if e["subject"] == manifest["message_id"]
+                and e["receipt_digest"]
+                and e["receipt_digest"] == sha256(body)
+            ),
+            None,
+        )
+        if receipt_entry is None:
             raise BundleInvalid("the receipt does not match the digest its audit entry holds")
-        if receipt["signed_by"] == "gateway":
+        if signed_by == "gateway":
             key = gateway_key
         elif "signer_public_key" in receipt:
             key = load_key(read(receipt["signer_public_key"]))
+            recorded = receipt_entry["detail"].get("receipt_key_sha256")
+            if not recorded or key_sha256(key) != recorded:
+                raise BundleInvalid(
+                    "the receipt signer's public key is not the one entry "
+                    f"{receipt_entry['position']} records: swapped"
+                )
+            receipt_claims = (
+                ("key_id", receipt["key_id"], receipt_entry["key_id"]),
+                ("algorithm", receipt["algorithm"], receipt_entry["detail"].get("algorithm")),
+            )
+            for name, claimed, recorded in receipt_claims:
+                if claimed != recorded:
+                    raise BundleInvalid(
+                        f"the manifest's receipt {name} {claimed!r} is not entry "
+                        f"{receipt_entry['position']}'s {recorded!r}"
+                    )
         else:
             key = None
         if key is None:

@@ -20,7 +20,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from adapters.crypto.signatures import ALGORITHMS, KeyMismatch, load_public_key, verifier
+from adapters.crypto.signatures import (
+    ALGORITHMS,
+    KeyMismatch,
+    key_sha256,
+    load_public_key,
+    verifier,
+)
 from adapters.directory import data_protection, dated_terms
 from gateway.domain.codes import Alias, IdentifierScheme
 from gateway.domain.definitions import DefinitionProblem, check_overlaps, check_partner
@@ -612,7 +618,9 @@ class FileDirectory:
                 except (KeyMismatch, ValueError) as exc:
                     raise f.error(field, str(exc)) from exc
                 digest.update(pem)
-                keys[(code, info.key_id)] = PartnerKey(info, verifier(key, info.algorithm), key)
+                keys[(code, info.key_id)] = PartnerKey(
+                    info, verifier(key, info.algorithm), key, key_sha256(key)
+                )
             digests[code] = digest.hexdigest()
         return Directory(
             version=version,

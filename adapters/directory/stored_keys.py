@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from adapters.crypto.signatures import KeyMismatch, load_public_key, verifier
+from adapters.crypto.signatures import KeyMismatch, key_sha256, load_public_key, verifier
 from adapters.directory.files import Definitions, FileDirectory
 from gateway.domain.directory import Directory, PartnerKey
 from gateway.domain.keys import StoredKey
@@ -68,7 +68,7 @@ def merge(base: Directory, stored: Sequence[StoredKey]) -> Directory:
                 )
                 continue
             keys[(entry.partner, entry.key_id)] = PartnerKey(
-                info, verifier(material, entry.algorithm), material
+                info, verifier(material, entry.algorithm), material, key_sha256(material)
             )
         elif existing is not None:
             info = replace(

@@ -106,46 +106,82 @@ def _row(e: AuditEntry) -> tuple[Any, ...]:
     )
 
 
+#: What an unreadable column or row parses to: an entry or checkpoint bound to fail its check.
+_UNREADABLE = (ValueError, TypeError, OverflowError)
+#: The position of a row whose stored position is no number (SQLite keeps text as text).
+UNREADABLE_POSITION = 0
+
+
 def entry(row: Sequence[Any]) -> AuditEntry:
-    """A stored row as an entry. A row whose fields no longer parse (edited by hand) still
-    becomes an entry, whose hash then fails to match."""
-    (position, recorded_at, kind, partner, actor_subject, actor_fingerprint, subject, sequence,
-     digest, key_id, receipt_digest, detail, prev_hash, entry_hash) = row  # fmt: skip
+    """A stored row as an entry. A row whose fields no longer parse (edited by hand: text in a
+    number column, a time out of range, a detail that is not JSON) still becomes an entry, at
+    its stored position where that reads as a number, whose hash then fails to match: verify
+    names it instead of failing to run."""
+    position, prev_hash, entry_hash = row[0], row[-2], row[-1]
+    try:
+        at = int(position)
+    except _UNREADABLE:
+        at = UNREADABLE_POSITION
+    try:
+        event = _event(row)
+    except _UNREADABLE as exc:  # what was hashed always parses: this row was edited
+        event = AuditEvent(
+            AuditKind.ADMIN_ACTION,
+            from_us(0),
+            subject=f"unreadable row at position {position!r}",
+            detail={"unreadable": str(exc)},
+        )
+    return AuditEntry(at, event, str(prev_hash), str(entry_hash))
+
+
+def _event(row: Sequence[Any]) -> AuditEvent:
+    (_, recorded_at, kind, partner, actor_subject, actor_fingerprint, subject, sequence,
+     digest, key_id, receipt_digest, detail, _, _) = row  # fmt: skip
     try:
         parsed = json.loads(detail)
         details = parsed if isinstance(parsed, dict) else {"unparsable": str(detail)}
-    except ValueError:
+    except _UNREADABLE:
         details = {"unparsable": str(detail)}
-    try:
-        event = AuditEvent(
-            KINDS.get(kind, AuditKind.ADMIN_ACTION),
-            from_us(int(recorded_at)),
-            partner=partner,
-            actor_subject=actor_subject,
-            actor_fingerprint=actor_fingerprint,
-            subject=subject,
-            sequence=None if sequence is None else int(sequence),
-            digest=digest,
-            key_id=key_id,
-            receipt_digest=receipt_digest,
-            detail=details,
-        )
-    except ValueError:  # a detail with a float, say: what was hashed never holds one
-        event = AuditEvent(AuditKind.ADMIN_ACTION, from_us(int(recorded_at)), detail={"x": "?"})
+    event = AuditEvent(
+        KINDS.get(kind, AuditKind.ADMIN_ACTION),
+        from_us(int(recorded_at)),
+        partner=partner,
+        actor_subject=actor_subject,
+        actor_fingerprint=actor_fingerprint,
+        subject=subject,
+        sequence=None if sequence is None else int(sequence),
+        digest=digest,
+        key_id=key_id,
+        receipt_digest=receipt_digest,
+        detail=details,  # one with a float raises ValueError: what was hashed never holds one
+    )
     if kind not in KINDS:  # an edited kind must not hash like the original
         event = AuditEvent(
             AuditKind.ADMIN_ACTION, event.at, subject=f"unknown kind {kind!r}", detail={}
         )
-    return AuditEntry(int(position), event, prev_hash, entry_hash)
+    return event
 
 
 def _checkpoint(row: Sequence[Any]) -> Checkpoint:
+    """A stored checkpoint. One whose columns no longer parse becomes a checkpoint with no
+    signature, at its stored position where that reads as a number: bound to fail verify's
+    signature check (bad_checkpoint_signature) instead of failing to run."""
     position, head_hash, signed_at, key_id, algorithm, signature = row
     try:
-        raw = bytes.fromhex(signature)
-    except ValueError:
-        raw = b""
-    return Checkpoint(int(position), head_hash, from_us(int(signed_at)), key_id, algorithm, raw)
+        at = int(position)
+    except _UNREADABLE:
+        at = UNREADABLE_POSITION
+    try:
+        return Checkpoint(
+            at,
+            str(head_hash),
+            from_us(int(signed_at)),
+            str(key_id),
+            str(algorithm),
+            bytes.fromhex(signature),
+        )
+    except _UNREADABLE:
+        return Checkpoint(at, str(head_hash), from_us(0), str(key_id), str(algorithm), b"")
 
 
 class SqlAuditLog:
@@ -359,6 +395,7 @@ def sent_event(m: NewMessage, resealed: bool = False) -> AuditEvent:
             "algorithm": m.algorithm,
             "records": len(m.outbox_ids),
             "signature_sha256": sha256_hex(m.signature) if m.signature else "",
+            "signer_key_sha256": m.signer_key_sha256,
             "resealed": resealed,
         },
     )
@@ -378,7 +415,11 @@ def receipt_event(
         digest=digest.hex(),
         key_id=receipt.key_id,
         receipt_digest=sha256_hex(receipt.receipt),
-        detail={"peer_message_id": receipt.peer_message_id, "algorithm": receipt.algorithm},
+        detail={
+            "peer_message_id": receipt.peer_message_id,
+            "algorithm": receipt.algorithm,
+            "receipt_key_sha256": receipt.key_sha256,
+        },
     )
 
 
@@ -398,5 +439,6 @@ def report_event(report: ReceivedReport, sealed: SealedReceipt) -> AuditEvent:
             "wire_format": report.wire_format,
             "algorithm": report.algorithm,
             "signature_sha256": sha256_hex(report.signature) if report.signature else "",
+            "signer_key_sha256": report.signer_key_sha256,
         },
     )

@@ -159,8 +159,8 @@ class VerifyAuditLog:
                 walk.feed(entry)
             if progress is not None:
                 progress(walk.entries, head)
-            if len(page) < WALK_PAGE:
-                break
+            if len(page) < WALK_PAGE or page[-1].position <= after:
+                break  # the last page (or rows whose position reads as no number)
             after = page[-1].position
         return walk.finish(head, checkpoints, self._valid)
 
@@ -283,7 +283,7 @@ class ExportEvidence:
         after = start - 1
         while after < end:
             page = self._store.entries(after, min(WALK_PAGE, end - after))
-            if not page:
+            if not page or page[-1].position <= after:
                 break
             found.extend(page)
             after = page[-1].position

@@ -31,7 +31,7 @@ from gateway.domain.outbound import (
 from gateway.domain.partners import OutboundEndpoint
 from gateway.domain.ports import Clock, Signer, WireCodec
 from gateway.domain.records import AeoRecord, BatchKind
-from gateway.domain.signing import pinned
+from gateway.domain.signing import key_sha256, pinned
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class NewMessage:
     queued_at: datetime
     sealed_at: datetime
     outbox_ids: tuple[int, ...]
+    #: SHA-256 of the signing key's DER SubjectPublicKeyInfo, for the audit log.
+    signer_key_sha256: str = ""
 
 
 class OutboundStore(Protocol):
@@ -232,6 +234,7 @@ class DeliverPartner:
             queued_at=min((c.queued_at for c in changes), default=now),
             sealed_at=now,
             outbox_ids=tuple(c.id for c in changes),
+            signer_key_sha256=key_sha256(signer),
         )
 
     def _send(
@@ -319,7 +322,12 @@ class DeliverPartner:
                 code, message, problem, f"names {answer.partner} sequence {answer.sequence}"
             )
         return SettledReceipt(
-            answer.receipt, answer.signature, answer.key_id, answer.algorithm, answer.message_id
+            answer.receipt,
+            answer.signature,
+            answer.key_id,
+            answer.algorithm,
+            answer.message_id,
+            key.key_sha256,
         )
 
     def _forged(self, code: str, message: OutboundMessage, reason: str, detail: str) -> NoReturn:

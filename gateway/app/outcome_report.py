@@ -52,6 +52,8 @@ class ReceivedReport:
     key_id: str
     algorithm: str
     peer: str
+    #: SHA-256 of the signing key's DER SubjectPublicKeyInfo, for the audit log.
+    signer_key_sha256: str = ""
 
 
 #: Seals the receipt once the sink knows which declaration ids it had already recorded.
@@ -133,6 +135,7 @@ class SubmitOutcomeReport:
                 f"clock; the window is {limits.clock_skew} either side"
             )
         outcomes, aggregates, ignored = self._checked(report, partner, directory)
+        signer = directory.keys.get((partner.code, decoded.key_id))
         received = ReceivedReport(
             partner=partner.code,
             digest=digest,
@@ -145,6 +148,7 @@ class SubmitOutcomeReport:
             key_id=decoded.key_id,
             algorithm=decoded.algorithm,
             peer=message.peer,
+            signer_key_sha256=signer.key_sha256 if signer is not None else "",
         )
 
         def receipt_for(already: Collection[str]) -> SealedReceipt:

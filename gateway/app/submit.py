@@ -55,9 +55,16 @@ class SubmitStatusMessage:
         keys = directory.keys_for(partner.code, message.received_at)
         batch = codec.open(message, keys, self._decode_limits)
         verified = accept(message, batch, partner, self._limits)
+        signer = directory.keys.get((partner.code, verified.key_id))
+        signer_key_sha256 = signer.key_sha256 if signer is not None else ""
         return self._transactions.run(
             lambda uow: record_message(
-                uow, verified, wire_format, self._sealer, self._limits.max_open_gaps
+                uow,
+                verified,
+                wire_format,
+                self._sealer,
+                self._limits.max_open_gaps,
+                signer_key_sha256=signer_key_sha256,
             ),
             partners=(partner.code,),
             prefetch=lambda uow: expect_reads(uow, verified),
@@ -76,6 +83,8 @@ def record_message(
     wire_format: str,
     sealer: ReceiptSealer,
     max_open_gaps: int = MAX_OPEN_GAPS,
+    *,
+    signer_key_sha256: str = "",
 ) -> SubmitResult:
     """Records an accepted message in ``uow``: its records, sequence, receipt and the changes.
     Idempotent: the same bytes again return the stored receipt and write nothing."""
@@ -129,13 +138,16 @@ def record_message(
             receipt=sealed,
         )
     )
-    uow.audit.append(received_event(message, wire_format, sealed))
+    uow.audit.append(received_event(message, wire_format, sealed, signer_key_sha256))
     return SubmitResult(sealed, duplicate=False)
 
 
-def received_event(message: VerifiedMessage, wire_format: str, sealed: SealedReceipt) -> AuditEvent:
-    """The audit entry of a stored message: digests of its raw bytes and of our receipt; the
-    bytes themselves stay in the messages table (docs/audit.md)."""
+def received_event(
+    message: VerifiedMessage, wire_format: str, sealed: SealedReceipt, signer_key_sha256: str = ""
+) -> AuditEvent:
+    """The audit entry of a stored message: digests of its raw bytes, of its detached signature,
+    of the key that verified it (``signer_key_sha256``: its DER SubjectPublicKeyInfo's) and of
+    our receipt; the bytes themselves stay in the messages table (docs/audit.md)."""
     detached = message.inbound.detached
     return AuditEvent(
         AuditKind.MESSAGE_RECEIVED,
@@ -153,6 +165,7 @@ def received_event(message: VerifiedMessage, wire_format: str, sealed: SealedRec
             "algorithm": message.algorithm,
             "kind": message.kind.value,
             "signature_sha256": sha256_hex(detached.signature) if detached else "",
+            "signer_key_sha256": signer_key_sha256,
             "receipt_key_id": sealed.key_id,
         },
     )

@@ -247,12 +247,21 @@ class ChainWalk:
         self.entries += 1
         if self.problem is None:
             self.problem = self._check(entry)
+        if entry.position < self._expected:  # a row whose position is no number any more
+            return
         if entry.position in self._wanted:
             self._at[entry.position] = entry.entry_hash
         self._expected = entry.position + 1
         self._prev = entry.entry_hash
 
     def _check(self, entry: AuditEntry) -> Problem | None:
+        if entry.position < self._expected:
+            return Problem(
+                self._expected,
+                Breach.EDITED,
+                f"a row whose position no longer reads as a number follows entry "
+                f"{self._expected - 1}: entry {self._expected} was edited",
+            )
         if entry.position > self._expected:
             missing = (
                 f"entry {self._expected} is missing"

@@ -34,6 +34,9 @@ class PartnerKey:
     info: SigningKeyInfo
     verify: Verify
     material: object = None
+    #: SHA-256 (hex) of the key's DER SubjectPublicKeyInfo: recorded in the audit log with
+    #: what it signed, so an evidence bundle's PEM is tied to the chain.
+    key_sha256: str = ""
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: one snapshot is one object

@@ -107,6 +107,8 @@ class SettledReceipt:
     key_id: str
     algorithm: str
     peer_message_id: str
+    #: SHA-256 of the partner's receipt key's DER SubjectPublicKeyInfo, for the audit log.
+    key_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,13 @@ from typing import cast
 from gateway.domain.ports import Signer
 
 
+def key_sha256(signer: Signer) -> str:
+    """SHA-256 of the signer's public key (DER SubjectPublicKeyInfo), for the audit log; empty
+    for a signer that does not say (a test's fake)."""
+    value = getattr(signer, "key_sha256", "")
+    return value if isinstance(value, str) else ""
+
+
 def pinned(signer: Signer) -> Signer:
     """The key to use for one whole operation (a signature and the key id it names): a
     rotating signer's key of the moment, or ``signer`` itself."""

@@ -10,11 +10,13 @@ import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gateway.bootstrap import Gateway
 from gateway.client import TlsIdentity, connect
 from gateway.federation import Federation
 from gateway.pb import audit_pb2, audit_pb2_grpc
+from tests.integration.test_audit_over_mtls import forged, fresh_key_pem
 from tests.integration.test_federation import certify, delivering, federation, running
 
 __all__ = ["federation", "running"]  # fixtures, used by name
@@ -28,7 +30,9 @@ def test_a_sent_message_and_its_receipt_are_recorded_and_its_bundle_verifies_off
     (an admin.action by the registry role; recorded once the call has answered, so delivery
     may come first), message.sent and then receipt.received for KR under one message id;
     that message's bundle, verified by its own script with only the home gateway's public
-    key, is proven, the receipt signed by the partner."""
+    key, is proven, the receipt signed by the partner; the bundle with the receipt re-signed
+    by another key (signature and signer key replaced), or with another signer key for the
+    message, manifest digests recomputed, is refused naming the key its entry records."""
     delivering(federation, running)
     certify(federation, "advanced certified", "Federation Demo Manufacturing Co")
     home = federation.home
@@ -73,3 +77,25 @@ def test_a_sent_message_and_its_receipt_are_recorded_and_its_bundle_verifies_off
     assert result.returncode == 0, result.stderr
     assert "receipt matches its entry and is signed by the partner" in result.stdout
     assert f"OK: message {sent.subject} (sent) is proven" in result.stdout
+
+    def resign_the_receipt(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+        key, pem = fresh_key_pem()
+        files["receipt.sig"] = key.sign(files["receipt.bin"])
+        files["receipt-signer.pub.pem"] = pem
+        manifest["receipt"]["algorithm"] = "ed25519"
+
+    def swap_the_signer_key(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+        files["signer.pub.pem"] = fresh_key_pem()[1]
+
+    for change, named in [
+        (resign_the_receipt, "receipt signer's public key is not the one entry"),
+        (swap_the_signer_key, "signer's public key is not the one entry"),
+    ]:
+        path.write_bytes(forged(bundle, change))
+        result = subprocess.run(
+            [sys.executable, "-I", str(tmp_path / "verify_bundle.py"), str(path),
+             "--public-key", str(public_key)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stdout
+        assert named in result.stderr

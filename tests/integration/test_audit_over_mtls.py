@@ -17,7 +17,12 @@ from typing import Any
 import grpc
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 
 from adapters.store.database import Database
 from adapters.store.dialects import from_url
@@ -177,6 +182,96 @@ def test_a_received_messages_bundle_is_verified_offline_by_the_standalone_script
     assert "message.bin does not match its SHA-256" in bad.stderr
 
 
+def forged(bundle: bytes, change: Callable[[dict[str, Any], dict[str, bytes]], None]) -> bytes:
+    """The bundle with ``change`` applied to its manifest and files, and every digest in the
+    manifest recomputed: a forger's bundle, consistent with itself."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as src:
+        files = {name: src.read(name) for name in src.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    change(manifest, files)
+    manifest["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, data in [("manifest.json", json.dumps(manifest).encode()), *files.items()]:
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+def fresh_key_pem() -> tuple[Ed25519PrivateKey, bytes]:
+    key = Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    return key, pem
+
+
+def resign_with_a_fresh_key(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+    key, pem = fresh_key_pem()
+    files["signature.bin"] = key.sign(files["message.bin"])
+    files["signer.pub.pem"] = pem
+    manifest["message"]["algorithm"] = "ed25519"
+
+
+def swap_the_signature(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+    files["signature.bin"] = fresh_key_pem()[0].sign(files["message.bin"])
+
+
+def swap_the_signer_key(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+    files["signer.pub.pem"] = fresh_key_pem()[1]
+
+
+def claim_it_was_sent_to_another_partner(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+    manifest.update(direction="sent", partner="KR")
+
+
+def claim_another_sequence(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+    manifest["sequence"] += 1
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (resign_with_a_fresh_key, "signer's public key is not the one entry 1 records: swapped"),
+        (swap_the_signature, "message signature is not the one entry 1 records: swapped"),
+        (swap_the_signer_key, "signer's public key is not the one entry 1 records: swapped"),
+        (claim_it_was_sent_to_another_partner, "says the message was 'sent' but entry 1 is"),
+        (claim_another_sequence, "manifest's sequence 2 is not entry 1's 1"),
+    ],
+)
+def test_a_bundle_with_a_swapped_signer_or_unchecked_claims_is_refused_offline(
+    start_gateway: Callable[..., Live],
+    tmp_path: Path,
+    change: Callable[[dict[str, Any], dict[str, bytes]], None],
+    named: str,
+) -> None:
+    """A received message's bundle, forged and made consistent with itself (every manifest
+    digest recomputed): re-signed with a fresh key (signature and signer key replaced), its
+    signature alone replaced, its signer key alone replaced, claimed as sent to KR, or given
+    another sequence. Result: the standalone script, in a fresh Python, exits 1 naming what
+    does not match the message's entry; the untouched bundle's entry records the SHA-256 of
+    the partner's registered key."""
+    gateway = start_gateway()
+    entry, _ = received(gateway)
+    bundle = (
+        audit_client(gateway)
+        .ExportEvidence(audit_pb2.ExportEvidenceRequest(message_id=entry.subject), timeout=10)
+        .bundle
+    )
+    with zipfile.ZipFile(io.BytesIO(bundle)) as z:
+        pem = z.read("signer.pub.pem")
+        (tmp_path / "verify_bundle.py").write_bytes(z.read("verify_bundle.py"))
+    der = load_pem_public_key(pem).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    [listed] = entries(gateway, kind="message.received")
+    assert json.loads(listed.detail_json)["signer_key_sha256"] == hashlib.sha256(der).hexdigest()
+    path = tmp_path / "forged.zip"
+    path.write_bytes(forged(bundle, change))
+    command = [
+        sys.executable, "-I", str(tmp_path / "verify_bundle.py"), str(path),
+        "--public-key", str(gateway_public_key(gateway)),
+    ]  # fmt: skip
+    bad = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert bad.returncode == 1, bad.stdout
+    assert named in bad.stderr
+
+
 def test_export_then_verify_bundle_on_the_command_line(
     gateway: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -272,6 +367,37 @@ def test_audit_verify_names_an_edited_and_a_deleted_row(
     assert cli(gateway, "audit", "verify", "--format", "json") == 1
     verdict = json.loads(capsys.readouterr().out)
     assert (verdict["broken_position"], verdict["breach"]) == (3, "deleted")
+
+
+def test_audit_verify_names_a_row_edited_to_a_value_that_does_not_parse(
+    gateway: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two messages are recorded and a checkpoint signed; then entry 2's recorded_at is set
+    to 10**18 microseconds (past any datetime) with SQL. Result: `audit verify` exits 1 with
+    one line naming entry 2 as edited (no traceback) and VerifyAuditLog answers the same, not
+    INTERNAL. The checkpoint's signed_at set likewise is named as a bad signature."""
+    client = partner_client(gateway)
+    for n in (1, 2):
+        submit(client, n, record(version=n))
+    first = entries(gateway)[0].subject
+    assert cli(gateway, "audit", "export", first, "--out", str(tmp_path / "b.zip")) == 0
+    capsys.readouterr()
+    sql(gateway, "UPDATE audit_entries SET recorded_at = ? WHERE position = 2", (10**18,))
+    assert cli(gateway, "audit", "verify") == 1
+    out = capsys.readouterr()
+    assert out.err.strip().splitlines() == [
+        "aeo-gateway: audit log BROKEN at entry 2 (edited): entry 2 does not hash to its "
+        "stored hash: edited"
+    ]
+    answer = audit_client(gateway).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), timeout=10)
+    assert (answer.ok, answer.broken_position, answer.breach) == (False, 2, "edited")
+
+    sql(gateway, "DELETE FROM audit_entries WHERE position = 2")
+    sql(gateway, "UPDATE audit_head SET position = 1, entry_hash = ''")
+    sql(gateway, "UPDATE audit_checkpoints SET signed_at = ?", (10**18,))
+    assert cli(gateway, "audit", "verify", "--format", "json") == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["breach"] == "bad_checkpoint_signature"
 
 
 def test_audit_entries_are_listed_by_partner_and_kind_a_page_at_a_time(

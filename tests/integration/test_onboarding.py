@@ -327,6 +327,43 @@ def test_a_test_message_from_a_partner_in_draft_is_refused(
     ]
 
 
+def test_a_partners_test_message_is_recorded_as_a_partner_call_and_listed_by_that_kind(
+    workspace: Workspace,
+    tmp_path: Path,
+    database: str,
+    running: Callable[[Gateway], Gateway],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Chile, a draft, sends a test message over mTLS (refused: not in testing). Result: the
+    audit log holds one partner.call entry for CL, naming SubmitTestMessage and the refusal,
+    and `aeo-gateway audit list --kind partner.call` (the domain's kind, accepted by the CLI)
+    lists exactly it."""
+    home = start_home(workspace, tmp_path, database, running)
+    home.chile.write(endpoint="127.0.0.1:9")
+    onboard(home, home.chile.definition)
+    request = exchange_pb2.SubmitTestMessageRequest(envelope=home.chile.envelope(1))
+    with home.as_chile() as channel:
+        stub = exchange_pb2_grpc.PartnerExchangeServiceStub(channel)
+        expect_error(
+            lambda: stub.SubmitTestMessage(request, timeout=10), FAILED, "partner.not_in_testing"
+        )
+    config = workspace.write_config("audit.toml", database_url=database)
+    capsys.readouterr()
+    assert (
+        main(
+            ["--config", str(config), "audit", "list", "--kind", "partner.call", "--format", "json"]
+        )
+        == 0
+    )
+    [entry] = json.loads(capsys.readouterr().out)
+    assert (entry["kind"], entry["partner"]) == ("partner.call", CODE)
+    assert entry["subject"].endswith("/SubmitTestMessage")
+    assert (entry["detail"]["status"], entry["detail"]["reason"]) == (
+        "FAILED_PRECONDITION",
+        "partner.not_in_testing",
+    )
+
+
 def test_a_status_message_from_a_partner_in_testing_is_refused_and_nothing_is_stored(
     workspace: Workspace, tmp_path: Path, database: str, running: Callable[[Gateway], Gateway]
 ) -> None:

@@ -269,3 +269,78 @@ def test_group_commits_and_own_transactions_appending_at_once_keep_one_chain(
     assert [e.position for e in entries] == list(range(1, 101))
     assert "XX" not in {e.event.partner for e in entries}
     assert verify(store)().ok
+
+
+#: A microsecond count far past the year 9999: no datetime holds it.
+OUT_OF_RANGE = 10**18
+
+
+def signed_chain(store: SqlStore, entries: int = 6) -> SqlAuditStore:
+    """``entries`` entries and a valid checkpoint at entry 3."""
+    audit = SqlAuditStore(store.database)
+    audit.append([event(n) for n in range(1, 4)])
+    assert AuditCheckpoints(audit, SIGNER, FixedClock()).now() is not None
+    audit.append([event(n) for n in range(4, entries + 1)])
+    return audit
+
+
+def test_an_entry_edited_to_a_time_out_of_range_is_named_as_edited(store: SqlStore) -> None:
+    """Entry 4's recorded_at is set to 10**18 microseconds (past any datetime) with SQL.
+    Result: verify does not fail to run; it names entry 4 as edited, and listing the entries
+    still works."""
+    audit = signed_chain(store)
+    execute(store, "UPDATE audit_entries SET recorded_at = ? WHERE position = 4", (OUT_OF_RANGE,))
+    verdict = verify(store)()
+    assert verdict.problem is not None
+    assert (verdict.problem.position, verdict.problem.breach) == (4, Breach.EDITED)
+    assert [e.position for e in audit.entries(0, 100)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_checkpoint_edited_to_a_time_out_of_range_is_named_as_a_bad_signature(
+    store: SqlStore,
+) -> None:
+    """The checkpoint at entry 3 gets signed_at 10**18 microseconds with SQL. Result: verify
+    does not fail to run; it names that checkpoint's signature as bad."""
+    signed_chain(store)
+    execute(store, "UPDATE audit_checkpoints SET signed_at = ? WHERE position = 3", (OUT_OF_RANGE,))
+    verdict = verify(store)()
+    assert verdict.problem is not None
+    assert (verdict.problem.position, verdict.problem.breach) == (
+        3,
+        Breach.BAD_CHECKPOINT_SIGNATURE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "position", "expected"),
+    [
+        ("audit_entries", "recorded_at", 4, (4, Breach.EDITED)),
+        ("audit_entries", "sequence", 4, (4, Breach.EDITED)),
+        ("audit_entries", "detail", 4, (4, Breach.EDITED)),
+        # A position that is no number leaves a gap where the row was.
+        ("audit_entries", "position", 4, (4, Breach.DELETED)),
+        ("audit_entries", "position", 6, (6, Breach.EDITED)),
+        ("audit_checkpoints", "signed_at", 3, (3, Breach.BAD_CHECKPOINT_SIGNATURE)),
+        ("audit_checkpoints", "position", 3, (0, Breach.BAD_CHECKPOINT_SIGNATURE)),
+    ],
+)
+def test_a_number_column_edited_to_text_on_sqlite_is_named_by_verify(
+    store: SqlStore,
+    table: str,
+    column: str,
+    position: int,
+    expected: tuple[int, Breach],
+) -> None:
+    """SQLite keeps text written into an INTEGER column as text: one column of an entry or of
+    the checkpoint is set to 'noon' (a detail to a number). Result: verify does not fail to
+    run; it names the entry as edited (a gap where a row's position was, when that row is not
+    the last), or the checkpoint's signature as bad (at position 0 when its own position no
+    longer reads)."""
+    if store.database.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses text in a BIGINT column")
+    signed_chain(store)
+    value: object = 7 if column == "detail" else "noon"
+    execute(store, f"UPDATE {table} SET {column} = ? WHERE position = ?", (value, position))
+    verdict = verify(store)()
+    assert verdict.problem is not None
+    assert (verdict.problem.position, verdict.problem.breach) == expected
