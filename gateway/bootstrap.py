@@ -559,7 +559,7 @@ def build(
                 _limits(settings),
                 clock,
             ),
-            accept=AcceptAnnouncement(partner_keys, directory, clock),
+            accept=AcceptAnnouncement(partner_keys, directory, clock, core.lifecycles),
         ),
         server,
     )
@@ -580,6 +580,7 @@ def build(
                 ),
                 directory,
                 clock,
+                core.lifecycles,
             ),
         ),
         server,

@@ -138,6 +138,22 @@ class Lifecycles:
                 state=found.state.value,
             )
 
+    def exchanges_keys(self, code: str, directory: Directory | None = None) -> bool:
+        """Whether signing keys are exchanged with the partner: it is in testing or active
+        (suspended included), not draft, configured or retired."""
+        return self.of(code, directory).accepts_tests()
+
+    def require_exchanging_keys(self, code: str, directory: Directory) -> None:
+        """Only a partner in testing or active (suspended included) may announce its keys."""
+        found = self.of(code, directory)
+        if not found.accepts_tests():
+            raise PartnerNotActive(
+                f"partner {code} is {found.state.value}: its key announcements are accepted "
+                "in testing or active",
+                partner=code,
+                state=found.state.value,
+            )
+
     def guard_programme(self, directory: Directory, code: str, state: ProgrammeState) -> None:
         """Only an active partner's programme may be given notice, suspended or resumed."""
         if code not in directory.partners:

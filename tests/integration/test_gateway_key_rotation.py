@@ -36,6 +36,8 @@ from gateway.pb import (
     exchange_pb2_grpc,
     keys_pb2,
     keys_pb2_grpc,
+    onboarding_pb2,
+    onboarding_pb2_grpc,
 )
 from tests.conftest import Live, Workspace
 from tests.factories import record
@@ -326,3 +328,67 @@ def test_a_replica_that_cannot_read_the_rotated_key_keeps_signing_and_says_where
     assert key_file in caplog.text
     response = submit(partner_client(again), 2, record(version=2))
     assert response.receipt.signature.key_id == b.settings.signing_key_id
+
+
+def sg_announcement(live: Live, key_id: str) -> exchange_pb2.AnnounceSigningKeyRequest:
+    """SG's announcement of a new key, signed with its registered key SG-2026-1."""
+    message = exchange_pb2.KeyAnnouncement(
+        announcer="SG",
+        recipient="CN",
+        key_id=key_id,
+        algorithm=common_pb2.SIGNATURE_ALGORITHM_ED25519,
+        public_key_pem=pki.public_pem(pki.signing_key(ED25519)).decode(),
+    )
+    protomap.set_timestamp(message.valid_from, datetime.now(UTC))
+    payload = message.SerializeToString(deterministic=True)
+    return exchange_pb2.AnnounceSigningKeyRequest(
+        announcement=exchange_pb2.SignedKeyAnnouncement(
+            announcement=payload,
+            signature=common_pb2.DetachedSignature(
+                key_id="SG-2026-1",
+                algorithm=common_pb2.SIGNATURE_ALGORITHM_ED25519,
+                signature=live.workspace.signer("SG").sign(payload),
+            ),
+        )
+    )
+
+
+def test_a_retired_partner_can_neither_announce_a_key_nor_is_announced_to(
+    start_gateway: Callable[..., Live], tmp_path: Path
+) -> None:
+    """An admin retires SG; SG then announces a new key, correctly signed; then the gateway's
+    key is rotated. Result: FAILED_PRECONDITION partner.not_active and SG's keys unchanged;
+    the rotation announces to the active partners but not to SG."""
+    live = start_gateway(gateway_keys_dir=tmp_path / "keys")
+    onboarding_pb2_grpc.PartnerOnboardingServiceStub(live.channel("admin")).RetirePartner(
+        onboarding_pb2.RetirePartnerRequest(name="partners/SG", reason="MRA terminated"),
+        timeout=30,
+    )
+    stub = exchange_pb2_grpc.PartnerExchangeServiceStub(live.channel("SG"))
+    expect_error(
+        lambda: stub.AnnounceSigningKey(sg_announcement(live, "SG-2027-7"), timeout=10),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "partner.not_active",
+    )
+    listed = keys_pb2_grpc.KeyManagementServiceStub(live.channel("admin")).ListPartnerSigningKeys(
+        keys_pb2.ListPartnerSigningKeysRequest(parent="partners/SG"), timeout=10
+    )
+    assert "SG-2027-7" not in {k.key_id for k in listed.keys}
+
+    answer = rotate(live.channel("admin"), f"CN-GW-{uuid.uuid4().hex[:8]}")
+    announced = {a.partner for a in answer.announcements}
+    assert "partners/SG" not in announced
+    assert "partners/KR" in announced
+
+
+def test_an_active_partner_announces_a_key_that_is_registered(live: Live) -> None:
+    """SG, active, announces a new key signed with its registered key. Result: registered,
+    source announcement."""
+    stub = exchange_pb2_grpc.PartnerExchangeServiceStub(live.channel("SG"))
+    answer = stub.AnnounceSigningKey(sg_announcement(live, "SG-2027-8"), timeout=10)
+    assert answer.key_id == "SG-2027-8"
+    listed = keys_pb2_grpc.KeyManagementServiceStub(live.channel("admin")).ListPartnerSigningKeys(
+        keys_pb2.ListPartnerSigningKeysRequest(parent="partners/SG"), timeout=10
+    )
+    sources = {k.key_id: k.source for k in listed.keys}
+    assert sources["SG-2027-8"] == keys_pb2.KEY_SOURCE_ANNOUNCEMENT
