@@ -384,11 +384,15 @@ class SubmitTestMessage:
             needs_snapshot=False,
         )
         sealed = self._sealer.seal(receipt)
-        detail = (
-            f"{wire_format} test message with {receipt.received} records verified (key "
-            f"{verified.key_id}); nothing applied"
-        )
-        self._lifecycles.store.record(
-            result_of_test(current, Direction.INBOUND, True, actor, self._clock.now(), detail)
-        )
+        if current.recorded is LifecycleState.TESTING:
+            # Only onboarding needs the result (activation asks for it). An active partner's
+            # test messages are not recorded here (the audit log has each call): it may send
+            # them at any rate, and every replica reads these events.
+            detail = (
+                f"{wire_format} test message with {receipt.received} records verified (key "
+                f"{verified.key_id}); nothing applied"
+            )
+            self._lifecycles.store.record(
+                result_of_test(current, Direction.INBOUND, True, actor, self._clock.now(), detail)
+            )
         return sealed
