@@ -55,6 +55,7 @@ from gateway.domain.partners import OutboundEndpoint
 from gateway.domain.ports import Clock, DecodeLimits, ReceiptSealer, Signer, WireCodec
 from gateway.domain.programme import ProgrammeState
 from gateway.domain.records import BatchKind
+from gateway.domain.signing import pinned
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,9 @@ class Onboarding:
             return False, "no outbound endpoint to send to (or outbound delivery is disabled)"
         now = self._clock.now()
         batch = OutboundBatch(directory.home.code, 1, now, BatchKind.DELTA, ())
-        sealed = self._formats[endpoint.wire_format].seal(batch, self._signer)
+        # One key for the whole seal: a rotation meanwhile cannot name one key and sign with
+        # another.
+        sealed = self._formats[endpoint.wire_format].seal(batch, pinned(self._signer))
         digest = hashlib.sha256(sealed.payload).digest()
         try:
             answer = self._transport.send_test(code, endpoint, directory.server_cas[code], sealed)
