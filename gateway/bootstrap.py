@@ -431,8 +431,10 @@ def open_core(
     except DefinitionInvalid as exc:
         store.database.close()
         raise ConfigurationError(str(exc)) from exc
-    gateway_keys = FileGatewayKeys(settings.signing_key, settings.signing_key_id, signing_keys)
-    signer = RotatingSigner(_gateway_signer(settings, gateway_keys))
+    gateway_keys = FileGatewayKeys(
+        settings.signing_key, settings.signing_key_id, signing_keys, settings.gateway_keys_dir
+    )
+    signer = RotatingSigner(_gateway_signer(settings, gateway_keys), gateway_keys.newer)
     programmes = ProgrammeStates(SqlProgrammeStates(store.database))
     lifecycle_store = SqlLifecycles(store.database)
     try:
@@ -456,16 +458,16 @@ def open_core(
 
 
 def _gateway_signer(settings: Settings, keys: FileGatewayKeys) -> Signer:
-    """The settings' signing key, or the last one RotateGatewaySigningKey put in force."""
+    """The last key RotateGatewaySigningKey put in force, or the settings' signing key (also
+    when that key's file cannot be read here: logged as an ERROR, and taken up once it can)."""
     rotated = keys.in_force()
-    if rotated is None:
-        _read(settings.signing_key, "gateway signing key")
-        return Signer.from_file(
-            settings.signing_key, settings.signing_key_id, settings.signing_algorithm
-        )
-    path = Path(rotated.key_file)
-    _read(path, f"rotated gateway signing key {rotated.key_id}")
-    return Signer.from_file(path, rotated.key_id, rotated.algorithm)
+    found = keys.load(rotated) if rotated is not None else None
+    if found is not None:
+        return found
+    _read(settings.signing_key, "gateway signing key")
+    return Signer.from_file(
+        settings.signing_key, settings.signing_key_id, settings.signing_algorithm
+    )
 
 
 def build(
@@ -561,7 +563,7 @@ def build(
                 _limits(settings),
                 clock,
             ),
-            accept=AcceptAnnouncement(partner_keys, directory, clock),
+            accept=AcceptAnnouncement(partner_keys, directory, clock, core.lifecycles),
         ),
         server,
     )
@@ -582,6 +584,7 @@ def build(
                 ),
                 directory,
                 clock,
+                core.lifecycles,
             ),
         ),
         server,

@@ -41,6 +41,10 @@ class Settings:
     signing_key: Path = Path("certs/dev/gateway/signing-CN-GW-2.key.pem")
     signing_key_id: str = "CN-GW-2"
     signing_algorithm: str = "ecdsa-p256-sha256"
+    #: Where `keys rotate-gateway` writes the keys it generates (created if missing); unset:
+    #: the folder of signing_key. Point it at a writable folder kept across restarts when the
+    #: keys are mounted read-only (the container: var/gateway-keys).
+    gateway_keys_dir: Path | None = None
     #: The client certificate and key the gateway presents to partners' gateways when it
     #: sends them the home administration's AEO changes.
     outbound_tls_cert: Path = Path("certs/dev/clients/gateway.pem")
@@ -145,6 +149,8 @@ _MINIMUMS = {
 
 
 def _coerce(name: str, kind: Any, value: Any, base: Path) -> Any:
+    if kind in (Path | None, "Path | None"):
+        return None if value is None or value == "" else _coerce(name, Path, value, base)
     if kind in (Path, "Path"):
         if not isinstance(value, str | Path):
             raise SettingsError(f"{name} must be a path")

@@ -2,7 +2,9 @@
 
 Lifecycle events are rare administrative acts and test results, written in a transaction of
 their own (as programme decisions are) and read back for every status message from memory,
-refreshed once a second so another replica's step shows here within a second.
+refreshed once a second so another replica's step shows here within a second. A refresh reads
+only the rows after the last one read: each insert takes the change-log lock (as programme
+decisions do), so ids follow commit order and no row commits below one already read.
 """
 
 from __future__ import annotations
@@ -72,11 +74,12 @@ class SqlLifecycles:
         self._db = db
         self._refresh_seconds = refresh_seconds
         self._by_partner: Mapping[str, tuple[LifecycleEvent, ...]] = {}
+        self._last_id = 0  # the id of the last row read: a refresh reads the rows after it
         self._loaded_at: float | None = None
         self._loading = threading.Lock()
         q = db.sql
         cols = ", ".join(_COLUMNS)
-        self._select = q(f"SELECT {cols} FROM partner_lifecycle ORDER BY id")
+        self._select = q(f"SELECT id, {cols} FROM partner_lifecycle WHERE id > ? ORDER BY id")
         self._insert = q(
             f"INSERT INTO partner_lifecycle (entry_id, {cols}) VALUES "
             f"({', '.join('?' * (len(_COLUMNS) + 1))}) ON CONFLICT (entry_id) DO NOTHING"
@@ -113,6 +116,7 @@ class SqlLifecycles:
             cur = conn.cursor()
             cur.execute(self._db.dialect.begin)
             try:
+                self._lock_ids(cur)
                 cur.execute(self._insert, row)
                 if retiring is not None:
                     cur.execute(self._drop_unsealed, (retiring,))
@@ -120,6 +124,13 @@ class SqlLifecycles:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+
+    def _lock_ids(self, cur: Any) -> None:
+        """Taken before inserting an event, so that ids follow commit order across replicas
+        (incremental reads miss no row); SQLite's BEGIN IMMEDIATE serialises writers already."""
+        lock = self._db.dialect.change_log_lock
+        if lock is not None:
+            cur.execute(lock)
 
     def events(self, partner: str) -> tuple[LifecycleEvent, ...]:
         """The partner's events in the order recorded, at most REFRESH_SECONDS old. On the
@@ -158,14 +169,20 @@ class SqlLifecycles:
             log.warning("partner lifecycle recorded but not read back: the store is unavailable")
 
     def _load(self) -> None:
+        """Reads the rows recorded since the last read (the caller holds ``_loading``)."""
         started = time.monotonic()
         with self._db.reading(report_outage=False) as conn:
-            rows = conn.execute(self._select).fetchall()
-        found: dict[str, list[LifecycleEvent]] = {}
-        for row in rows:
-            event = _event(row)
-            found.setdefault(event.partner, []).append(event)
-        self._by_partner = {p: tuple(e) for p, e in found.items()}
+            rows = conn.execute(self._select, (self._last_id,)).fetchall()
+        if rows:
+            found: dict[str, list[LifecycleEvent]] = {}
+            for row in rows:
+                event = _event(row[1:])
+                found.setdefault(event.partner, []).append(event)
+            merged = dict(self._by_partner)
+            for partner, events in found.items():
+                merged[partner] = (*merged.get(partner, ()), *events)
+            self._by_partner = merged
+            self._last_id = int(rows[-1][0])
         self._loaded_at = started
 
     # --- definitions created through Admin ---------------------------------------------------
@@ -189,6 +206,7 @@ class SqlLifecycles:
                     return False
                 for name, content in sorted(definition.attachments.items()):
                     cur.execute(self._insert_attachment, (definition.partner, name, content))
+                self._lock_ids(cur)
                 cur.execute(self._insert, _row(first))
                 cur.execute("COMMIT")
             except BaseException:

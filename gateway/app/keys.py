@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Protocol
 
 from gateway.app.directory import PartnerDirectory
+from gateway.app.lifecycle import Lifecycles
 from gateway.domain.errors import (
     GatewayKeyInvalid,
     KeyAnnouncementInvalid,
@@ -240,8 +241,9 @@ class Rotation:
 
 
 class RotateGatewayKey:
-    """Announces the new key to every partner, signed with the old one, then swaps the signer:
-    a partner that was reached knows the new key before the first receipt signed by it."""
+    """Announces the new key to every partner in testing or active (suspended included; not
+    draft, configured or retired), signed with the old one, then swaps the signer: a partner
+    that was reached knows the new key before the first receipt signed by it."""
 
     def __init__(
         self,
@@ -250,12 +252,14 @@ class RotateGatewayKey:
         announcer: Announcer,
         directory: PartnerDirectory,
         clock: Clock,
+        lifecycles: Lifecycles,
     ) -> None:
         self._signer = signer
         self._keys = keys
         self._announcer = announcer
         self._directory = directory
         self._clock = clock
+        self._lifecycles = lifecycles
         self._lock = threading.Lock()
 
     def __call__(
@@ -275,6 +279,7 @@ class RotateGatewayKey:
             deliveries = tuple(
                 self._announcer.deliver(self._announcer.announcement(code, key, old, now))
                 for code in sorted(snapshot.partners)
+                if self._lifecycles.exchanges_keys(code, snapshot)
             )
             self._keys.record(key, actor, now)
             self._signer.swap(key.signer)
@@ -292,13 +297,21 @@ class ReceivedAnnouncement:
 
 
 class AcceptAnnouncement:
-    """A partner announces its new key, signed with a key it has registered here: verified
-    against the directory, then registered for the partner (source: announcement)."""
+    """A partner in testing or active (suspended included) announces its new key, signed with
+    a key it has registered here: verified against the directory, then registered for the
+    partner (source: announcement). Draft, configured and retired partners are refused."""
 
-    def __init__(self, keys: PartnerSigningKeys, directory: PartnerDirectory, clock: Clock) -> None:
+    def __init__(
+        self,
+        keys: PartnerSigningKeys,
+        directory: PartnerDirectory,
+        clock: Clock,
+        lifecycles: Lifecycles,
+    ) -> None:
         self._keys = keys
         self._directory = directory
         self._clock = clock
+        self._lifecycles = lifecycles
 
     def __call__(
         self,
@@ -310,6 +323,7 @@ class AcceptAnnouncement:
         signature: bytes,
     ) -> SigningKeyInfo:
         snapshot = self._directory.current()
+        self._lifecycles.require_exchanging_keys(caller, snapshot)
         if announcement.announcer != caller:
             raise KeyAnnouncementInvalid(
                 f"partner {caller} announces a key of {shown(announcement.announcer)}"

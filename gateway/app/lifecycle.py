@@ -55,6 +55,7 @@ from gateway.domain.partners import OutboundEndpoint
 from gateway.domain.ports import Clock, DecodeLimits, ReceiptSealer, Signer, WireCodec
 from gateway.domain.programme import ProgrammeState
 from gateway.domain.records import BatchKind
+from gateway.domain.signing import pinned
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,22 @@ class Lifecycles:
                     if found.recorded is LifecycleState.TESTING
                     else "until it is active"
                 ),
+                partner=code,
+                state=found.state.value,
+            )
+
+    def exchanges_keys(self, code: str, directory: Directory | None = None) -> bool:
+        """Whether signing keys are exchanged with the partner: it is in testing or active
+        (suspended included), not draft, configured or retired."""
+        return self.of(code, directory).accepts_tests()
+
+    def require_exchanging_keys(self, code: str, directory: Directory) -> None:
+        """Only a partner in testing or active (suspended included) may announce its keys."""
+        found = self.of(code, directory)
+        if not found.accepts_tests():
+            raise PartnerNotActive(
+                f"partner {code} is {found.state.value}: its key announcements are accepted "
+                "in testing or active",
                 partner=code,
                 state=found.state.value,
             )
@@ -288,7 +305,9 @@ class Onboarding:
             return False, "no outbound endpoint to send to (or outbound delivery is disabled)"
         now = self._clock.now()
         batch = OutboundBatch(directory.home.code, 1, now, BatchKind.DELTA, ())
-        sealed = self._formats[endpoint.wire_format].seal(batch, self._signer)
+        # One key for the whole seal: a rotation meanwhile cannot name one key and sign with
+        # another.
+        sealed = self._formats[endpoint.wire_format].seal(batch, pinned(self._signer))
         digest = hashlib.sha256(sealed.payload).digest()
         try:
             answer = self._transport.send_test(code, endpoint, directory.server_cas[code], sealed)
@@ -372,11 +391,15 @@ class SubmitTestMessage:
             needs_snapshot=False,
         )
         sealed = self._sealer.seal(receipt)
-        detail = (
-            f"{wire_format} test message with {receipt.received} records verified (key "
-            f"{verified.key_id}); nothing applied"
-        )
-        self._lifecycles.store.record(
-            result_of_test(current, Direction.INBOUND, True, actor, self._clock.now(), detail)
-        )
+        if current.recorded is LifecycleState.TESTING:
+            # Only onboarding needs the result (activation asks for it). An active partner's
+            # test messages are not recorded here (the audit log has each call): it may send
+            # them at any rate, and every replica reads these events.
+            detail = (
+                f"{wire_format} test message with {receipt.received} records verified (key "
+                f"{verified.key_id}); nothing applied"
+            )
+            self._lifecycles.store.record(
+                result_of_test(current, Direction.INBOUND, True, actor, self._clock.now(), detail)
+            )
         return sealed

@@ -4,6 +4,7 @@ one."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ import grpc
 import pytest
 
 from adapters import pki
+from adapters.crypto import gateway_keys
 from adapters.crypto.signatures import ED25519, Signer, load_public_key, verifier
 from gateway import protomap
 from gateway.bootstrap import Gateway, build
@@ -34,6 +36,8 @@ from gateway.pb import (
     exchange_pb2_grpc,
     keys_pb2,
     keys_pb2_grpc,
+    onboarding_pb2,
+    onboarding_pb2_grpc,
 )
 from tests.conftest import Live, Workspace
 from tests.factories import record
@@ -240,3 +244,151 @@ def test_the_peer_gateway_accepts_the_announcement_and_the_new_key(
     )
     message = wait_settled(federation.home_target, admin, "KR", before)
     assert message.state == admin_pb2.OUTBOUND_MESSAGE_STATE_SETTLED
+
+
+def test_a_key_folder_that_cannot_be_written_is_refused_with_a_hint(
+    start_gateway: Callable[..., Live], tmp_path: Path
+) -> None:
+    """The folder new keys are written to cannot be created (a read-only mount, as the
+    shipped compose file mounts the certificates). Result: INVALID_ARGUMENT
+    key.gateway_key_invalid naming gateway_keys_dir and --key-file, not INTERNAL; receipts are
+    still signed by the old key."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    live = start_gateway(gateway_keys_dir=blocker / "keys")
+    err = expect_error(
+        lambda: rotate(live.channel("admin"), f"CN-GW-{uuid.uuid4().hex[:8]}"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "key.gateway_key_invalid",
+    )
+    assert "gateway_keys_dir" in (err.details() or "")
+    assert "--key-file" in (err.details() or "")
+    response = submit(partner_client(live), 1, record())
+    assert response.receipt.signature.key_id == live.settings.signing_key_id
+
+
+def test_a_generated_key_is_written_to_gateway_keys_dir(
+    start_gateway: Callable[..., Live], tmp_path: Path
+) -> None:
+    """gateway_keys_dir names a folder that does not exist yet. Result: the rotation creates
+    it and writes the new key there (not beside signing_key)."""
+    keys_dir = tmp_path / "var" / "gateway-keys"
+    live = start_gateway(gateway_keys_dir=keys_dir)
+    new_id = f"CN-GW-{uuid.uuid4().hex[:8]}"
+    rotate(live.channel("admin"), new_id)
+    written = keys_dir / f"signing-{new_id}.key.pem"
+    assert written.is_file()
+    assert (keys_dir / f"signing-{new_id}.pub.pem").is_file()
+    assert not (live.settings.signing_key.parent / written.name).exists()
+
+
+@pytest.fixture
+def followed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replicas look for another replica's rotation at every signature (not every few
+    seconds), so the test need not wait."""
+    monkeypatch.setattr(gateway_keys, "FOLLOW_SECONDS", 0.0)
+
+
+@pytest.mark.usefixtures("followed_at_once")
+def test_another_replica_signs_with_the_rotated_key_without_a_restart(
+    start_gateway: Callable[..., Live], tmp_path: Path
+) -> None:
+    """Two replicas on one database; the admin rotates on A. Result: B's next receipt is
+    signed by the new key, read from the file A wrote (readable by B)."""
+    a = start_gateway(gateway_keys_dir=tmp_path / "keys")
+    b = start_gateway(database_url=a.settings.database_url, gateway_keys_dir=tmp_path / "keys")
+    new_id = f"CN-GW-{uuid.uuid4().hex[:8]}"
+    rotate(a.channel("admin"), new_id)
+    response = submit(partner_client(b), 1, record())
+    assert response.receipt.signature.key_id == new_id
+
+
+@pytest.mark.usefixtures("followed_at_once")
+def test_a_replica_that_cannot_read_the_rotated_key_keeps_signing_and_says_where(
+    start_gateway: Callable[..., Live], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rotates to a key whose file B cannot read (A's own disk). Result: B keeps signing
+    with its key and logs an ERROR naming the file; B restarted on the same database starts
+    (with the settings' key, and the same ERROR) instead of refusing to."""
+    a = start_gateway(gateway_keys_dir=tmp_path / "keys-of-a")
+    b = start_gateway(database_url=a.settings.database_url)
+    new_id = f"CN-GW-{uuid.uuid4().hex[:8]}"
+    rotate(a.channel("admin"), new_id)
+    key_file = str((tmp_path / "keys-of-a" / f"signing-{new_id}.key.pem").resolve())
+    Path(key_file).unlink()  # not on B's disk
+    with caplog.at_level(logging.ERROR, logger="adapters.crypto.gateway_keys"):
+        response = submit(partner_client(b), 1, record())
+    assert response.receipt.signature.key_id == b.settings.signing_key_id
+    assert key_file in caplog.text
+
+    caplog.clear()
+    b.gateway.stop(grace=0)
+    with caplog.at_level(logging.ERROR, logger="adapters.crypto.gateway_keys"):
+        again = start_gateway(database_url=a.settings.database_url)
+    assert key_file in caplog.text
+    response = submit(partner_client(again), 2, record(version=2))
+    assert response.receipt.signature.key_id == b.settings.signing_key_id
+
+
+def sg_announcement(live: Live, key_id: str) -> exchange_pb2.AnnounceSigningKeyRequest:
+    """SG's announcement of a new key, signed with its registered key SG-2026-1."""
+    message = exchange_pb2.KeyAnnouncement(
+        announcer="SG",
+        recipient="CN",
+        key_id=key_id,
+        algorithm=common_pb2.SIGNATURE_ALGORITHM_ED25519,
+        public_key_pem=pki.public_pem(pki.signing_key(ED25519)).decode(),
+    )
+    protomap.set_timestamp(message.valid_from, datetime.now(UTC))
+    payload = message.SerializeToString(deterministic=True)
+    return exchange_pb2.AnnounceSigningKeyRequest(
+        announcement=exchange_pb2.SignedKeyAnnouncement(
+            announcement=payload,
+            signature=common_pb2.DetachedSignature(
+                key_id="SG-2026-1",
+                algorithm=common_pb2.SIGNATURE_ALGORITHM_ED25519,
+                signature=live.workspace.signer("SG").sign(payload),
+            ),
+        )
+    )
+
+
+def test_a_retired_partner_can_neither_announce_a_key_nor_is_announced_to(
+    start_gateway: Callable[..., Live], tmp_path: Path
+) -> None:
+    """An admin retires SG; SG then announces a new key, correctly signed; then the gateway's
+    key is rotated. Result: FAILED_PRECONDITION partner.not_active and SG's keys unchanged;
+    the rotation announces to the active partners but not to SG."""
+    live = start_gateway(gateway_keys_dir=tmp_path / "keys")
+    onboarding_pb2_grpc.PartnerOnboardingServiceStub(live.channel("admin")).RetirePartner(
+        onboarding_pb2.RetirePartnerRequest(name="partners/SG", reason="MRA terminated"),
+        timeout=30,
+    )
+    stub = exchange_pb2_grpc.PartnerExchangeServiceStub(live.channel("SG"))
+    expect_error(
+        lambda: stub.AnnounceSigningKey(sg_announcement(live, "SG-2027-7"), timeout=10),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "partner.not_active",
+    )
+    listed = keys_pb2_grpc.KeyManagementServiceStub(live.channel("admin")).ListPartnerSigningKeys(
+        keys_pb2.ListPartnerSigningKeysRequest(parent="partners/SG"), timeout=10
+    )
+    assert "SG-2027-7" not in {k.key_id for k in listed.keys}
+
+    answer = rotate(live.channel("admin"), f"CN-GW-{uuid.uuid4().hex[:8]}")
+    announced = {a.partner for a in answer.announcements}
+    assert "partners/SG" not in announced
+    assert "partners/KR" in announced
+
+
+def test_an_active_partner_announces_a_key_that_is_registered(live: Live) -> None:
+    """SG, active, announces a new key signed with its registered key. Result: registered,
+    source announcement."""
+    stub = exchange_pb2_grpc.PartnerExchangeServiceStub(live.channel("SG"))
+    answer = stub.AnnounceSigningKey(sg_announcement(live, "SG-2027-8"), timeout=10)
+    assert answer.key_id == "SG-2027-8"
+    listed = keys_pb2_grpc.KeyManagementServiceStub(live.channel("admin")).ListPartnerSigningKeys(
+        keys_pb2.ListPartnerSigningKeysRequest(parent="partners/SG"), timeout=10
+    )
+    sources = {k.key_id: k.source for k in listed.keys}
+    assert sources["SG-2027-8"] == keys_pb2.KEY_SOURCE_ANNOUNCEMENT

@@ -61,3 +61,12 @@ def test_the_default_gap_bound_is_the_cores() -> None:
     from gateway.domain.sequences import MAX_OPEN_GAPS
 
     assert Settings().max_open_gaps == MAX_OPEN_GAPS
+
+
+def test_gateway_keys_dir_is_unset_by_default_and_relative_to_the_base(tmp_path: Path) -> None:
+    """No gateway_keys_dir, then one relative in the environment. Result: None (keys go beside
+    signing_key), then the folder under the base folder; an empty value means unset."""
+    assert load(None, {}, base=tmp_path).gateway_keys_dir is None
+    env = {"AEO_GATEWAY_GATEWAY_KEYS_DIR": "var/gateway-keys"}
+    assert load(None, env, base=tmp_path).gateway_keys_dir == tmp_path / "var" / "gateway-keys"
+    assert load(None, {"AEO_GATEWAY_GATEWAY_KEYS_DIR": ""}, base=tmp_path).gateway_keys_dir is None
