@@ -98,6 +98,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "verifies checkpoints and bundles with",
     )
     public.add_argument("--out", type=Path, help="file to write instead of printing")
+    public.add_argument(
+        "--key-id",
+        help="a key the gateway signed with before a rotation (default: the key in force; "
+        "a bundle's checkpoint.json names the key that signed it)",
+    )
     public.set_defaults(func=cmd_public_key)
 
 
@@ -267,21 +272,28 @@ def cmd_verify_bundle(args: argparse.Namespace) -> int:
 
 def cmd_public_key(args: argparse.Namespace) -> int:
     from adapters.crypto.audit_keys import public_pem
-    from adapters.crypto.signatures import KeyMismatch, load_private_key
-    from gateway.cli import UsageError, _settings
+    from gateway.cli import UsageError
+    from gateway.domain.signing import pinned
 
-    settings = _settings(args)
+    core = _core(args)
     try:
-        key = load_private_key(settings.signing_key, settings.signing_algorithm)
-    except (OSError, ValueError, KeyMismatch) as exc:
+        keys = core.gateway_public_keys()
+        in_force = pinned(core.signer).key_id
+    finally:
+        core.store.database.close()
+    key_id = args.key_id or in_force
+    if key_id not in keys:
         raise UsageError(
-            f"cannot read the gateway signing key {settings.signing_key}: {exc}; check the "
-            "signing_key setting"
-        ) from exc
-    pem = public_pem(key.public_key())
+            f"the gateway has signed with no key {key_id!r}; its keys are "
+            f"{', '.join(sorted(keys))} ({in_force} in force)"
+        )
+    pem = public_pem(keys[key_id])
     if args.out:
-        args.out.write_bytes(pem)
-        print(f"wrote {args.out}")
+        try:
+            args.out.write_bytes(pem)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"wrote {args.out} ({key_id})")
     else:
         sys.stdout.write(pem.decode())
     return 0

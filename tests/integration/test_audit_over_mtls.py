@@ -28,7 +28,7 @@ from adapters.store.database import Database
 from adapters.store.dialects import from_url
 from gateway.cli import main
 from gateway.client import AdminClient
-from gateway.pb import audit_pb2, audit_pb2_grpc, common_pb2
+from gateway.pb import audit_pb2, audit_pb2_grpc, common_pb2, keys_pb2, keys_pb2_grpc
 from tests.conftest import Live
 from tests.factories import record
 from tests.integration.helpers import envelope, expect_error, partner_client, submit
@@ -461,3 +461,32 @@ def test_audit_list_public_key_and_mistakes_on_the_command_line(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1, err
         assert err[0].startswith("aeo-gateway: ")
+
+
+def test_after_a_rotation_public_key_gives_the_key_that_signs_and_the_bundle_verifies_with_it(
+    live: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gateway key rotates to CN-GW-9, then SG submits and the message is exported.
+    Result: `audit public-key` writes CN-GW-9's key, with which the bundle verifies offline;
+    `--key-id` with the first key gives that key, with which it does not; an unknown key id is
+    one line and exit 2."""
+    first = live.settings.signing_key_id
+    keys_pb2_grpc.KeyManagementServiceStub(live.channel("admin")).RotateGatewaySigningKey(
+        keys_pb2.RotateGatewaySigningKeyRequest(key_id="CN-GW-9"), timeout=30
+    )
+    entry, _ = received(live)
+    bundle = tmp_path / "evidence.zip"
+    assert cli(live, "audit", "export", entry.subject, "--out", str(bundle)) == 0
+    current, earlier = tmp_path / "current.pem", tmp_path / "earlier.pem"
+    assert cli(live, "audit", "public-key", "--out", str(current)) == 0
+    assert "(CN-GW-9)" in capsys.readouterr().out
+    assert main(["audit", "verify-bundle", str(bundle), "--public-key", str(current)]) == 0
+    assert "is proven" in capsys.readouterr().out
+    assert cli(live, "audit", "public-key", "--key-id", first, "--out", str(earlier)) == 0
+    assert earlier.read_bytes() == gateway_public_key(live).read_bytes()
+    capsys.readouterr()
+    assert main(["audit", "verify-bundle", str(bundle), "--public-key", str(earlier)]) == 1
+    capsys.readouterr()
+    assert cli(live, "audit", "public-key", "--key-id", "CN-GW-404") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "CN-GW-9 in force" in err[0], err
