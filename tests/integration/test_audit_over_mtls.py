@@ -489,4 +489,5 @@ def test_after_a_rotation_public_key_gives_the_key_that_signs_and_the_bundle_ver
     capsys.readouterr()
     assert cli(live, "audit", "public-key", "--key-id", "CN-GW-404") == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "CN-GW-9 in force" in err[0], err
+    assert len(err) == 1, err
+    assert "CN-GW-9 in force" in err[0]
