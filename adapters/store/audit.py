@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -214,35 +213,18 @@ class SqlAuditStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.dialect.begin)
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.sql(sql), tuple(params))
-            rows: list[Any] = cur.fetchall()
-            return rows
-
     def append(self, events: Sequence[AuditEvent]) -> list[AuditEntry]:
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             return append_entries(cur, self._db.dialect, events)
 
     def head(self) -> tuple[int, str]:
-        row = self._rows("SELECT position, entry_hash FROM audit_head WHERE id = 1")[0]
+        row = self._db.rows("SELECT position, entry_hash FROM audit_head WHERE id = 1")[0]
         return int(row[0]), str(row[1])
 
     def entries(self, after: int, limit: int) -> list[AuditEntry]:
-        rows = self._rows(f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
+        rows = self._db.rows(
+            f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
+        )
         return [entry(r) for r in rows]
 
     def search(self, where: AuditFilter, after: int, limit: int) -> list[AuditEntry]:
@@ -259,31 +241,31 @@ class SqlAuditStore:
         if where.until is not None:
             clauses.append("recorded_at < ?")
             params.append(to_us(where.until))
-        rows = self._rows(
+        rows = self._db.rows(
             f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY position LIMIT ?",
             (*params, limit),
         )
         return [entry(r) for r in rows]
 
     def about(self, subject: str) -> list[AuditEntry]:
-        rows = self._rows(f"{_SELECT} WHERE subject = ? ORDER BY position", (subject,))
+        rows = self._db.rows(f"{_SELECT} WHERE subject = ? ORDER BY position", (subject,))
         return [entry(r) for r in rows]
 
     def checkpoints(self) -> list[Checkpoint]:
-        return [_checkpoint(r) for r in self._rows(f"{_CHECKPOINT} ORDER BY position")]
+        return [_checkpoint(r) for r in self._db.rows(f"{_CHECKPOINT} ORDER BY position")]
 
     def last_checkpoint(self) -> Checkpoint | None:
-        rows = self._rows(f"{_CHECKPOINT} ORDER BY position DESC LIMIT 1")
+        rows = self._db.rows(f"{_CHECKPOINT} ORDER BY position DESC LIMIT 1")
         return _checkpoint(rows[0]) if rows else None
 
     def checkpoint_from(self, position: int) -> Checkpoint | None:
-        rows = self._rows(
+        rows = self._db.rows(
             f"{_CHECKPOINT} WHERE position >= ? ORDER BY position LIMIT 1", (position,)
         )
         return _checkpoint(rows[0]) if rows else None
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> bool:
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             cur.execute(
                 self._db.sql(
                     "INSERT INTO audit_checkpoints (position, head_hash, signed_at, key_id, "
@@ -312,7 +294,7 @@ class SqlAuditStore:
         except ValueError:
             return None
         if v.kind is AuditKind.MESSAGE_SENT:
-            rows = self._rows(
+            rows = self._db.rows(
                 "SELECT wire_format, payload, key_id, algorithm, signature, receipt, "
                 "receipt_signature, receipt_key_id, receipt_algorithm FROM outbound_messages "
                 "WHERE partner = ? AND sequence = ? AND digest = ?",
@@ -325,7 +307,7 @@ class SqlAuditStore:
                 if v.kind is AuditKind.OUTCOME_REPORT_RECEIVED
                 else ("messages", "partner")
             )
-            rows = self._rows(
+            rows = self._db.rows(
                 "SELECT wire_format, payload, key_id, algorithm, signature, receipt, "
                 f"receipt_signature, receipt_key_id, receipt_algorithm FROM {table} "
                 f"WHERE {who} = ? AND digest = ?",

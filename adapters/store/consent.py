@@ -11,7 +11,7 @@ when the change is written (gateway.app.home_registry).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from adapters.store.database import Database
@@ -106,12 +106,6 @@ class SqlConsentLog:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.sql(sql), tuple(params))
-            yield from cur.fetchall()
-
     def current(
         self,
         partner: str | None,
@@ -131,7 +125,7 @@ class SqlConsentLog:
         )
         return [
             entry(row)
-            for row in self._rows(
+            for row in self._db.rows(
                 f"SELECT {', '.join(COLUMNS)} FROM operator_consents c "
                 f"WHERE {' AND '.join(where)} ORDER BY partner, identifier LIMIT ?",
                 (*params, limit),
@@ -148,7 +142,7 @@ class SqlConsentLog:
             params.append(before)
         return [
             (int(row[0]), entry(row[1:]))
-            for row in self._rows(
+            for row in self._db.rows(
                 f"SELECT id, {', '.join(COLUMNS)} FROM operator_consents c "
                 f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
                 (*params, limit),

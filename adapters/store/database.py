@@ -4,7 +4,7 @@ errors into the gateway's own, decided once per dialect (transient or final)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,6 +73,28 @@ class Database:
                     self._writer.close()
                     self._writer = None
                 raise
+
+    @contextmanager
+    def pooled_transaction(self) -> Iterator[Any]:
+        """A write transaction on a pooled connection: for stores that write in transactions of
+        their own, from several threads at once, beside the group-commit writer."""
+        with self.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(self.dialect.begin)
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of one query (``?`` placeholders) on a pooled connection."""
+        with self.reading() as conn:
+            cur = conn.cursor()
+            cur.execute(self.sql(sql), tuple(params))
+            found: list[Any] = cur.fetchall()
+            return found
 
     def close(self) -> None:
         self.readers.close()

@@ -10,7 +10,6 @@ committer orders.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -128,7 +127,7 @@ class SqlOutcomes:
         bulk import of a million never holds them all); an exception from ``batches`` rolls
         back everything."""
         added = 0
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             for batch in batches:
                 for chunk in _chunks([outcome_row(o) for o in batch]):
                     added += self._insert(cur, "outcomes", OUTCOME_COLUMNS, chunk)
@@ -150,25 +149,13 @@ class SqlOutcomes:
         )
         return max(0, int(cur.rowcount))
 
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.dialect.begin)
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-
     def groups(self, start: datetime, end: datetime, partner: str = "") -> list[GroupStats]:
         """Per group (jurisdiction, partner, direction, grade, aeo, before_recognition) of the
         outcomes that arrived in [start, end): declarations, inspected, reviewed and the
         histogram of release minutes, from one GROUP BY. ``partner``: only that partner's
         outcomes and the home grades' (the home baseline)."""
         where, params = _period(start, end, partner)
-        rows = self._rows(
+        rows = self._db.rows(
             f"SELECT {_GROUP}, release_minutes, COUNT(*), SUM(inspected), SUM(document_review) "
             f"FROM outcomes WHERE {where} GROUP BY {_GROUP}, release_minutes",
             params,
@@ -212,7 +199,7 @@ class SqlOutcomes:
         """Distinct home AEOs per partner in [start, end): reported by the partner abroad; under
         "" those that declared at home."""
         where, params = _period(start, end, partner)
-        rows = self._rows(
+        rows = self._db.rows(
             "SELECT partner, COUNT(DISTINCT operator) FROM outcomes "
             f"WHERE {where} AND aeo = 1 AND (jurisdiction = 'abroad' OR partner = '') "
             "GROUP BY partner",
@@ -245,15 +232,8 @@ class SqlOutcomes:
                 release_mean_hours=float(r[8]),
                 release_p90_hours=float(r[9]),
             )
-            for r in self._rows(sql + " ORDER BY reporter, start_at", params)
+            for r in self._db.rows(sql + " ORDER BY reporter, start_at", params)
         ]
-
-    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.sql(sql), tuple(params))
-            rows: list[Any] = cur.fetchall()
-            return rows
 
 
 def _period(start: datetime, end: datetime, partner: str) -> tuple[str, list[Any]]:

@@ -128,25 +128,6 @@ class SqlOutbound:
         self._db = db
         self._columns = tables.columns(MESSAGE_COLUMNS)
 
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.dialect.begin)
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.sql(sql), tuple(params))
-            rows: list[Any] = cur.fetchall()
-            return rows
-
     def partners_with_work(
         self, partners: Collection[str], now: datetime, max_age: timedelta
     ) -> list[str]:
@@ -163,14 +144,14 @@ class SqlOutbound:
         )
         due, old = to_us(now), to_us(now - max_age)
         codes = sorted(partners)
-        rows = self._rows(
+        rows = self._db.rows(
             " UNION ALL ".join([probe] * len(codes)),
             [value for code in codes for value in (code, code, code, due, old)],
         )
         return sorted(r[0] for r in rows)
 
     def head(self, partner: str) -> OutboundMessage | None:
-        rows = self._rows(
+        rows = self._db.rows(
             f"SELECT {self._columns} FROM outbound_messages WHERE partner = ? "
             "AND state = 'sending' ORDER BY sequence LIMIT 1",
             (partner,),
@@ -178,7 +159,7 @@ class SqlOutbound:
         return message(rows[0]) if rows else None
 
     def unsealed(self, partner: str, limit: int) -> list[QueuedChange]:
-        rows = self._rows(
+        rows = self._db.rows(
             "SELECT id, identifier, version, queued_at FROM outbox "
             "WHERE partner = ? AND message_sequence IS NULL ORDER BY id LIMIT ?",
             (partner, limit),
@@ -193,7 +174,7 @@ class SqlOutbound:
         columns = ", ".join(f"r.{c}" for c in tables.RECORD_COLUMNS)
         for start in range(0, len(changes), _CHUNK):
             ids = [c.id for c in changes[start : start + _CHUNK]]
-            for row in self._rows(
+            for row in self._db.rows(
                 f"SELECT o.id, o.consent, o.version, o.queued_at, {columns} FROM outbox o "
                 "JOIN record_versions r ON r.administration = ? AND r.identifier = o.identifier "
                 "AND r.version = COALESCE(o.basis, o.version) "
@@ -207,7 +188,7 @@ class SqlOutbound:
         return [found[c.id] for c in changes if c.id in found]
 
     def last_sequence(self, partner: str) -> int:
-        rows = self._rows(
+        rows = self._db.rows(
             "SELECT MAX(sequence) FROM outbound_messages WHERE partner = ?", (partner,)
         )
         return int(rows[0][0] or 0)
@@ -227,7 +208,7 @@ class SqlOutbound:
         )  # fmt: skip
         names = (*MESSAGE_COLUMNS[: len(row) - 1], "first_sealed_at")  # reseal_due: 0
         try:
-            with self._write() as cur:
+            with self._db.pooled_transaction() as cur:
                 cur.execute(
                     q(
                         f"INSERT INTO outbound_messages ({tables.columns(names)}) "
@@ -259,7 +240,7 @@ class SqlOutbound:
         return self._message(m.partner, m.sequence)
 
     def _message(self, partner: str, sequence: int) -> OutboundMessage | None:
-        rows = self._rows(
+        rows = self._db.rows(
             f"SELECT {self._columns} FROM outbound_messages WHERE partner = ? AND sequence = ?",
             (partner, sequence),
         )
@@ -267,7 +248,7 @@ class SqlOutbound:
 
     def sealed_changes(self, partner: str, sequence: int) -> list[QueuedChange]:
         """The changes message ``sequence`` carries, in order."""
-        rows = self._rows(
+        rows = self._db.rows(
             "SELECT id, identifier, version, queued_at FROM outbox "
             "WHERE partner = ? AND message_sequence = ? ORDER BY id",
             (partner, sequence),
@@ -279,7 +260,7 @@ class SqlOutbound:
         (the changes it still carries: a consent withdrawal may have taken some out); None when
         it is no longer those bytes in flight (another deliverer). first_sealed_at stays: it
         orders ListOutboundMessages' pages, which a reseal must not reshuffle."""
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET payload = ?, digest = ?, key_id = ?, "
@@ -300,7 +281,7 @@ class SqlOutbound:
         self, partner: str, sequence: int, digest: bytes, error: str, next_attempt_at: datetime
     ) -> bool:
         """Records a failed attempt at these bytes; False when they are no longer in flight."""
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET attempts = attempts + 1, last_error = ?, "
@@ -316,7 +297,7 @@ class SqlOutbound:
         self, partner: str, sequence: int, digest: bytes, receipt: SettledReceipt, at: datetime
     ) -> bool:
         """Settles these bytes with their receipt; False when they are no longer in flight."""
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET state = 'settled', attempts = attempts + 1, "
@@ -337,7 +318,7 @@ class SqlOutbound:
         return changed
 
     def dead_letter(self, partner: str, sequence: int, at: datetime) -> None:
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             cur.execute(
                 self._db.sql(
                     "UPDATE outbound_messages SET state = 'dead', dead_at = ? "
@@ -371,7 +352,7 @@ class SqlOutbound:
             where += f" AND sequence IN ({', '.join('?' * len(sequences))})"
             params.extend(sequences)
         q = self._db.sql
-        with self._write() as cur:
+        with self._db.pooled_transaction() as cur:
             if sequences:  # named ones whose bytes a retention purge emptied cannot go again
                 cur.execute(
                     q(f"SELECT partner, sequence FROM outbound_messages WHERE {where} "
@@ -418,7 +399,7 @@ class SqlOutbound:
         if after is not None:
             where.append("(first_sealed_at, partner, sequence) < (?, ?, ?)")
             params.extend(after)
-        rows = self._rows(
+        rows = self._db.rows(
             f"SELECT {self._columns} FROM outbound_messages WHERE {' AND '.join(where)} "
             "ORDER BY first_sealed_at DESC, partner DESC, sequence DESC LIMIT ?",
             (*params, limit),
@@ -428,18 +409,18 @@ class SqlOutbound:
     def summary(self, partner: str) -> OutboundSummary:
         """Read through the partial indexes of what is open, so it costs the same however
         much the partner has been sent."""
-        ((unsealed, oldest_unsealed),) = self._rows(
+        ((unsealed, oldest_unsealed),) = self._db.rows(
             "SELECT COUNT(*), MIN(queued_at) FROM outbox "
             "WHERE partner = ? AND message_sequence IS NULL",
             (partner,),
         )
-        ((carried, oldest_sealed, dead),) = self._rows(
+        ((carried, oldest_sealed, dead),) = self._db.rows(
             "SELECT SUM(records), MIN(queued_at), "
             "SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) FROM outbound_messages "
             "WHERE partner = ? AND state IN ('sending', 'dead')",
             (partner,),
         )
-        ((settled,),) = self._rows(
+        ((settled,),) = self._db.rows(
             "SELECT MAX(sequence) FROM outbound_messages WHERE partner = ? AND state = 'settled'",
             (partner,),
         )

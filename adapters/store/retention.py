@@ -13,8 +13,6 @@ messages (a late duplicate is still answered with it) and every audit_* table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -53,18 +51,6 @@ class SqlRetention:
         self._db = db
         self._batch = batch
 
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        with self._db.reading() as conn:
-            cur = conn.cursor()
-            cur.execute(self._db.dialect.begin)
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-
     def _count(self, where: str, partner: str, cutoff: datetime) -> int:
         with self._db.reading() as conn:
             cur = conn.cursor()
@@ -75,7 +61,7 @@ class SqlRetention:
         """Runs ``update`` batch after batch until a batch finds fewer rows than it may."""
         total = 0
         while True:
-            with self._write() as cur:
+            with self._db.pooled_transaction() as cur:
                 cur.execute(self._db.sql(update), (*params, self._batch))
                 done = int(cur.rowcount)
             total += done
