@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gateway.app.directory import PartnerDirectory, ReloadPartners
 from gateway.app.programme import ProgrammeStates
+from gateway.app.submit import verify
 from gateway.domain.directory import Directory
 from gateway.domain.errors import (
     GatewayError,
@@ -23,11 +24,9 @@ from gateway.domain.errors import (
     PartnerNotActive,
     PartnerNotFound,
     PartnerNotInTesting,
-    PayloadTooLarge,
-    UnsupportedWireFormat,
     shown,
 )
-from gateway.domain.exchange import Limits, accept
+from gateway.domain.exchange import Limits
 from gateway.domain.lifecycle import (
     Action,
     Direction,
@@ -52,7 +51,7 @@ from gateway.domain.messages import (
 )
 from gateway.domain.outbound import PeerReceipt
 from gateway.domain.partners import OutboundEndpoint
-from gateway.domain.ports import Clock, DecodeLimits, ReceiptSealer, Signer, WireCodec
+from gateway.domain.ports import Clock, ReceiptSealer, Signer, WireCodec
 from gateway.domain.programme import ProgrammeState
 from gateway.domain.records import BatchKind
 from gateway.domain.signing import pinned
@@ -358,22 +357,8 @@ class SubmitTestMessage:
                 partner=partner.code,
                 state=current.state.value,
             )
-        if len(message.payload) > self._limits.max_payload_bytes:
-            raise PayloadTooLarge(
-                f"payload of {len(message.payload)} bytes exceeds {self._limits.max_payload_bytes}",
-                limit=str(self._limits.max_payload_bytes),
-            )
-        wire_format = message.wire_format or partner.wire_formats[0]
-        codec = self._codecs.get(wire_format)
-        if codec is None or wire_format not in partner.wire_formats:
-            raise UnsupportedWireFormat(
-                f"partner {partner.code} sends {', '.join(partner.wire_formats)}, "
-                f"not {shown(wire_format)}",
-                expected=",".join(partner.wire_formats),
-            )
-        keys = directory.keys_for(partner.code, message.received_at)
-        batch = codec.open(message, keys, DecodeLimits(self._limits.max_records))
-        verified = accept(message, batch, partner, self._limits)
+        verified = verify(message, partner, directory, self._codecs, self._limits)
+        wire_format = message.wire_format or partner.wire_formats[0]  # verify checked it
         if verified.refusal is not None:
             raise verified.refusal
         receipt = Receipt(

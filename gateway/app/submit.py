@@ -12,6 +12,7 @@ from gateway.domain.errors import PayloadTooLarge, UnsupportedWireFormat, shown
 from gateway.domain.events import RecordVersionApplied
 from gateway.domain.exchange import Limits, VerifiedMessage, accept, decide
 from gateway.domain.messages import InboundMessage, SealedReceipt
+from gateway.domain.partners import Partner
 from gateway.domain.ports import DecodeLimits, ReceiptSealer, WireCodec
 from gateway.domain.sequences import MAX_OPEN_GAPS
 from gateway.domain.snapshots import presence
@@ -35,26 +36,11 @@ class SubmitStatusMessage:
         self._transactions = transactions
         self._sealer = sealer
         self._limits = limits
-        self._decode_limits = DecodeLimits(limits.max_records)
 
     def __call__(self, message: InboundMessage, directory: Directory) -> SubmitResult:
         partner = directory.partner(message.partner)
-        if len(message.payload) > self._limits.max_payload_bytes:
-            raise PayloadTooLarge(
-                f"payload of {len(message.payload)} bytes exceeds {self._limits.max_payload_bytes}",
-                limit=str(self._limits.max_payload_bytes),
-            )
-        wire_format = message.wire_format or partner.wire_formats[0]
-        codec = self._codecs.get(wire_format)
-        if codec is None or wire_format not in partner.wire_formats:
-            raise UnsupportedWireFormat(
-                f"partner {partner.code} sends {', '.join(partner.wire_formats)}, "
-                f"not {shown(wire_format)}",
-                expected=",".join(partner.wire_formats),
-            )
-        keys = directory.keys_for(partner.code, message.received_at)
-        batch = codec.open(message, keys, self._decode_limits)
-        verified = accept(message, batch, partner, self._limits)
+        verified = verify(message, partner, directory, self._codecs, self._limits)
+        wire_format = message.wire_format or partner.wire_formats[0]  # verify checked it
         signer = directory.keys.get((partner.code, verified.key_id))
         signer_key_sha256 = signer.key_sha256 if signer is not None else ""
         return self._transactions.run(
@@ -169,3 +155,31 @@ def received_event(
             "receipt_key_id": sealed.key_id,
         },
     )
+
+
+def verify(
+    message: InboundMessage,
+    partner: Partner,
+    directory: Directory,
+    codecs: Mapping[str, WireCodec],
+    limits: Limits,
+) -> VerifiedMessage:
+    """What every partner message passes before anything of it is kept (a status message, a
+    test message): its size, a wire format the partner sends, its signature under the
+    partner's keys valid at arrival, and the acceptance rules."""
+    if len(message.payload) > limits.max_payload_bytes:
+        raise PayloadTooLarge(
+            f"payload of {len(message.payload)} bytes exceeds {limits.max_payload_bytes}",
+            limit=str(limits.max_payload_bytes),
+        )
+    wire_format = message.wire_format or partner.wire_formats[0]
+    codec = codecs.get(wire_format)
+    if codec is None or wire_format not in partner.wire_formats:
+        raise UnsupportedWireFormat(
+            f"partner {partner.code} sends {', '.join(partner.wire_formats)}, "
+            f"not {shown(wire_format)}",
+            expected=",".join(partner.wire_formats),
+        )
+    keys = directory.keys_for(partner.code, message.received_at)
+    batch = codec.open(message, keys, DecodeLimits(limits.max_records))
+    return accept(message, batch, partner, limits)
