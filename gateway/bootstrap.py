@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import grpc
 from cryptography import x509
@@ -122,6 +122,9 @@ from gateway.pb import (
 )
 from gateway.settings import Settings
 
+if TYPE_CHECKING:
+    from gateway.console.server import ConsoleServer
+
 log = logging.getLogger(__name__)
 
 SERVICE_NAMES = (
@@ -172,6 +175,13 @@ class Gateway:
     retention: RetentionSchedule | None = None
     #: Signs audit checkpoints when due.
     audit_checkpointer: AuditCheckpointer | None = None
+    #: The admin web console (console_listen; None when "").
+    console: ConsoleServer | None = None
+
+    @property
+    def console_port(self) -> int:
+        """Port of the console's HTTPS server (0: none)."""
+        return self.console.port if self.console is not None else 0
 
     def reload(self) -> ReloadReport:
         """Reloads the partner definitions (SIGHUP, Admin.ReloadPartners)."""
@@ -181,6 +191,8 @@ class Gateway:
         """Graceful shutdown: NOT_SERVING first, then in-flight calls drain, then the writer."""
         if self.operations is not None:
             self.operations.draining()
+        if self.console is not None:
+            self.console.stop()  # a client of the server below: before it
         self.health.enter_graceful_shutdown()
         if self.change_feed is not None:
             self.change_feed.close()  # streams never end by themselves: end them first
@@ -674,6 +686,13 @@ def build(
     if port == 0:
         raise ConfigurationError(f"cannot listen on {settings.listen}")
 
+    # Before anything starts: a console that cannot serve stops the gateway from starting.
+    try:
+        console = _console(settings, port) if settings.console_listen else None
+    except ConfigurationError:
+        operations.stop()
+        store.database.close()
+        raise
     store.start()
     audit_checkpointer = AuditCheckpointer(core.audit_checkpoints())
     audit_checkpointer.start()
@@ -712,7 +731,23 @@ def build(
         revocation=revocation,
         retention=retention,
         audit_checkpointer=audit_checkpointer,
+        console=console,
     )
+
+
+def _console(settings: Settings, port: int) -> ConsoleServer:
+    """The admin console, a client of this gateway's own API on ``port``."""
+    from gateway.console import serve  # Flask and cheroot load only when a console is served
+
+    try:
+        return serve.start(settings, f"localhost:{port}")
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve the console on {settings.console_listen}: "
+            f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}; run "
+            "`aeo-gateway certs init` for its development certificate, or set console_listen "
+            'to a free host:port, or to "" to serve none'
+        ) from exc
 
 
 def _no_wake(partners: Collection[str]) -> None:

@@ -20,6 +20,7 @@ import grpc
 from gateway import (
     cli_audit,
     cli_consent,
+    cli_console,
     cli_demo,
     cli_doctor,
     cli_facilitation,
@@ -82,6 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"{' (PLAINTEXT, insecure)' if settings.insecure_plaintext else ' (mutual TLS)'}",
         flush=True,
     )
+    if gateway.console_port:
+        url = cli_console.url(settings.console_listen, gateway.console_port)
+        print(f"admin console on {url}", flush=True)
     gateway.wait()
     # The server has stopped; the shutdown thread still closes the dispatcher and the store.
     for thread in threading.enumerate():
@@ -449,6 +453,7 @@ def parser() -> argparse.ArgumentParser:
     cli_generate.add_parser(sub)  # after any other `facilitation` command: it joins them
     cli_doctor.add_parser(sub)
     cli_audit.add_parser(sub)
+    cli_console.add_parser(sub)
 
     demo = sub.add_parser(
         "demo",

@@ -46,9 +46,12 @@ class DevWorkspace:
         return self.root / "certs" / "dev"
 
     def settings(self, **overrides: Any) -> Settings:
-        """The workspace's settings; metrics on a free port, so several gateways can run."""
+        """The workspace's settings; metrics on a free port and no
+        console, so several gateways can run."""
         settings = load(None, {}, base=self.root)
-        return settings.with_overrides(**{"metrics_listen": "127.0.0.1:0", **overrides})
+        return settings.with_overrides(
+            **{"metrics_listen": "127.0.0.1:0", "console_listen": "", **overrides}
+        )
 
     def identity(self, who: str) -> TlsIdentity:
         """TLS identity of "domestic", "admin", "registry" or a partner code."""

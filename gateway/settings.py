@@ -100,6 +100,13 @@ class Settings:
     #: host:port of the plain HTTP server for operations: GET /metrics (Prometheus), /healthz
     #: (liveness) and /readyz (readiness). Port 0 picks a free port; "" serves none.
     metrics_listen: str = "127.0.0.1:9464"
+    #: host:port of the admin web console (HTTPS with an admin or viewer client certificate of
+    #: the home CA; docs/console.md), served inside ``serve``. Port 0 picks a free port; ""
+    #: serves none (`aeo-gateway console` serves it apart from the gateway).
+    console_listen: str = "127.0.0.1:8443"
+    #: The certificate (role console) and key the console presents to the gateway's API.
+    console_client_cert: Path = Path("certs/dev/clients/console.pem")
+    console_client_key: Path = Path("certs/dev/clients/console.key.pem")
     #: Log lines as "text" (one line for people) or "json" (one JSON object per line).
     log_format: str = "text"
     #: Seconds between reloads of partners' certificate revocation lists (trust.crl,
@@ -188,6 +195,10 @@ def _validated(settings: Settings) -> Settings:
         host, _, port = settings.metrics_listen.rpartition(":")
         if not host or not port.isdigit():
             raise SettingsError('metrics_listen must be host:port, or "" to serve no metrics')
+    if settings.console_listen:
+        host, _, port = settings.console_listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError('console_listen must be host:port, or "" to serve no console')
     if settings.log_format not in ("text", "json"):
         raise SettingsError("log_format must be text or json")
     if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
