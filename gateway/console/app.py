@@ -129,6 +129,12 @@ def create_app(api: GatewayApi, home: str) -> Flask:
             "error.html", error=ApiError(str(code), "console.http", error.name)
         ), code
 
+    @app.get("/preferences")
+    def preferences_form() -> str:
+        return render_template(
+            "preferences.html", zones=i18n.ZONES, back=_local(request.args.get("next", "/"))
+        )
+
     @app.post("/preferences")
     def preferences() -> BaseResponse:
         """Language and time zone, kept in cookies for a year."""

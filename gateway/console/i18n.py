@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.dates import format_datetime
@@ -30,6 +30,8 @@ LANGUAGES: Mapping[str, str] = {"en": "en_GB", "zh-Hans": "zh_Hans_CN"}
 #: The catalogue folder of each translated language.
 _CATALOGUES = {"zh-Hans": "zh_Hans"}
 DEFAULT_LANGUAGE = "en"
+#: The time zones a user may choose (IANA names).
+ZONES = [*sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")), "UTC"]
 
 
 def load_catalogue(folder: Path, locale: str) -> Catalog:
