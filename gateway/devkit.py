@@ -103,6 +103,7 @@ class DevWorkspace:
                 return "true" if value else "false"
             return f'"{value}"' if isinstance(value, str) else str(value)
 
-        values = {"metrics_listen": "127.0.0.1:0", **values}  # a free port, as settings()
+        # Metrics on a free port and no console, as settings().
+        values = {"metrics_listen": "127.0.0.1:0", "console_listen": "", **values}
         path.write_text("".join(f"{k} = {toml(v)}\n" for k, v in values.items()))
         return path
