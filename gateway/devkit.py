@@ -51,7 +51,8 @@ class DevWorkspace:
         return settings.with_overrides(**{"metrics_listen": "127.0.0.1:0", **overrides})
 
     def identity(self, who: str) -> TlsIdentity:
-        """TLS identity of "domestic", "admin", "registry" or a partner code."""
+        """TLS identity of "domestic", "admin", "registry", "viewer", "console" or a partner
+        code."""
         return TlsIdentity.dev(self.pki, who)
 
     def signer(self, partner: str, key_id: str | None = None) -> Signer:
