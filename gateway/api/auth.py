@@ -180,6 +180,7 @@ class Authenticator:
             # Every call: a connection outlives a certificate's expiry and its revocation.
             _check_validity(chain[:-1], self._now())
             self._revocation.check(principal.partner, chain)
+            return principal  # a partner's calls reach no service the console forwards to
         forwarded = _forwarded_users(context)
         if principal.role is Role.CONSOLE and forwarded:
             return self._console_user(principal, forwarded)
