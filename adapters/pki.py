@@ -1,5 +1,6 @@
-"""A development PKI: a home CA, the gateway's TLS and signing keys, domestic and admin client
-certificates, and a simulated CA, TLS client and signing key for every partner.
+"""A development PKI: a home CA, the gateway's TLS and signing keys, a client certificate for
+each home role (domestic, admin, registry, viewer, console), and a simulated CA, TLS client
+and signing key for every partner.
 
 Enough to run the whole exchange on one machine. Production points the settings and the partner
 files at real certificates and keys instead.
@@ -286,7 +287,8 @@ def init(
                 ips=["127.0.0.1", "::1"],
             ),
         )
-    for role in ("domestic", "admin", "registry"):
+    # viewer: reads what admins read; console: the admin console, which calls for its users.
+    for role in ("domestic", "admin", "registry", "viewer", "console"):
         if not w.exists(f"clients/{role}.pem"):
             w.pair(
                 f"clients/{role}",

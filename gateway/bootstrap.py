@@ -51,6 +51,7 @@ from adapters.store.operations import SqlOperations
 from adapters.store.outbound import PartnerLocks, SqlOutbound
 from adapters.store.outcome_reports import SqlOutcomeReports
 from adapters.store.programme import SqlProgrammeStates
+from adapters.store.refusals import SqlRefusalLog
 from adapters.store.retention import SqlRetention
 from adapters.store.signing_keys import SqlSigningKeys
 from adapters.store.sql import SqlStore
@@ -86,6 +87,7 @@ from gateway.app.outcome_report import OutcomeSink, SubmitOutcomeReport
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
+from gateway.app.refusals import RecentRefusals
 from gateway.app.retention import PurgeRetention, RetentionSchedule
 from gateway.app.submit import SubmitStatusMessage
 from gateway.app.unit_of_work import Transactions
@@ -498,11 +500,13 @@ def build(
         raise
     clock, directory, store = core.clock, core.directory, core.store
     home_ca_pem = _read(settings.home_ca, "home CA")
+    refusals = SqlRefusalLog(store.database)
     submit = ObservedSubmit(
         ActivePartnersOnly(
             core.submitter(YieldingTransactions(store.transactions)), core.lifecycles
         ),
         operations.metrics,
+        refusals,
     )
     recognise = core.recogniser()
     reload_partners = ReloadPartners(directory, store.transactions)
@@ -616,6 +620,7 @@ def build(
             core.programmes,
             SetProgrammeState(core.programmes.store, clock, core.lifecycles.guard_programme),
             OutboundAdmin(outbound_store, clock, core.lifecycles.paused, wake),
+            RecentRefusals(refusals, clock),
         ),
         server,
     )

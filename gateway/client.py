@@ -48,11 +48,11 @@ class TlsIdentity:
 
     @classmethod
     def dev(cls, pki: Path, who: str) -> TlsIdentity:
-        """From the development PKI: who is "domestic", "admin", "registry" or a partner
-        code."""
+        """From the development PKI: who is "domestic", "admin", "registry", "viewer",
+        "console" or a partner code."""
         stem = (
             pki / "clients" / who
-            if who in ("domestic", "admin", "registry")
+            if who in ("domestic", "admin", "registry", "viewer", "console")
             else pki / "partners" / who / "client"
         )
         return cls(pki / "ca.pem", Path(f"{stem}.pem"), Path(f"{stem}.key.pem"))

@@ -54,7 +54,8 @@ class DevWorkspace:
         )
 
     def identity(self, who: str) -> TlsIdentity:
-        """TLS identity of "domestic", "admin", "registry" or a partner code."""
+        """TLS identity of "domestic", "admin", "registry", "viewer", "console" or a partner
+        code."""
         return TlsIdentity.dev(self.pki, who)
 
     def signer(self, partner: str, key_id: str | None = None) -> Signer:

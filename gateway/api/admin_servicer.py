@@ -33,6 +33,7 @@ from gateway.app.deliver import OutboundAdmin
 from gateway.app.directory import ReloadPartners
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.reconcile import ReconcilePartner
+from gateway.app.refusals import RecentRefusals
 from gateway.domain.errors import PartnerNotFound, shown
 from gateway.domain.ports import Clock
 from gateway.domain.reconciliation import Reconciliation
@@ -53,6 +54,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         programmes: ProgrammeStates,
         set_programme: SetProgrammeState,
         outbound: OutboundAdmin | None = None,
+        refusals: RecentRefusals | None = None,
     ) -> None:
         self._audit = audit
         self._reload = reload
@@ -61,6 +63,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._programmes = programmes
         self._set_programme = set_programme
         self._outbound = outbound
+        #: The partner's refused messages in PartnerState (None: not kept, fields left empty).
+        self._refusals = refusals
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
@@ -114,6 +118,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         if self._outbound is not None:
             summary, paused = self._outbound.summary(code)
             state.outbound.CopyFrom(outbound_state_to_pb(partner, summary, paused))
+        if self._refusals is not None:
+            refused = self._refusals.of(code)
+            state.refused_last_24h = refused.count
+            if refused.last is not None:
+                protomap.set_timestamp(state.last_refused_at, refused.last.refused_at)
+                state.last_refused_reason = refused.last.reason
         return admin_pb2.GetPartnerStateResponse(partner_state=state)
 
     # --- outbound delivery -------------------------------------------------------------------

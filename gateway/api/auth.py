@@ -2,8 +2,12 @@
 
 TLS has already checked the chain against the bundle of trusted CAs. Here the certificate is
 matched to the CA that issued it, in the directory snapshot the request runs on: a partner's
-CA makes the caller that partner; the home CA makes it a domestic system or an admin, by the
-role URI in its subjectAltName.
+CA makes the caller that partner; the home CA makes it a domestic system, an admin, a viewer,
+the registry or the admin console, by the role URI in its subjectAltName.
+
+The console acts for its browser user: it forwards the user's certificate (DER) in the binary
+metadata ``aeo-console-user-bin`` and the call runs as that user, an admin or a viewer of the
+home CA, with the console named in ``Principal.via``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,21 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.domain.directory import Directory
-from gateway.domain.errors import CertificateExpired, NoClientIdentity
+from gateway.domain.errors import (
+    CertificateExpired,
+    ConsoleUserExpired,
+    ConsoleUserInvalid,
+    ConsoleUserRoleNotPermitted,
+    NoClientIdentity,
+    RoleNotPermitted,
+)
 
 ROLE_URI_PREFIX = "urn:aeo-gateway:role:"
 SERVICE_PREFIX = "aeo.gateway.v1."
+#: The binary metadata in which the console forwards its user's certificate (DER).
+CONSOLE_USER_METADATA = "aeo-console-user-bin"
+#: Identities kept by the authenticator's caches before they are cleared.
+_CACHE_SIZE = 4096
 
 
 class Role(Enum):
@@ -34,6 +49,10 @@ class Role(Enum):
     ADMIN = "admin"
     #: The home credit system: feeds the home administration's own AEO changes.
     REGISTRY = "registry"
+    #: Reads what an admin may read; changes nothing (role.read_only).
+    VIEWER = "viewer"
+    #: The admin console: calls only as the admin or viewer whose certificate it forwards.
+    CONSOLE = "console"
     #: Plaintext development mode: no certificate, so no partner identity.
     INSECURE_LOCAL = "insecure-local"
     #: A home certificate without a gateway role: health and reflection only.
@@ -46,12 +65,28 @@ class Principal:
     partner: str | None
     fingerprint: str
     subject: str
+    #: The console's certificate subject when the console called for this user; "" otherwise.
+    via: str = ""
+
+
+#: The roles a certificate of the home CA may carry, in the order they are looked for.
+HOME_ROLES = (Role.DOMESTIC, Role.ADMIN, Role.REGISTRY, Role.VIEWER, Role.CONSOLE)
+#: Whom the console may act for.
+CONSOLE_USER_ROLES = frozenset({Role.ADMIN, Role.VIEWER})
+
+
+def _with_viewers(roles: frozenset[Role]) -> frozenset[Role]:
+    """Viewers read wherever admins may (what they may not change is decided per method)."""
+    return roles | {Role.VIEWER} if Role.ADMIN in roles else roles
 
 
 #: Which role may call which of the gateway's services.
-SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
+_SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "PartnerExchangeService": frozenset({Role.PARTNER}),
-    SERVICE_PREFIX + "RecognitionService": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
+    # Admins and viewers too: the console's recognition lookup, used by officers.
+    SERVICE_PREFIX + "RecognitionService": frozenset(
+        {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
+    ),
     SERVICE_PREFIX + "AdminService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "HomeRegistryService": frozenset({Role.REGISTRY, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "FacilitationService": frozenset(
@@ -65,6 +100,9 @@ SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "ConsentService": frozenset({Role.ADMIN, Role.REGISTRY, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "PartnerOnboardingService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "AuditService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
+}
+SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
+    service: _with_viewers(roles) for service, roles in _SERVICE_ROLES.items()
 }
 
 
@@ -115,6 +153,9 @@ class Authenticator:
             tuple[bytes, bytes, int], tuple[Principal, tuple[x509.Certificate, ...]]
         ] = {}
         self._cas: tuple[int, dict[str, x509.Certificate]] = (-1, {})
+        # Console users by (console fingerprint, user certificate DER): the signature is checked
+        # once; the dates on every call.
+        self._users: dict[tuple[str, bytes], tuple[Principal, x509.Certificate]] = {}
 
     def principal(self, context: grpc.ServicerContext, directory: Directory) -> Principal:
         auth = context.auth_context()
@@ -131,7 +172,7 @@ class Authenticator:
         found = self._known.get(key)
         if found is None:
             found = self._identify(pem, chain_pem, self._partner_cas(directory))
-            if len(self._known) >= 4096:
+            if len(self._known) >= _CACHE_SIZE:
                 self._known.clear()
             self._known[key] = found
         principal, chain = found
@@ -139,7 +180,65 @@ class Authenticator:
             # Every call: a connection outlives a certificate's expiry and its revocation.
             _check_validity(chain[:-1], self._now())
             self._revocation.check(principal.partner, chain)
+            return principal  # a partner's calls reach no service the console forwards to
+        forwarded = _forwarded_users(context)
+        if principal.role is Role.CONSOLE and forwarded:
+            return self._console_user(principal, forwarded)
+        if forwarded:
+            # Only the console speaks for someone else; anyone else forwarding is a mistake.
+            raise RoleNotPermitted(
+                f"only a console certificate may send {CONSOLE_USER_METADATA}; "
+                f"{principal.subject or principal.role.value} is a {principal.role.value} "
+                "certificate",
+                role=principal.role.value,
+            )
         return principal
+
+    def _console_user(self, console: Principal, forwarded: Sequence[bytes]) -> Principal:
+        """The user the console calls for, from the one certificate it forwarded."""
+        if len(forwarded) != 1:
+            raise ConsoleUserInvalid(
+                f"{CONSOLE_USER_METADATA} must carry one certificate, not {len(forwarded)}"
+            )
+        key = (console.fingerprint, forwarded[0])
+        found = self._users.get(key)
+        if found is None:
+            found = self._identify_user(forwarded[0], console)
+            if len(self._users) >= _CACHE_SIZE:
+                self._users.clear()
+            self._users[key] = found
+        user, cert = found
+        now = self._now()
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            raise ConsoleUserExpired(
+                f"the console's user certificate {user.subject} is valid from "
+                f"{cert.not_valid_before_utc.isoformat()} to "
+                f"{cert.not_valid_after_utc.isoformat()}, not at {now.isoformat()}",
+                serial=f"{cert.serial_number:x}",
+            )
+        return user
+
+    def _identify_user(self, der: bytes, console: Principal) -> tuple[Principal, x509.Certificate]:
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError as exc:
+            raise ConsoleUserInvalid(
+                f"{CONSOLE_USER_METADATA} is not a DER certificate ({len(der)} bytes)"
+            ) from exc
+        subject = cert.subject.rfc4514_string()
+        if _is_ca(cert) or not _issued_by(cert, self._home_ca):
+            raise ConsoleUserInvalid(
+                f"the console's user certificate {subject} is not one the home CA issued"
+            )
+        role = _home_role(cert)
+        if role not in CONSOLE_USER_ROLES:
+            raise ConsoleUserRoleNotPermitted(
+                f"the console acts for admins and viewers only; {subject} is a "
+                f"{role.value} certificate",
+                role=role.value,
+            )
+        fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+        return Principal(role, None, fingerprint, subject, via=console.subject), cert
 
     def _partner_cas(self, directory: Directory) -> dict[str, x509.Certificate]:
         version, cas = self._cas
@@ -167,11 +266,24 @@ class Authenticator:
             if path is not None:
                 return Principal(Role.PARTNER, code, fingerprint, subject), path
         if _issued_by(cert, self._home_ca):
-            for role in (Role.DOMESTIC, Role.ADMIN, Role.REGISTRY):
-                if ROLE_URI_PREFIX + role.value in _uris(cert):
-                    return Principal(role, None, fingerprint, subject), ()
-            return Principal(Role.NONE, None, fingerprint, subject), ()
+            return Principal(_home_role(cert), None, fingerprint, subject), ()
         raise NoClientIdentity(f"certificate {subject} chains to no configured authority")
+
+
+def _home_role(cert: x509.Certificate) -> Role:
+    """The role of a home CA's certificate: the first of HOME_ROLES its subjectAltName names."""
+    uris = _uris(cert)
+    return next((r for r in HOME_ROLES if ROLE_URI_PREFIX + r.value in uris), Role.NONE)
+
+
+def _forwarded_users(context: grpc.ServicerContext) -> list[bytes]:
+    """The values of the console's user metadata on this call (grpc gives binary ones as
+    bytes)."""
+    return [
+        value if isinstance(value, bytes) else value.encode()
+        for key, value in context.invocation_metadata() or ()
+        if key == CONSOLE_USER_METADATA
+    ]
 
 
 def _path_to(

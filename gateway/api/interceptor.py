@@ -22,16 +22,26 @@ import grpc
 
 from gateway import logs
 from gateway.api.admission import Admission
-from gateway.api.auth import SERVICE_ROLES, Authenticator, Principal, RequestContext, Role, _current
+from gateway.api.auth import (
+    CONSOLE_USER_METADATA,
+    SERVICE_ROLES,
+    Authenticator,
+    Principal,
+    RequestContext,
+    Role,
+    _current,
+)
 from gateway.api.errors import abort
 from gateway.api.observe import CallObserver, observed
 from gateway.app.audit_log import is_mutating
 from gateway.app.directory import PartnerDirectory
 from gateway.domain.errors import (
+    ConsoleUserMissing,
     GatewayError,
     InternalError,
     MalformedRequest,
     NoClientIdentity,
+    ReadOnlyRole,
     RoleNotPermitted,
     Status,
     shown,
@@ -123,7 +133,14 @@ class GatewayInterceptor(_Interceptor):
         directory = self._directory.current()
         principal = self._auth.principal(context, directory)
         logs.note_partner(principal.partner)
-        if allowed is not None and principal.role not in allowed:
+        if allowed is None:
+            return RequestContext(principal, directory)  # health, reflection: any caller
+        if principal.role is Role.CONSOLE:
+            raise ConsoleUserMissing(
+                f"the console calls {method} only for a user: send the user's certificate in "
+                f"{CONSOLE_USER_METADATA}"
+            )
+        if principal.role not in allowed:
             if principal.role is Role.INSECURE_LOCAL:
                 raise NoClientIdentity(f"{method} needs a verified client certificate")
             if principal.role is Role.NONE:
@@ -132,6 +149,12 @@ class GatewayInterceptor(_Interceptor):
                 )
             raise RoleNotPermitted(
                 f"a {principal.role.value} certificate may not call {method}",
+                role=principal.role.value,
+            )
+        if principal.role is Role.VIEWER and is_mutating(method):
+            raise ReadOnlyRole(
+                f"{principal.subject} is a viewer: it may read but not call {method}, which "
+                "changes something",
                 role=principal.role.value,
             )
         return RequestContext(principal, directory)
@@ -158,6 +181,12 @@ def _client(principal: Principal) -> str:
     if principal.partner is not None:
         return f"partner:{principal.partner}"
     return f"certificate:{principal.fingerprint}"
+
+
+def _actor(principal: Principal) -> str:
+    """Who the audit log names: the certificate's subject, and the console it acted through."""
+    subject = principal.subject or principal.role.value
+    return f"{subject} via {principal.via}" if principal.via else subject
 
 
 class _Call:
@@ -270,7 +299,7 @@ class _Call:
                 self.audit(
                     self._method,
                     principal.role.value,
-                    principal.subject or principal.role.value,
+                    _actor(principal),
                     principal.fingerprint,
                     raw,
                     status,

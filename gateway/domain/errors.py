@@ -74,6 +74,48 @@ class RoleNotPermitted(GatewayError):
     reason = "auth.role_not_permitted"
 
 
+class ReadOnlyRole(GatewayError):
+    """A viewer (or the console acting for one) called a method that changes something:
+    viewers may read everything admins may read, and change nothing."""
+
+    status = Status.PERMISSION_DENIED
+    reason = "role.read_only"
+
+
+# --- the admin console acting for its user (metadata aeo-console-user-bin) ---------------------
+
+
+class ConsoleUserMissing(GatewayError):
+    """A console certificate called the gateway's own services without forwarding the user it
+    acts for: the console itself may call nothing but health checking and reflection."""
+
+    status = Status.PERMISSION_DENIED
+    reason = "console.user_missing"
+
+
+class ConsoleUserInvalid(GatewayError):
+    """The forwarded user certificate is not one DER certificate issued directly by the home
+    CA (garbled, several, a partner's, self-made)."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "console.user_invalid"
+
+
+class ConsoleUserExpired(GatewayError):
+    """The forwarded user certificate is outside its validity now (checked on every call)."""
+
+    status = Status.UNAUTHENTICATED
+    reason = "console.user_expired"
+
+
+class ConsoleUserRoleNotPermitted(GatewayError):
+    """The forwarded user certificate is the home CA's but carries neither the admin nor the
+    viewer role: the console acts for admins and viewers only."""
+
+    status = Status.PERMISSION_DENIED
+    reason = "console.user_role_not_permitted"
+
+
 class PartnerImpersonation(GatewayError):
     """A partner's certificate submits a message on behalf of another administration."""
 

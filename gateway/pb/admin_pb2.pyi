@@ -590,6 +590,9 @@ class PartnerState(_message.Message):
     STALE_FIELD_NUMBER: _builtins.int
     PROGRAMME_FIELD_NUMBER: _builtins.int
     OUTBOUND_FIELD_NUMBER: _builtins.int
+    REFUSED_LAST_24H_FIELD_NUMBER: _builtins.int
+    LAST_REFUSED_AT_FIELD_NUMBER: _builtins.int
+    LAST_REFUSED_REASON_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Resource name, "partners/{code}/state", e.g. "partners/SG/state"."""
     last_sequence: _builtins.int
@@ -610,6 +613,14 @@ class PartnerState(_message.Message):
     """True when the partner has been silent for longer than its maximum staleness (or has never
     sent a message).
     """
+    refused_last_24h: _builtins.int
+    """How many of the partner's status messages the gateway refused (bad signature, wire
+    format, size, replay, any other refusal) in the 24 hours before now.
+    """
+    last_refused_reason: _builtins.str
+    """The stable reason (google.rpc.ErrorInfo.reason) of that last refusal, e.g.
+    "signature.invalid"; empty when last_refused_at is absent.
+    """
     @_builtins.property
     def open_gaps(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SequenceGap]:
         """The newest gaps still open in the partner's sequence, lowest first: at most 1000 of them.
@@ -628,6 +639,12 @@ class PartnerState(_message.Message):
     def outbound(self) -> Global___OutboundState:
         """The state of the gateway's outbound delivery to the partner."""
 
+    @_builtins.property
+    def last_refused_at(self) -> _timestamp_pb2.Timestamp:
+        """When the gateway last refused a status message of the partner (kept 30 days); absent when
+        none was refused in that time.
+        """
+
     def __init__(
         self,
         *,
@@ -643,10 +660,13 @@ class PartnerState(_message.Message):
         stale: _builtins.bool = ...,
         programme: Global___ProgrammeStatus | None = ...,
         outbound: Global___OutboundState | None = ...,
+        refused_last_24h: _builtins.int = ...,
+        last_refused_at: _timestamp_pb2.Timestamp | None = ...,
+        last_refused_reason: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "outbound", b"outbound", "programme", b"programme"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_refused_at", b"last_refused_at", "outbound", b"outbound", "programme", b"programme"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "outbound", b"outbound", "programme", b"programme", "sequences_written_off", b"sequences_written_off", "stale", b"stale"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_received_at", b"last_received_at", "last_refused_at", b"last_refused_at", "last_refused_reason", b"last_refused_reason", "last_sequence", b"last_sequence", "messages_received", b"messages_received", "name", b"name", "needs_snapshot", b"needs_snapshot", "open_gaps", b"open_gaps", "open_gaps_total", b"open_gaps_total", "operators_known", b"operators_known", "outbound", b"outbound", "programme", b"programme", "refused_last_24h", b"refused_last_24h", "sequences_written_off", b"sequences_written_off", "stale", b"stale"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
