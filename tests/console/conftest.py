@@ -32,17 +32,9 @@ class LiveConsole:
 
 
 @pytest.fixture
-def start_console(
-    start_gateway: Callable[..., Live], workspace: Workspace
-) -> Callable[..., LiveConsole]:
+def start_console(start_gateway: Callable[..., Live]) -> Callable[..., LiveConsole]:
     def start(**overrides: Any) -> LiveConsole:
-        settings: dict[str, Any] = {"console_listen": "127.0.0.1:0"}
-        if not (workspace.pki / "clients" / "console.pem").exists():
-            # TEMPORARY until the console-auth branch lands (role console in the gateway, and
-            # clients/console.pem in the development PKI): the console calls as the admin.
-            settings["console_client_cert"] = workspace.pki / "clients" / "admin.pem"
-            settings["console_client_key"] = workspace.pki / "clients" / "admin.key.pem"
-        return LiveConsole(start_gateway(**{**settings, **overrides}))
+        return LiveConsole(start_gateway(**{"console_listen": "127.0.0.1:0", **overrides}))
 
     return start
 

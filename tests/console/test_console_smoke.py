@@ -77,3 +77,12 @@ def test_the_preferences_page_offers_languages_and_zones(console: LiveConsole) -
     )
     assert saved.status == 303
     assert "偏好设置" in browser.get("/preferences").text
+
+
+def test_a_viewer_sees_everything_and_is_offered_no_action(console: LiveConsole) -> None:
+    page = console.client("viewer").get("/")
+    assert page.status == 200
+    assert '<a href="/partners/SG">SG</a>' in page.text
+    assert "viewer (read only)" in page.text
+    assert "/partners/new" not in page.text
+    assert "/partners/new" in console.client("admin").get("/").text
