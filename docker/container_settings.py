@@ -1,7 +1,8 @@
 """Writes the image's settings file (run at build time by docker/Dockerfile).
 
 The container serves on all interfaces: gRPC on 0.0.0.0:50051, and, where the installed gateway
-has these settings, its metrics endpoint on 0.0.0.0:9464, JSON logs and the gateway keys that
+has these settings, its metrics endpoint on 0.0.0.0:9464, the admin console on 0.0.0.0:8443,
+JSON logs and the gateway keys that
 `keys rotate-gateway` generates written to the writable var/gateway-keys. A setting the installed
 gateway does not know is left out (the gateway refuses unknown settings), so the file always
 matches the wheel it was built with.
@@ -20,6 +21,8 @@ from gateway.settings import Settings, load
 CONTAINER = {
     "listen": "0.0.0.0:50051",
     "metrics_listen": "0.0.0.0:9464",
+    # The admin console (HTTPS; an admin or viewer client certificate of the home CA).
+    "console_listen": "0.0.0.0:8443",
     "log_format": "json",
     # The certificates volume is read-only: rotated gateway keys go to the var volume.
     "gateway_keys_dir": "var/gateway-keys",

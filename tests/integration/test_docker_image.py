@@ -11,12 +11,14 @@ docker-compose, starts dockerd and builds the base image."""
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -172,6 +174,7 @@ def start(image: str, pki: DevWorkspace) -> Iterator[Callable[..., Container]]:
         host_network = "host" in options
         published = [] if host_network else ["--publish", "127.0.0.1::50051"]
         published += [] if host_network else ["--publish", "127.0.0.1::9464"]
+        published += [] if host_network else ["--publish", "127.0.0.1::8443"]
         run(
             "docker",
             "run",
@@ -313,13 +316,14 @@ def test_the_image_health_check_reports_healthy_once_serving(container: Containe
 
 
 def test_the_image_holds_no_key_or_database_and_mounts_certs_and_var(image: str) -> None:
-    """The image as built. Result: /app/certs and /app/var are volumes, 50051 and 9464 exposed,
-    STOPSIGNAL SIGTERM, entrypoint aeo-gateway serve; no private key, database or wheel in it."""
+    """The image as built. Result: /app/certs and /app/var are volumes, 50051, 9464 and 8443
+    exposed, STOPSIGNAL SIGTERM, entrypoint aeo-gateway serve; no private key, database or
+    wheel in it."""
     config = json.loads(
         run("docker", "image", "inspect", "--format", "{{json .Config}}", image).stdout
     )
     assert set(config["Volumes"]) == {"/app/certs", "/app/var"}
-    assert set(config["ExposedPorts"]) == {"50051/tcp", "9464/tcp"}
+    assert set(config["ExposedPorts"]) == {"50051/tcp", "9464/tcp", "8443/tcp"}
     assert config["StopSignal"] == "SIGTERM"
     assert (config["Entrypoint"], config["Cmd"]) == (["aeo-gateway"], ["serve"])
     found = run(
@@ -392,6 +396,23 @@ def test_the_container_serves_metrics_and_health_over_http(container: Container)
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
         assert answer.status == 200
         assert b"# TYPE " in answer.read()
+
+
+def test_the_container_serves_the_console_to_an_admin_certificate(container: Container) -> None:
+    """The console the image's settings put on 0.0.0.0:8443, published on the host, opened
+    with the development admin certificate. Result: the overview page, over HTTPS."""
+    host, _, port = container.published(8443).rpartition(":")
+    identity = container.pki.identity("admin")
+    context = ssl.create_default_context(cafile=str(container.pki.pki / "ca.pem"))
+    context.load_cert_chain(identity.cert, identity.key)
+    connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=20)
+    try:
+        connection.request("GET", "/")
+        answer = connection.getresponse()
+        assert answer.status == 200
+        assert b'href="/partners/SG"' in answer.read()
+    finally:
+        connection.close()
 
 
 def test_the_base_image_is_not_rebuilt_when_it_exists(docker: None) -> None:
