@@ -51,7 +51,9 @@ class Principal:
 #: Which role may call which of the gateway's services.
 SERVICE_ROLES: Mapping[str, frozenset[Role]] = {
     SERVICE_PREFIX + "PartnerExchangeService": frozenset({Role.PARTNER}),
-    SERVICE_PREFIX + "RecognitionService": frozenset({Role.DOMESTIC, Role.INSECURE_LOCAL}),
+    SERVICE_PREFIX + "RecognitionService": frozenset(
+        {Role.DOMESTIC, Role.ADMIN, Role.INSECURE_LOCAL}
+    ),
     SERVICE_PREFIX + "AdminService": frozenset({Role.ADMIN, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "HomeRegistryService": frozenset({Role.REGISTRY, Role.INSECURE_LOCAL}),
     SERVICE_PREFIX + "FacilitationService": frozenset(
