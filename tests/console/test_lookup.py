@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
+from tests.console.catalogue_check import page_messages, untranslated
 from tests.console.client import ConsoleClient
 from tests.console.conftest import LiveConsole
 from tests.factories import record
@@ -54,6 +54,7 @@ def test_the_form_has_its_labelled_fields(console: LiveConsole) -> None:
 def test_a_recognised_operator_in_any_written_form(officer: ConsoleClient, written: str) -> None:
     answer = lookup(officer, code=written, direction="import")
     assert "Recognised AEO" in answer
+    assert 'data-outcome="recognised"' in answer
     assert f"<code>{OPERATOR}</code>" in answer  # the normalised code
     assert "Lion City Logistics Pte Ltd" in answer
     assert "STP-Plus" in answer  # the foreign tier
@@ -129,16 +130,6 @@ def test_the_answer_in_chinese(officer: ConsoleClient) -> None:
 
 
 def test_every_string_of_the_page_is_translated() -> None:
-    from tests.console.test_catalogues import _source_messages
-
-    from gateway.console import i18n
-
-    catalogue = i18n.load_catalogue(i18n.TRANSLATIONS / "zh_Hans", "zh_Hans")
-    mine = {
-        text
-        for text, where in _source_messages().items()
-        if Path(where.split(":")[0]).name.startswith("lookup")
-    }
-    assert len(mine) > 40
-    untranslated = [t for t in mine if not (e := catalogue.get(t)) or not e.string or e.fuzzy]
-    assert untranslated == []
+    mine = page_messages("lookup")
+    assert len(mine) > 60
+    assert untranslated(mine) == []

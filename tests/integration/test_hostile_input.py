@@ -202,11 +202,12 @@ def test_domestic_certificate_cannot_call_partner_exchange(seeded: Live) -> None
 
 
 @pytest.mark.parametrize(
-    ("who", "service"), [("SG", "recognition"), ("domestic", "admin"), ("admin", "recognition")]
+    ("who", "service"),
+    [("SG", "recognition"), ("domestic", "admin"), ("registry", "recognition")],
 )
 def test_each_role_reaches_only_its_own_service(seeded: Live, who: str, service: str) -> None:
-    """A partner asks Recognition; a domestic system calls Admin; an admin calls Recognition.
-    Result: PERMISSION_DENIED auth.role_not_permitted."""
+    """A partner asks Recognition; a domestic system calls Admin; the registry calls
+    Recognition. Result: PERMISSION_DENIED auth.role_not_permitted."""
     channel = seeded.channel(who)
     if service == "recognition":
         call: Callable[[], object] = lambda: RecognitionClient(channel).recognise("SG000000000001")  # noqa: E731

@@ -157,6 +157,13 @@ LABELS = {
         recognition_pb2.RECOGNITION_OUTCOME_UNKNOWN_OPERATOR: N_("Unknown operator"),
         recognition_pb2.RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN: N_("Code not recognised"),
     },
+    #: A stable word per outcome for the page's markup (data-outcome), never shown.
+    "outcome_key": {
+        recognition_pb2.RECOGNITION_OUTCOME_RECOGNISED: "recognised",
+        recognition_pb2.RECOGNITION_OUTCOME_NOT_RECOGNISED: "not-recognised",
+        recognition_pb2.RECOGNITION_OUTCOME_UNKNOWN_OPERATOR: "unknown-operator",
+        recognition_pb2.RECOGNITION_OUTCOME_CODE_FORMAT_UNKNOWN: "code-format-unknown",
+    },
     "outcome_class": {
         recognition_pb2.RECOGNITION_OUTCOME_RECOGNISED: "fresh",
         recognition_pb2.RECOGNITION_OUTCOME_NOT_RECOGNISED: "stale",
