@@ -1,5 +1,6 @@
-"""Protobuf <-> domain conversions of facilitation: outcomes in, the report out. Shared with
-the partner exchange, whose OutcomeReport carries the same DeclarationOutcome."""
+"""Protobuf -> domain conversion of declaration outcomes. Shared with the partner exchange,
+whose OutcomeReport carries the same DeclarationOutcome. The report's conversion, which the
+console shares, is gateway.protomap_facilitation."""
 
 from __future__ import annotations
 
@@ -9,22 +10,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway import protomap
 from gateway.domain.errors import OutcomeInvalid
-from gateway.domain.facilitation import (
-    Comparison,
-    DeclarationFacts,
-    Estimate,
-    Jurisdiction,
-    Measures,
-    Report,
-    Row,
-)
+from gateway.domain.facilitation import DeclarationFacts
 from gateway.pb import common_pb2
 from gateway.pb import facilitation_pb2 as pb
-
-JURISDICTION_TO_PB = {
-    Jurisdiction.HOME: pb.JURISDICTION_HOME,
-    Jurisdiction.ABROAD: pb.JURISDICTION_ABROAD,
-}
 
 
 def declaration_facts(msg: pb.DeclarationOutcome) -> DeclarationFacts:
@@ -59,59 +47,3 @@ def _time(msg: pb.DeclarationOutcome, field: str) -> datetime:
         return protomap.instant(stamp)
     except ValueError as exc:
         raise OutcomeInvalid(f"{field} is not a valid time", field=field) from exc
-
-
-def report_to_pb(report: Report) -> pb.FacilitationReport:
-    return pb.FacilitationReport(
-        period=report.period.label,
-        start=protomap.timestamp(report.start),
-        end=protomap.timestamp(report.end),
-        rows=[_row(r) for r in report.rows],
-        trend=[report_to_pb(t) for t in report.trend],
-    )
-
-
-def _row(row: Row) -> pb.FacilitationRow:
-    msg = pb.FacilitationRow(
-        jurisdiction=JURISDICTION_TO_PB[row.jurisdiction],
-        partner=row.partner,
-        direction=protomap.DIRECTION_TO_PB[row.direction],
-        grade=row.grade,
-        before_recognition=row.before_recognition,
-        group=_measures(row.group),
-        home_aeos_trading=row.home_aeos_trading,
-    )
-    if row.baseline is not None:
-        msg.baseline.CopyFrom(_measures(row.baseline))
-    for name, comparison in (
-        ("inspection", row.inspection),
-        ("document_review", row.document_review),
-        ("release_median", row.release_median),
-    ):
-        if comparison is not None:
-            getattr(msg, name).CopyFrom(_comparison(comparison))
-    return msg
-
-
-def _measures(m: Measures) -> pb.Measures:
-    msg = pb.Measures(
-        declarations=m.declarations,
-        release_mean_hours=m.release_mean_hours or 0.0,
-        release_p90_hours=m.release_p90_hours or 0.0,
-    )
-    for name, estimate in (
-        ("inspection_rate", m.inspection_rate),
-        ("document_review_rate", m.document_review_rate),
-        ("release_median_hours", m.release_median_hours),
-    ):
-        if estimate is not None:
-            getattr(msg, name).CopyFrom(_estimate(estimate))
-    return msg
-
-
-def _estimate(e: Estimate) -> pb.Estimate:
-    return pb.Estimate(value=e.value, low=e.low, high=e.high)
-
-
-def _comparison(c: Comparison) -> pb.Comparison:
-    return pb.Comparison(ratio=_estimate(c.ratio), reduction=_estimate(c.reduction))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import grpc
 
 from gateway.api.auth import current
-from gateway.api.facilitation_convert import declaration_facts, report_to_pb
+from gateway.api.facilitation_convert import declaration_facts
 from gateway.app.facilitation import RecordOutcomes, ReportFacilitation
 from gateway.pb import facilitation_pb2 as pb
 from gateway.pb import facilitation_pb2_grpc
+from gateway.protomap_facilitation import report_to_pb
 
 
 class FacilitationServicer(facilitation_pb2_grpc.FacilitationServiceServicer):
