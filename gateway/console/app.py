@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, g, redirect, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -76,7 +76,8 @@ def create_app(api: GatewayApi, home: str) -> Flask:
             request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language")
         )
         g.translations = languages.get(g.language)
-        g.zone = i18n.time_zone(request.cookies.get(ZONE_COOKIE))
+        # The page's script percent-encodes the zone it reads from the browser.
+        g.zone = i18n.time_zone(unquote(request.cookies.get(ZONE_COOKIE, "")))
         if request.endpoint == "static":
             return None
         pem = request.environ.get("SSL_CLIENT_CERT")

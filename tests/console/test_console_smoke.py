@@ -86,3 +86,9 @@ def test_a_viewer_sees_everything_and_is_offered_no_action(console: LiveConsole)
     assert "viewer (read only)" in page.text
     assert "/partners/new" not in page.text
     assert "/partners/new" in console.client("admin").get("/").text
+
+
+def test_the_zone_the_pages_script_sets_is_understood(console: LiveConsole) -> None:
+    browser = console.client("admin")
+    browser.cookies["aeo_console_tz"] = "America%2FArgentina%2FBuenos_Aires"
+    assert "Times in America/Argentina/Buenos_Aires" in browser.get("/").text
