@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import selectors
 import socket
 import ssl
 import threading
@@ -73,8 +74,14 @@ class RawConnection:
         self._ended: list[Outcome] = []
         self._closed = threading.Event()
         self._h2.initiate_connection()
-        self._flush()
-        threading.Thread(target=self._read, daemon=True, name="raw-h2").start()
+        self._sock.sendall(self._h2.data_to_send())
+        # One OpenSSL connection must not be used by two threads at once (a recv racing a
+        # sendall corrupts records): only the I/O thread touches the socket from here on, and
+        # other threads wake it to send what they queued in the h2 state machine.
+        self._sock.setblocking(False)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        threading.Thread(target=self._io, daemon=True, name="raw-h2").start()
 
     @property
     def alive(self) -> bool:
@@ -112,7 +119,7 @@ class RawConnection:
                 self._h2.send_data(
                     sid, b"\x00" + len(body).to_bytes(4, "big") + body, end_stream=True
                 )
-            self._flush()
+        self._wake()
         return outcome
 
     def harvest(self) -> list[Outcome]:
@@ -126,34 +133,73 @@ class RawConnection:
 
     def close(self) -> None:
         self._closed.set()
+        self._wake()
+
+    def _wake(self) -> None:
         with contextlib.suppress(OSError):
-            self._sock.close()
+            self._wake_w.send(b"\0")
 
-    def _flush(self) -> None:
-        try:
-            self._sock.sendall(self._h2.data_to_send())
-        except OSError:
-            self._closed.set()
-
-    def _read(self) -> None:
+    def _io(self) -> None:
+        """Reads and writes the socket, alone: frames in go to the h2 state machine, and what
+        it has to send (answers, and what open() queued) goes out."""
+        selector = selectors.DefaultSelector()
+        selector.register(self._sock, selectors.EVENT_READ)
+        selector.register(self._wake_r, selectors.EVENT_READ)
+        pending = b""
         try:
             while not self._closed.is_set():
-                try:
-                    data = self._sock.recv(65536)
-                except OSError:
-                    return
-                if not data:
+                # TLS may have decrypted bytes buffered that select() cannot see.
+                ready = self._sock.pending() > 0
+                if not ready:
+                    events = selector.select(timeout=None if not pending else 0.05)
+                    ready = any(key.fileobj is self._sock for key, _ in events)
+                    if any(key.fileobj is self._wake_r for key, _ in events):
+                        with contextlib.suppress(BlockingIOError):
+                            self._wake_r.recv(4096)
+                if ready and not self._receive():
                     return
                 with self._lock:
-                    try:
-                        events = self._h2.receive_data(data)
-                    except h2.exceptions.ProtocolError:
-                        return
-                    for event in events:
-                        self._on(event)
-                    self._flush()
+                    pending += self._h2.data_to_send()
+                pending = self._send(pending)
         finally:
             self._closed.set()
+            selector.close()
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _receive(self) -> bool:
+        """False once the connection has ended."""
+        try:
+            data = self._sock.recv(65536)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        with self._lock:
+            try:
+                events = self._h2.receive_data(data)
+            except h2.exceptions.ProtocolError:
+                return False
+            for event in events:
+                self._on(event)
+        return True
+
+    def _send(self, pending: bytes) -> bytes:
+        """Sends what it can of ``pending`` without blocking; returns the rest."""
+        while pending:
+            try:
+                sent = self._sock.send(pending)
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                return pending
+            except OSError:
+                self._closed.set()
+                return b""
+            pending = pending[sent:]
+        return pending
 
     def _on(self, event: h2.events.Event) -> None:
         sid = getattr(event, "stream_id", None) or 0
