@@ -3,6 +3,7 @@ home CA (the same PKI as the gRPC API), so nothing of the console answers anyone
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 from collections.abc import Callable
@@ -14,6 +15,16 @@ from flask import Flask
 
 #: Handler threads: the console is for a few people at once, each page a few gRPC calls.
 THREADS = 16
+
+log = logging.getLogger(__name__)
+
+
+class _Server(wsgi.Server):
+    """cheroot's server, its messages in the gateway's log (a browser without a certificate,
+    refused at the handshake, is an INFO line there, not text on stderr)."""
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        log.log(logging.ERROR if traceback else level, "console: %s", msg, exc_info=traceback)
 
 
 def tls_context(cert: Path, key: Path, client_ca: Path) -> ssl.SSLContext:
@@ -40,7 +51,7 @@ class ConsoleServer:
         #: Called once the server has stopped (the console's channel to the gateway).
         self._closing = closing
         host, _, port = listen.rpartition(":")
-        self._server = wsgi.Server(
+        self._server = _Server(
             (host.strip("[]"), int(port)), app, numthreads=THREADS, server_name="aeo-console"
         )
         adapter = BuiltinSSLAdapter(str(cert), str(key))
