@@ -230,8 +230,9 @@ def write_federation(
     settings = home.with_overrides(
         listen=f"127.0.0.1:{home_port}", partners_dir=partners_dir, database_url=home_db
     )
-    # Gateways of a federation in one process serve no metrics: none takes a serving one's port.
-    settings = settings.with_overrides(metrics_listen="")
+    # Gateways of a federation in one process serve no metrics and no console: none takes a
+    # serving one's port.
+    settings = settings.with_overrides(metrics_listen="", console_listen="")
     return Federation(root, settings, peers)
 
 
@@ -274,6 +275,7 @@ def write_peer(
         "outbound_tls_cert": _rel(theirs / "client.pem", folder),
         "outbound_tls_key": _rel(theirs / "client.key.pem", folder),
         "metrics_listen": "",
+        "console_listen": "",
     }
     _write(folder / "settings.toml", _document(settings, {}, {}))
     return PeerWorkspace(code, folder, port)
