@@ -1,4 +1,5 @@
-"""AuditService: list the audit log, read one entry, verify its chain, export a message's evidence bundle."""
+"""AuditService: list the audit log, read one entry, verify its chain, export a message's
+evidence bundle."""
 
 from __future__ import annotations
 

@@ -109,7 +109,9 @@ def test_pages_follow_each_other_and_keep_the_filters(logged: Logged) -> None:
         found = re.search(r'<a href="([^"]+)" id="next-page"', page.text)
         path = found.group(1).replace("&amp;", "&") if found else ""
         if path:
-            assert "partner=SG" in path and "page_size=2" in path and "page_token=" in path
+            assert "partner=SG" in path
+            assert "page_size=2" in path
+            assert "page_token=" in path
     assert seen == list(range(1, MESSAGES + 1))
 
 
@@ -146,7 +148,8 @@ def test_a_received_message_with_its_content_signature_receipt_and_proof(
     assert page.status == 200, page.text
     text = page.text
     assert "<h1>Audit entry 1</h1>" in text
-    assert 'id="entry"' in text and "message received" in text
+    assert 'id="entry"' in text
+    assert "message received" in text
     assert "&#34;wire_format&#34;" in text or "&quot;wire_format&quot;" in text  # detail_json
     # The raw bytes exactly as SG sent them (native wire format: protobuf, shown as hex).
     shown = evidence.content(logged.payloads[0])
@@ -158,7 +161,8 @@ def test_a_received_message_with_its_content_signature_receipt_and_proof(
     assert 'id="receipt"' in text
     assert 'id="chain-proof"' in text
     assert 'id="checkpoint"' in text
-    assert 'id="proof-reaches"' in text and "The proof ends at the entry" in text
+    assert 'id="proof-reaches"' in text
+    assert "The proof ends at the entry" in text
     assert '<span class="stale">' not in text  # every link of the proof holds
     assert 'id="evidence-download" href="/audit/1/evidence"' in text
 
@@ -166,7 +170,8 @@ def test_a_received_message_with_its_content_signature_receipt_and_proof(
 def download(browser: ConsoleClient, path: str) -> tuple[int, dict[str, str], bytes]:
     """The raw bytes of a download (the console client reads pages as text)."""
     context = ssl.create_default_context(cafile=str(browser.ca))
-    assert browser.cert is not None and browser.key is not None
+    assert browser.cert is not None
+    assert browser.key is not None
     context.load_cert_chain(browser.cert, browser.key)
     connection = http.client.HTTPSConnection("localhost", browser.port, context=context)
     try:

@@ -155,7 +155,9 @@ def entry(position: int) -> str:
 
 
 def _entry(position: int) -> audit_pb2.AuditEntry:
-    answer = g.api.audit.GetAuditEntry(audit_pb2.GetAuditEntryRequest(position=position))
+    answer: audit_pb2.GetAuditEntryResponse = g.api.audit.GetAuditEntry(
+        audit_pb2.GetAuditEntryRequest(position=position)
+    )
     return answer.entry
 
 
