@@ -1,4 +1,5 @@
-"""AuditService: list the audit log, verify its chain, export a message's evidence bundle."""
+"""AuditService: list the audit log, read one entry, verify its chain, export a message's
+evidence bundle."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from gateway import protomap
 from gateway.api import pages
 from gateway.app.audit_log import AuditFilter, AuditStore, ExportEvidence, VerifyAuditLog
 from gateway.domain.audit import KINDS, AuditEntry, canonical_json
-from gateway.domain.errors import AuditFilterInvalid, shown
+from gateway.domain.errors import AuditEntryUnknown, AuditFilterInvalid, shown
 from gateway.pb import audit_pb2, audit_pb2_grpc
 
 _PAGE_KIND = "audit"
@@ -78,6 +79,17 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             entries=[entry_to_pb(e) for e in page],
             next_page_token=pages.token(_PAGE_KIND, str(page[-1].position)) if more else "",
         )
+
+    def GetAuditEntry(
+        self, request: audit_pb2.GetAuditEntryRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.GetAuditEntryResponse:
+        # Positions have no gaps: the one entry after position - 1 is the entry, if any.
+        # Beyond a signed 64-bit integer no database holds one.
+        position = request.position
+        found = self._store.entries(position - 1, 1) if 0 < position < 2**63 else []
+        if not found or found[0].position != position:
+            raise AuditEntryUnknown(f"the audit log has no entry at position {position}")
+        return audit_pb2.GetAuditEntryResponse(entry=entry_to_pb(found[0]))
 
     def VerifyAuditLog(
         self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.ServicerContext

@@ -636,6 +636,13 @@ class AuditMessageUnknown(GatewayError):
     reason = "audit.message_unknown"
 
 
+class AuditEntryUnknown(GatewayError):
+    """GetAuditEntry at a position the audit log has no entry for."""
+
+    status = Status.NOT_FOUND
+    reason = "audit.entry_unknown"
+
+
 class AuditFilterInvalid(GatewayError):
     """ListAuditEntries with an unknown kind or a time range that ends before it starts."""
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x65o/gateway/v1/audit.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x01\n\x17ListAuditEntriesRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"`\n\x18ListAuditEntriesResponse\x12+\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1a.aeo.gateway.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb7\x02\n\nAuditEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12/\n\x0brecord_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07partner\x18\x04 \x01(\t\x12\x15\n\ractor_subject\x18\x05 \x01(\t\x12\x19\n\x11\x61\x63tor_fingerprint\x18\x06 \x01(\t\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x10\n\x08sequence\x18\x08 \x01(\x04\x12\x0e\n\x06\x64igest\x18\t \x01(\t\x12\x0e\n\x06key_id\x18\n \x01(\t\x12\x16\n\x0ereceipt_digest\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x0c \x01(\t\x12\x11\n\tprev_hash\x18\r \x01(\t\x12\x12\n\nentry_hash\x18\x0e \x01(\t\"\x17\n\x15VerifyAuditLogRequest\"\x9b\x01\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07\x65ntries\x18\x02 \x01(\x04\x12\x13\n\x0b\x63heckpoints\x18\x03 \x01(\x04\x12\x15\n\rhead_position\x18\x04 \x01(\x04\x12\x17\n\x0f\x62roken_position\x18\x05 \x01(\x04\x12\x0e\n\x06\x62reach\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\"+\n\x15\x45xportEvidenceRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"(\n\x16\x45xportEvidenceResponse\x12\x0e\n\x06\x62undle\x18\x01 \x01(\x0c\x32\xb7\x02\n\x0c\x41uditService\x12\x65\n\x10ListAuditEntries\x12\'.aeo.gateway.v1.ListAuditEntriesRequest\x1a(.aeo.gateway.v1.ListAuditEntriesResponse\x12_\n\x0eVerifyAuditLog\x12%.aeo.gateway.v1.VerifyAuditLogRequest\x1a&.aeo.gateway.v1.VerifyAuditLogResponse\x12_\n\x0e\x45xportEvidence\x12%.aeo.gateway.v1.ExportEvidenceRequest\x1a&.aeo.gateway.v1.ExportEvidenceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x65o/gateway/v1/audit.proto\x12\x0e\x61\x65o.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x01\n\x17ListAuditEntriesRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"`\n\x18ListAuditEntriesResponse\x12+\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1a.aeo.gateway.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"(\n\x14GetAuditEntryRequest\x12\x10\n\x08position\x18\x01 \x01(\x04\"B\n\x15GetAuditEntryResponse\x12)\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x1a.aeo.gateway.v1.AuditEntry\"\xb7\x02\n\nAuditEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12/\n\x0brecord_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07partner\x18\x04 \x01(\t\x12\x15\n\ractor_subject\x18\x05 \x01(\t\x12\x19\n\x11\x61\x63tor_fingerprint\x18\x06 \x01(\t\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x10\n\x08sequence\x18\x08 \x01(\x04\x12\x0e\n\x06\x64igest\x18\t \x01(\t\x12\x0e\n\x06key_id\x18\n \x01(\t\x12\x16\n\x0ereceipt_digest\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x0c \x01(\t\x12\x11\n\tprev_hash\x18\r \x01(\t\x12\x12\n\nentry_hash\x18\x0e \x01(\t\"\x17\n\x15VerifyAuditLogRequest\"\x9b\x01\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07\x65ntries\x18\x02 \x01(\x04\x12\x13\n\x0b\x63heckpoints\x18\x03 \x01(\x04\x12\x15\n\rhead_position\x18\x04 \x01(\x04\x12\x17\n\x0f\x62roken_position\x18\x05 \x01(\x04\x12\x0e\n\x06\x62reach\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\"+\n\x15\x45xportEvidenceRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"(\n\x16\x45xportEvidenceResponse\x12\x0e\n\x06\x62undle\x18\x01 \x01(\x0c\x32\x95\x03\n\x0c\x41uditService\x12\x65\n\x10ListAuditEntries\x12\'.aeo.gateway.v1.ListAuditEntriesRequest\x1a(.aeo.gateway.v1.ListAuditEntriesResponse\x12\\\n\rGetAuditEntry\x12$.aeo.gateway.v1.GetAuditEntryRequest\x1a%.aeo.gateway.v1.GetAuditEntryResponse\x12_\n\x0eVerifyAuditLog\x12%.aeo.gateway.v1.VerifyAuditLogRequest\x1a&.aeo.gateway.v1.VerifyAuditLogResponse\x12_\n\x0e\x45xportEvidence\x12%.aeo.gateway.v1.ExportEvidenceRequest\x1a&.aeo.gateway.v1.ExportEvidenceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,16 +36,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAUDITENTRIESREQUEST']._serialized_end=269
   _globals['_LISTAUDITENTRIESRESPONSE']._serialized_start=271
   _globals['_LISTAUDITENTRIESRESPONSE']._serialized_end=367
-  _globals['_AUDITENTRY']._serialized_start=370
-  _globals['_AUDITENTRY']._serialized_end=681
-  _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=683
-  _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=706
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=709
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=864
-  _globals['_EXPORTEVIDENCEREQUEST']._serialized_start=866
-  _globals['_EXPORTEVIDENCEREQUEST']._serialized_end=909
-  _globals['_EXPORTEVIDENCERESPONSE']._serialized_start=911
-  _globals['_EXPORTEVIDENCERESPONSE']._serialized_end=951
-  _globals['_AUDITSERVICE']._serialized_start=954
-  _globals['_AUDITSERVICE']._serialized_end=1265
+  _globals['_GETAUDITENTRYREQUEST']._serialized_start=369
+  _globals['_GETAUDITENTRYREQUEST']._serialized_end=409
+  _globals['_GETAUDITENTRYRESPONSE']._serialized_start=411
+  _globals['_GETAUDITENTRYRESPONSE']._serialized_end=477
+  _globals['_AUDITENTRY']._serialized_start=480
+  _globals['_AUDITENTRY']._serialized_end=791
+  _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=793
+  _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=816
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=819
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=974
+  _globals['_EXPORTEVIDENCEREQUEST']._serialized_start=976
+  _globals['_EXPORTEVIDENCEREQUEST']._serialized_end=1019
+  _globals['_EXPORTEVIDENCERESPONSE']._serialized_start=1021
+  _globals['_EXPORTEVIDENCERESPONSE']._serialized_end=1061
+  _globals['_AUDITSERVICE']._serialized_start=1064
+  _globals['_AUDITSERVICE']._serialized_end=1469
 # @@protoc_insertion_point(module_scope)

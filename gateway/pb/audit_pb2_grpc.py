@@ -46,6 +46,11 @@ class AuditServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.ListAuditEntriesRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.ListAuditEntriesResponse.FromString,
                 _registered_method=True)
+        self.GetAuditEntry = channel.unary_unary(
+                '/aeo.gateway.v1.AuditService/GetAuditEntry',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.GetAuditEntryRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.GetAuditEntryResponse.FromString,
+                _registered_method=True)
         self.VerifyAuditLog = channel.unary_unary(
                 '/aeo.gateway.v1.AuditService/VerifyAuditLog',
                 request_serializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.VerifyAuditLogRequest.SerializeToString,
@@ -77,6 +82,14 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAuditEntry(self, request, context):
+        """Reads the one entry at a position of the chain (what a link to an entry names);
+        NOT_FOUND audit.entry_unknown when the log has no entry there.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def VerifyAuditLog(self, request, context):
         """Walks the whole chain, recomputes every hash and checks every checkpoint's signature;
         names the first broken entry.
@@ -101,6 +114,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEntries,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.ListAuditEntriesRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.ListAuditEntriesResponse.SerializeToString,
+            ),
+            'GetAuditEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuditEntry,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.GetAuditEntryRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_audit__pb2.GetAuditEntryResponse.SerializeToString,
             ),
             'VerifyAuditLog': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyAuditLog,
@@ -147,6 +165,33 @@ class AuditService:
             '/aeo.gateway.v1.AuditService/ListAuditEntries',
             aeo_dot_gateway_dot_v1_dot_audit__pb2.ListAuditEntriesRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_audit__pb2.ListAuditEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuditEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AuditService/GetAuditEntry',
+            aeo_dot_gateway_dot_v1_dot_audit__pb2.GetAuditEntryRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_audit__pb2.GetAuditEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,10 @@ class AuditServiceStub:
     INVALID_ARGUMENT audit.filter_invalid for an unknown kind or a time range ending before
     it starts.
     """
+    GetAuditEntry: _grpc.UnaryUnaryMultiCallable[_audit_pb2.GetAuditEntryRequest, _audit_pb2.GetAuditEntryResponse]
+    """Reads the one entry at a position of the chain (what a link to an entry names);
+    NOT_FOUND audit.entry_unknown when the log has no entry there.
+    """
     VerifyAuditLog: _grpc.UnaryUnaryMultiCallable[_audit_pb2.VerifyAuditLogRequest, _audit_pb2.VerifyAuditLogResponse]
     """Walks the whole chain, recomputes every hash and checks every checkpoint's signature;
     names the first broken entry.
@@ -71,6 +75,10 @@ class AuditServiceAsyncStub(AuditServiceStub):
     """Lists audit entries in chain order, filtered by partner, kind and time; paginated.
     INVALID_ARGUMENT audit.filter_invalid for an unknown kind or a time range ending before
     it starts.
+    """
+    GetAuditEntry: _aio.UnaryUnaryMultiCallable[_audit_pb2.GetAuditEntryRequest, _audit_pb2.GetAuditEntryResponse]  # type: ignore[assignment]
+    """Reads the one entry at a position of the chain (what a link to an entry names);
+    NOT_FOUND audit.entry_unknown when the log has no entry there.
     """
     VerifyAuditLog: _aio.UnaryUnaryMultiCallable[_audit_pb2.VerifyAuditLogRequest, _audit_pb2.VerifyAuditLogResponse]  # type: ignore[assignment]
     """Walks the whole chain, recomputes every hash and checks every checkpoint's signature;
@@ -101,6 +109,16 @@ class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lists audit entries in chain order, filtered by partner, kind and time; paginated.
         INVALID_ARGUMENT audit.filter_invalid for an unknown kind or a time range ending before
         it starts.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAuditEntry(
+        self,
+        request: _audit_pb2.GetAuditEntryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.GetAuditEntryResponse, _abc.Awaitable[_audit_pb2.GetAuditEntryResponse]]:
+        """Reads the one entry at a position of the chain (what a link to an entry names);
+        NOT_FOUND audit.entry_unknown when the log has no entry there.
         """
 
     @_abc_1.abstractmethod
