@@ -5,6 +5,12 @@ are no protobuf. Used by the hostile-neighbour flood and by the tests of issue 6
 Each stream's Outcome (its grpc-status and ErrorInfo reason, or how the server reset it) is
 returned by ``open`` for a caller that watches it; a flood, which keeps a connection for as long
 as it runs, takes ended streams once with ``harvest`` and the connection forgets them.
+
+One thread per connection owns the TLS socket and does all of its I/O after the handshake: an
+OpenSSL SSL object must not be used from two threads at once (a reader in recv() while another
+thread is in sendall() corrupts its record state, seen as "TSI_DATA_CORRUPTED" or "decryption
+failed" now and then). Callers only change the HTTP/2 state machine under a lock and wake that
+thread, which moves the frames h2 queued onto the socket.
 """
 
 from __future__ import annotations
@@ -31,6 +37,15 @@ REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM = 0x7, 0x8, 0xB
 #: limit (REFUSED_STREAM), or, from a client that keeps opening streams it must refuse,
 #: ENHANCE_YOUR_CALM (RFC 9113 section 7).
 TRANSPORT_REFUSALS = frozenset({REFUSED_STREAM, ENHANCE_YOUR_CALM})
+
+#: At most one TLS record per SSL_write, so a write retried after SSLWantWriteError starts with
+#: the same bytes and is no shorter, as OpenSSL requires, even if more output queued meanwhile.
+_CHUNK = 16384
+#: Reads before the I/O thread turns to writing again, so a chatty server cannot starve writes.
+_READS_PER_TURN = 16
+
+#: Notified whenever a stream of any connection ends, for ``wait``.
+_ended_changed = threading.Condition()
 
 
 class _Unruly(h2.connection.H2Connection):
@@ -66,22 +81,26 @@ class RawConnection:
         context.load_cert_chain(str(identity.cert), str(identity.key))
         context.set_alpn_protocols(["h2"])
         raw = socket.create_connection((host, port), timeout=10)
-        self._sock = context.wrap_socket(raw, server_hostname=host)
-        self._sock.settimeout(None)
+        try:
+            # The handshake runs here, blocking, before the I/O thread exists.
+            self._sock = context.wrap_socket(raw, server_hostname=host)
+        except BaseException:
+            raw.close()
+            raise
+        self._sock.setblocking(False)
         self._h2 = _Unruly(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _h2, _open, _ended and the wake-up socket
         self._open: dict[int, Outcome] = {}
         self._ended: list[Outcome] = []
         self._closed = threading.Event()
-        self._h2.initiate_connection()
-        self._sock.sendall(self._h2.data_to_send())
-        # One OpenSSL connection must not be used by two threads at once (a recv racing a
-        # sendall corrupts records): only the I/O thread touches the socket from here on, and
-        # other threads wake it to send what they queued in the h2 state machine.
-        self._sock.setblocking(False)
+        self._out = bytearray()  # encoded frames not on the socket yet; the I/O thread's alone
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
-        threading.Thread(target=self._io, daemon=True, name="raw-h2").start()
+        self._wake_w.setblocking(False)
+        self._wake_open = True
+        self._h2.initiate_connection()
+        self._io = threading.Thread(target=self._run, daemon=True, name="raw-h2")
+        self._io.start()
 
     @property
     def alive(self) -> bool:
@@ -119,7 +138,7 @@ class RawConnection:
                 self._h2.send_data(
                     sid, b"\x00" + len(body).to_bytes(4, "big") + body, end_stream=True
                 )
-        self._wake()
+            self._wake()
         return outcome
 
     def harvest(self) -> list[Outcome]:
@@ -132,74 +151,85 @@ class RawConnection:
             return ended
 
     def close(self) -> None:
+        """Ends the connection; the I/O thread closes the socket and is gone on return."""
         self._closed.set()
-        self._wake()
+        with self._lock:
+            self._wake()
+        if threading.current_thread() is not self._io:
+            self._io.join(timeout=10)
+
+    # --- the I/O thread ----------------------------------------------------------------------
 
     def _wake(self) -> None:
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"\0")
+        """Wakes the I/O thread to send what h2 queued (or to notice close); under _lock."""
+        if self._wake_open:
+            # A full socketpair buffer already holds a wake-up the thread has yet to read.
+            with contextlib.suppress(BlockingIOError):
+                self._wake_w.send(b"\0")
 
-    def _io(self) -> None:
-        """Reads and writes the socket, alone: frames in go to the h2 state machine, and what
-        it has to send (answers, and what open() queued) goes out."""
-        selector = selectors.DefaultSelector()
-        selector.register(self._sock, selectors.EVENT_READ)
-        selector.register(self._wake_r, selectors.EVENT_READ)
-        pending = b""
+    def _run(self) -> None:
         try:
-            while not self._closed.is_set():
-                # TLS may have decrypted bytes buffered that select() cannot see.
-                ready = self._sock.pending() > 0
-                if not ready:
-                    events = selector.select(timeout=None if not pending else 0.05)
-                    ready = any(key.fileobj is self._sock for key, _ in events)
-                    if any(key.fileobj is self._wake_r for key, _ in events):
-                        with contextlib.suppress(BlockingIOError):
-                            self._wake_r.recv(4096)
-                if ready and not self._receive():
-                    return
-                with self._lock:
-                    pending += self._h2.data_to_send()
-                pending = self._send(pending)
+            with selectors.DefaultSelector() as selector:
+                selector.register(self._wake_r, selectors.EVENT_READ)
+                selector.register(self._sock, selectors.EVENT_READ)
+                while not self._closed.is_set():
+                    with self._lock:
+                        self._out += self._h2.data_to_send()
+                    if not self._send():
+                        return
+                    events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self._out else 0)
+                    selector.modify(self._sock, events)
+                    # Bytes OpenSSL already decrypted are no longer on the socket to wake us.
+                    selector.select(timeout=0 if self._sock.pending() else None)
+                    self._drain_wake()
+                    if self._closed.is_set() or not self._receive():
+                        return
         finally:
             self._closed.set()
-            selector.close()
+            with self._lock:
+                self._wake_open = False
+                self._wake_r.close()
+                self._wake_w.close()
             with contextlib.suppress(OSError):
                 self._sock.close()
-            self._wake_r.close()
-            self._wake_w.close()
 
-    def _receive(self) -> bool:
-        """False once the connection has ended."""
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while self._wake_r.recv(4096):
+                pass
+
+    def _send(self) -> bool:
+        """Writes queued output until the socket would block; False once the connection broke."""
         try:
-            data = self._sock.recv(65536)
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-            return True
+            while self._out:
+                del self._out[: self._sock.send(self._out[:_CHUNK])]
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            pass  # retried with the same first bytes when the selector says so
         except OSError:
             return False
-        if not data:
-            return False
-        with self._lock:
-            try:
-                events = self._h2.receive_data(data)
-            except h2.exceptions.ProtocolError:
-                return False
-            for event in events:
-                self._on(event)
         return True
 
-    def _send(self, pending: bytes) -> bytes:
-        """Sends what it can of ``pending`` without blocking; returns the rest."""
-        while pending:
+    def _receive(self) -> bool:
+        """Reads and handles what arrived; False once the connection ended."""
+        for _ in range(_READS_PER_TURN):
             try:
-                sent = self._sock.send(pending)
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                return pending
+                data = self._sock.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return True  # nothing more to read now; the selector waits for more
             except OSError:
-                self._closed.set()
-                return b""
-            pending = pending[sent:]
-        return pending
+                return False
+            if not data:
+                return False
+            with self._lock:
+                try:
+                    events = self._h2.receive_data(data)
+                except h2.exceptions.ProtocolError:
+                    return False
+                for event in events:
+                    self._on(event)
+            if self._closed.is_set():
+                return False
+        return True
 
     def _on(self, event: h2.events.Event) -> None:
         sid = getattr(event, "stream_id", None) or 0
@@ -209,25 +239,32 @@ class RawConnection:
             if outcome is not None and "grpc-status" in headers:
                 outcome.status = int(headers["grpc-status"])
                 outcome.reason = _reason(headers.get("grpc-status-details-bin", ""))
-                self._ended.append(self._open.pop(sid))
+                self._end(sid)
         elif isinstance(event, h2.events.StreamReset):
             outcome = self._open.get(sid)
             if outcome is not None:
                 outcome.reset = int(event.error_code or 0)
-                self._ended.append(self._open.pop(sid))
+                self._end(sid)
         elif isinstance(event, h2.events.DataReceived):
             self._h2.acknowledge_received_data(event.flow_controlled_length or 0, sid)
         elif isinstance(event, h2.events.ConnectionTerminated):
             self._closed.set()
 
+    def _end(self, sid: int) -> None:
+        self._ended.append(self._open.pop(sid))
+        with _ended_changed:
+            _ended_changed.notify_all()
+
 
 def wait(outcomes: list[Outcome], seconds: float) -> bool:
     """True once every one of ``outcomes`` has ended, within ``seconds``."""
     deadline = time.monotonic() + seconds
-    while not all(o.done for o in outcomes):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
+    with _ended_changed:
+        while not all(o.done for o in outcomes):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _ended_changed.wait(remaining)
     return True
 
 
