@@ -89,6 +89,7 @@ from gateway.app.recognise import Recognise
 from gateway.app.reconcile import ReconcilePartner
 from gateway.app.refusals import RecentRefusals
 from gateway.app.retention import PurgeRetention, RetentionSchedule
+from gateway.app.snapshot_request import RequestSnapshot
 from gateway.app.submit import SubmitStatusMessage
 from gateway.app.unit_of_work import Transactions
 from gateway.app.watch import WatchChanges
@@ -621,6 +622,7 @@ def build(
             SetProgrammeState(core.programmes.store, clock, core.lifecycles.guard_programme),
             OutboundAdmin(outbound_store, clock, core.lifecycles.paused, wake),
             RecentRefusals(refusals, clock),
+            RequestSnapshot(YieldingTransactions(store.transactions)),
         ),
         server,
     )

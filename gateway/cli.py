@@ -443,6 +443,7 @@ def parser() -> argparse.ArgumentParser:
     _reconcile_parser(partners_sub)
     cli_partners.programme_parsers(partners_sub, _client_options)
     cli_partners.lifecycle_parsers(partners_sub, _client_options)
+    cli_partners.request_snapshot_parser(partners_sub, _client_options)
 
     cli_home.add_parser(sub)
     cli_facilitation.add_parser(sub)

@@ -350,6 +350,48 @@ def programme_parsers(
         sub.set_defaults(func=cmd_programme, programme_command=name)
 
 
+def cmd_request_snapshot(args: argparse.Namespace) -> int:
+    """Marks a partner as needing a snapshot: its next receipt asks it for its whole set."""
+    import grpc
+
+    from gateway.cli import _identity, _rpc_error, _settings, _target
+    from gateway.client import TlsIdentity, connect
+    from gateway.pb import admin_pb2, admin_pb2_grpc
+
+    settings = _settings(args)
+    identity = _identity(args, settings, "admin")
+    assert identity is None or isinstance(identity, TlsIdentity)
+    request = admin_pb2.RequestPartnerSnapshotRequest(name=f"partners/{args.code.upper()}")
+    with connect(_target(args, settings), identity) as channel:
+        try:
+            state = (
+                admin_pb2_grpc.AdminServiceStub(channel)
+                .RequestPartnerSnapshot(request, timeout=30)
+                .partner_state
+            )
+        except grpc.RpcError as err:
+            return _rpc_error(err)
+    print(
+        f"{request.name}: snapshot requested; the receipt of its next message says so "
+        f"(last sequence {state.last_sequence})"
+    )
+    return 0
+
+
+def request_snapshot_parser(
+    partners_sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    client_options: Any,
+) -> None:
+    sub = partners_sub.add_parser(
+        "request-snapshot",
+        help="ask a partner for a snapshot of its whole current set, through the signed "
+        "receipt of its next message (needs_snapshot)",
+    )
+    sub.add_argument("code", metavar="CODE", help="the partner, e.g. SG")
+    client_options(sub)
+    sub.set_defaults(func=cmd_request_snapshot)
+
+
 # --- onboarding lifecycle of a running gateway (issue 10) -----------------------------------------
 
 #: `partners onboard|configure|test|activate|retire|lifecycle` and what each does.

@@ -254,7 +254,7 @@ class SqlPartnerStates(_Repository):
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         self._stored: dict[str, SequenceState] = {}
-        self._saved: _Stage[str, tuple[SequenceState, datetime]] = _Stage()
+        self._saved: _Stage[str, tuple[SequenceState, datetime | None]] = _Stage()
 
     def lock(self, partners: Collection[str]) -> None:
         """Reads the partners' rows, locking them until commit where the database needs it,
@@ -285,7 +285,10 @@ class SqlPartnerStates(_Repository):
         self.lock((partner,))
         return self._stored[partner]
 
-    def save(self, partner: str, state: SequenceState, received_at: datetime) -> None:
+    def save(self, partner: str, state: SequenceState, received_at: datetime | None) -> None:
+        if received_at is None:  # a message of the same commit group keeps its time
+            earlier = self._saved.get(partner)
+            received_at = earlier[1] if earlier is not None else None
         self._saved.put(partner, (state, received_at))
 
     def settle(self, keep: bool) -> None:
@@ -298,10 +301,13 @@ class SqlPartnerStates(_Repository):
                 self._q(
                     tables.insert("partner_sequences", ("partner", *names))
                     + " ON CONFLICT (partner) DO UPDATE SET "
-                    + ", ".join(f"{n} = excluded.{n}" for n in names)
+                    + ", ".join(f"{n} = excluded.{n}" for n in tables.SEQUENCE_COLUMNS)
+                    # No time given (no message arrived): the last message's time stays.
+                    + ", last_received_at = COALESCE(excluded.last_received_at, "
+                    "partner_sequences.last_received_at)"
                 ),
                 [
-                    (partner, *tables.sequence_row(state), to_us(at))
+                    (partner, *tables.sequence_row(state), to_us(at) if at else None)
                     for partner, (state, at) in sorted(self._saved.kept.items())
                 ],
             )

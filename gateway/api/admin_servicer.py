@@ -7,6 +7,7 @@ import grpc
 from gateway import protomap
 from gateway.api import pages
 from gateway.api.auth import current
+from gateway.api.certificates import trust_anchor_certificates
 from gateway.api.change_pages import first_page
 from gateway.api.convert import (
     PARTNER_PREFIX,
@@ -34,6 +35,8 @@ from gateway.app.directory import ReloadPartners
 from gateway.app.programme import ProgrammeStates, SetProgrammeState
 from gateway.app.reconcile import ReconcilePartner
 from gateway.app.refusals import RecentRefusals
+from gateway.app.snapshot_request import RequestSnapshot
+from gateway.domain.directory import Directory
 from gateway.domain.errors import PartnerNotFound, shown
 from gateway.domain.ports import Clock
 from gateway.domain.reconciliation import Reconciliation
@@ -42,6 +45,7 @@ from gateway.pb import admin_pb2, admin_pb2_grpc
 #: How many open gaps PartnerState lists (the newest): the store keeps at most max_open_gaps,
 #: which an operator may set higher than an answer should carry.
 STATE_GAPS = 1_000
+STATE_SUFFIX = "/state"
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
@@ -55,6 +59,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         set_programme: SetProgrammeState,
         outbound: OutboundAdmin | None = None,
         refusals: RecentRefusals | None = None,
+        request_snapshot: RequestSnapshot | None = None,
     ) -> None:
         self._audit = audit
         self._reload = reload
@@ -65,6 +70,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._outbound = outbound
         #: The partner's refused messages in PartnerState (None: not kept, fields left empty).
         self._refusals = refusals
+        #: Marks a partner as needing a snapshot (None: RequestPartnerSnapshot is refused).
+        self._request_snapshot = request_snapshot
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
@@ -74,9 +81,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         after = pages.position("partners", request.page_token)
         codes = sorted(c for c in directory.partners if after is None or c > after)
         page = codes[:size]
-        response = admin_pb2.ListPartnersResponse(
-            partners=[partner_to_pb(directory.partners[c], directory.version) for c in page]
-        )
+        response = admin_pb2.ListPartnersResponse(partners=[_partner(directory, c) for c in page])
         if len(codes) > size:
             response.next_page_token = pages.token("partners", page[-1])
         return response
@@ -89,19 +94,31 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         partner = directory.partners.get(code)
         if partner is None:
             raise PartnerNotFound(f"no partner {shown(request.name)} is registered")
-        return admin_pb2.GetPartnerResponse(partner=partner_to_pb(partner, directory.version))
+        return admin_pb2.GetPartnerResponse(partner=_partner(directory, code))
 
     def GetPartnerState(
         self, request: admin_pb2.GetPartnerStateRequest, context: grpc.ServicerContext
     ) -> admin_pb2.GetPartnerStateResponse:
-        code = partner_code(request.name, "/state")
+        code = partner_code(request.name, STATE_SUFFIX)
+        return admin_pb2.GetPartnerStateResponse(partner_state=self._state(code))
+
+    def RequestPartnerSnapshot(
+        self, request: admin_pb2.RequestPartnerSnapshotRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.RequestPartnerSnapshotResponse:
+        code = partner_code(request.name)
+        if self._request_snapshot is None:
+            raise PartnerNotFound("snapshot requests are not configured on this gateway")
+        self._request_snapshot(current().directory, code)
+        return admin_pb2.RequestPartnerSnapshotResponse(partner_state=self._state(code))
+
+    def _state(self, code: str) -> admin_pb2.PartnerState:
         partner = current().directory.partners.get(code)
         if partner is None:
             raise PartnerNotFound(f"no partner {PARTNER_PREFIX}{code} is registered")
         stats = self._audit.partner_stats(code)
         fresh = partner.freshness
         state = admin_pb2.PartnerState(
-            name=request.name,
+            name=PARTNER_PREFIX + code + STATE_SUFFIX,
             last_sequence=stats.last_sequence,
             open_gaps=gaps(stats.gaps[-STATE_GAPS:]),
             messages_received=stats.messages,
@@ -124,7 +141,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             if refused.last is not None:
                 protomap.set_timestamp(state.last_refused_at, refused.last.refused_at)
                 state.last_refused_reason = refused.last.reason
-        return admin_pb2.GetPartnerStateResponse(partner_state=state)
+        return state
 
     # --- outbound delivery -------------------------------------------------------------------
 
@@ -213,6 +230,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
 
 RECONCILIATION_SUFFIX = "/reconciliation"
+
+
+def _partner(directory: Directory, code: str) -> admin_pb2.Partner:
+    msg = partner_to_pb(directory.partners[code], directory.version)
+    anchor = directory.trust_anchors.get(code)
+    if anchor:
+        msg.trust_anchors.extend(trust_anchor_certificates(anchor))
+    return msg
 
 
 def _reconciliation_to_pb(found: Reconciliation) -> admin_pb2.Reconciliation:

@@ -75,7 +75,11 @@ class RecordRepository(Protocol):
 class PartnerStateRepository(Protocol):
     def sequence(self, partner: str) -> SequenceState: ...
 
-    def save(self, partner: str, state: SequenceState, received_at: datetime) -> None: ...
+    def save(self, partner: str, state: SequenceState, received_at: datetime | None) -> None:
+        """Stores the partner's state; ``received_at`` is when its message arrived, None for
+        a change no message made (an administrator's snapshot request), which keeps the time
+        of the last message."""
+        ...
 
 
 class AbsenceRepository(Protocol):

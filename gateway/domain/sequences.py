@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 
 from gateway.domain.errors import SequenceReused
@@ -66,6 +66,12 @@ def advance(
     below = ((first, sequence - 1),) if first < sequence else ()
     gaps = (*state.gaps[:i], *below, *above, *state.gaps[i + 1 :])
     return _capped(state, state.last, gaps, max_open), None
+
+
+def snapshot_requested(state: SequenceState) -> SequenceState:
+    """The state once an administrator asks the partner for a snapshot: ``needs_snapshot`` is
+    set, as after a write-off, so every receipt says so until a snapshot message clears it."""
+    return replace(state, needs_snapshot=True)
 
 
 def _capped(state: SequenceState, last: int, gaps: tuple[Gap, ...], max_open: int) -> SequenceState:

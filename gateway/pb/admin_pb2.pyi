@@ -177,6 +177,7 @@ class Partner(_message.Message):
     MAPPING_FIELD_NUMBER: _builtins.int
     FRESHNESS_FIELD_NUMBER: _builtins.int
     BENEFITS_FIELD_NUMBER: _builtins.int
+    TRUST_ANCHORS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Resource name, "partners/{code}", e.g. "partners/SG"."""
     display_name: _builtins.str
@@ -235,6 +236,12 @@ class Partner(_message.Message):
         them for one tier).
         """
 
+    @_builtins.property
+    def trust_anchors(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrustAnchorCertificate]:
+        """The certificates of the CA that issues the partner's TLS client certificates (its trust
+        anchor), as the directory holds them; empty when the definition names none.
+        """
+
     def __init__(
         self,
         *,
@@ -253,14 +260,53 @@ class Partner(_message.Message):
         mapping: _abc.Iterable[Global___TierMapping] | None = ...,
         freshness: Global___Freshness | None = ...,
         benefits: _abc.Iterable[_builtins.str] | None = ...,
+        trust_anchors: _abc.Iterable[Global___TrustAnchorCertificate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["freshness", b"freshness", "mra", b"mra"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assumed_fields", b"assumed_fields", "benefits", b"benefits", "declared_code_patterns", b"declared_code_patterns", "directory_version", b"directory_version", "display_name", b"display_name", "freshness", b"freshness", "mapping", b"mapping", "mra", b"mra", "name", b"name", "programme", b"programme", "recognised_tiers", b"recognised_tiers", "signing_keys", b"signing_keys", "tier_recognitions", b"tier_recognitions", "tiers", b"tiers", "wire_formats", b"wire_formats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assumed_fields", b"assumed_fields", "benefits", b"benefits", "declared_code_patterns", b"declared_code_patterns", "directory_version", b"directory_version", "display_name", b"display_name", "freshness", b"freshness", "mapping", b"mapping", "mra", b"mra", "name", b"name", "programme", b"programme", "recognised_tiers", b"recognised_tiers", "signing_keys", b"signing_keys", "tier_recognitions", b"tier_recognitions", "tiers", b"tiers", "trust_anchors", b"trust_anchors", "wire_formats", b"wire_formats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Partner: _TypeAlias = Partner  # noqa: Y015
+
+@_typing.final
+class TrustAnchorCertificate(_message.Message):
+    """One certificate of a partner's TLS trust anchor."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    SHA256_FINGERPRINT_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
+    NOT_AFTER_FIELD_NUMBER: _builtins.int
+    subject: _builtins.str
+    """The certificate's subject, as an RFC 4514 string, e.g. "CN=SG customs CA,O=Singapore"."""
+    sha256_fingerprint: _builtins.str
+    """SHA-256 of the certificate's DER encoding, lower-case hex."""
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp:
+        """Start of the certificate's validity."""
+
+    @_builtins.property
+    def not_after(self) -> _timestamp_pb2.Timestamp:
+        """End of the certificate's validity: after it the partner's TLS connections are refused."""
+
+    def __init__(
+        self,
+        *,
+        subject: _builtins.str = ...,
+        sha256_fingerprint: _builtins.str = ...,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
+        not_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["not_after", b"not_after", "not_before", b"not_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["not_after", b"not_after", "not_before", b"not_before", "sha256_fingerprint", b"sha256_fingerprint", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrustAnchorCertificate: _TypeAlias = TrustAnchorCertificate  # noqa: Y015
 
 @_typing.final
 class MraTerms(_message.Message):
@@ -759,6 +805,52 @@ class OutboundState(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OutboundState: _TypeAlias = OutboundState  # noqa: Y015
+
+@_typing.final
+class RequestPartnerSnapshotRequest(_message.Message):
+    """Request of AdminService.RequestPartnerSnapshot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Resource name of the partner, e.g. "partners/SG"."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestPartnerSnapshotRequest: _TypeAlias = RequestPartnerSnapshotRequest  # noqa: Y015
+
+@_typing.final
+class RequestPartnerSnapshotResponse(_message.Message):
+    """Response of AdminService.RequestPartnerSnapshot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def partner_state(self) -> Global___PartnerState:
+        """The partner's exchange state, needs_snapshot now set."""
+
+    def __init__(
+        self,
+        *,
+        partner_state: Global___PartnerState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["partner_state", b"partner_state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["partner_state", b"partner_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestPartnerSnapshotResponse: _TypeAlias = RequestPartnerSnapshotResponse  # noqa: Y015
 
 @_typing.final
 class SetProgrammeStateRequest(_message.Message):

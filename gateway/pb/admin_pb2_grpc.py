@@ -84,6 +84,11 @@ class AdminServiceStub:
                 request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesRequest.SerializeToString,
                 response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesResponse.FromString,
                 _registered_method=True)
+        self.RequestPartnerSnapshot = channel.unary_unary(
+                '/aeo.gateway.v1.AdminService/RequestPartnerSnapshot',
+                request_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RequestPartnerSnapshotRequest.SerializeToString,
+                response_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RequestPartnerSnapshotResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -165,6 +170,16 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestPartnerSnapshot(self, request, context):
+        """Marks a partner as needing a snapshot: the signed receipt of its next message says
+        needs_snapshot, so that the partner sends its whole current set; the partner's next
+        snapshot message clears the mark. Returns the partner's exchange state with the mark set;
+        NOT_FOUND when the partner is not registered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +227,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RedriveOutboundMessages,
                     request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesRequest.FromString,
                     response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesResponse.SerializeToString,
+            ),
+            'RequestPartnerSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPartnerSnapshot,
+                    request_deserializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RequestPartnerSnapshotRequest.FromString,
+                    response_serializer=aeo_dot_gateway_dot_v1_dot_admin__pb2.RequestPartnerSnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -462,6 +482,33 @@ class AdminService:
             '/aeo.gateway.v1.AdminService/RedriveOutboundMessages',
             aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesRequest.SerializeToString,
             aeo_dot_gateway_dot_v1_dot_admin__pb2.RedriveOutboundMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPartnerSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aeo.gateway.v1.AdminService/RequestPartnerSnapshot',
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.RequestPartnerSnapshotRequest.SerializeToString,
+            aeo_dot_gateway_dot_v1_dot_admin__pb2.RequestPartnerSnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,

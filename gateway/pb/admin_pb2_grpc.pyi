@@ -71,6 +71,12 @@ class AdminServiceStub:
     """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
     their sequence numbers and bytes, and a new age limit starts for them.
     """
+    RequestPartnerSnapshot: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RequestPartnerSnapshotRequest, _admin_pb2.RequestPartnerSnapshotResponse]
+    """Marks a partner as needing a snapshot: the signed receipt of its next message says
+    needs_snapshot, so that the partner sends its whole current set; the partner's next
+    snapshot message clears the mark. Returns the partner's exchange state with the mark set;
+    NOT_FOUND when the partner is not registered.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -114,6 +120,12 @@ class AdminServiceAsyncStub(AdminServiceStub):
     RedriveOutboundMessages: _aio.UnaryUnaryMultiCallable[_admin_pb2.RedriveOutboundMessagesRequest, _admin_pb2.RedriveOutboundMessagesResponse]  # type: ignore[assignment]
     """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
     their sequence numbers and bytes, and a new age limit starts for them.
+    """
+    RequestPartnerSnapshot: _aio.UnaryUnaryMultiCallable[_admin_pb2.RequestPartnerSnapshotRequest, _admin_pb2.RequestPartnerSnapshotResponse]  # type: ignore[assignment]
+    """Marks a partner as needing a snapshot: the signed receipt of its next message says
+    needs_snapshot, so that the partner sends its whole current set; the partner's next
+    snapshot message clears the mark. Returns the partner's exchange state with the mark set;
+    NOT_FOUND when the partner is not registered.
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -209,6 +221,18 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_pb2.RedriveOutboundMessagesResponse, _abc.Awaitable[_admin_pb2.RedriveOutboundMessagesResponse]]:
         """Sends dead-lettered outbound messages again: they return to the partner's queue, keep
         their sequence numbers and bytes, and a new age limit starts for them.
+        """
+
+    @_abc_1.abstractmethod
+    def RequestPartnerSnapshot(
+        self,
+        request: _admin_pb2.RequestPartnerSnapshotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RequestPartnerSnapshotResponse, _abc.Awaitable[_admin_pb2.RequestPartnerSnapshotResponse]]:
+        """Marks a partner as needing a snapshot: the signed receipt of its next message says
+        needs_snapshot, so that the partner sends its whole current set; the partner's next
+        snapshot message clears the mark. Returns the partner's exchange state with the mark set;
+        NOT_FOUND when the partner is not registered.
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

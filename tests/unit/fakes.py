@@ -132,7 +132,7 @@ class MemoryUnitOfWork:
     def sequence(self, partner: str) -> SequenceState:
         return self._store.sequences.get(partner, SequenceState())
 
-    def save(self, partner: str, state: SequenceState, received_at: datetime) -> None:
+    def save(self, partner: str, state: SequenceState, received_at: datetime | None) -> None:
         self.saved[partner] = state
 
     # ChangeLog
