@@ -30,14 +30,13 @@ def live_on(request: pytest.FixtureRequest, start_gateway: Callable[..., Live]) 
 
 
 def request_snapshot(live: Live, code: str, who: str = "admin") -> admin_pb2.PartnerState:
+    request = admin_pb2.RequestPartnerSnapshotRequest(name=f"partners/{code}")
     with live.channel(who) as channel:
-        return (
-            admin_pb2_grpc.AdminServiceStub(channel)
-            .RequestPartnerSnapshot(
-                admin_pb2.RequestPartnerSnapshotRequest(name=f"partners/{code}"), timeout=10
-            )
-            .partner_state
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        response: admin_pb2.RequestPartnerSnapshotResponse = stub.RequestPartnerSnapshot(
+            request, timeout=10
         )
+    return response.partner_state
 
 
 def test_the_next_receipt_asks_for_a_snapshot_until_one_arrives(live_on: Live) -> None:
