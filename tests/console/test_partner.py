@@ -209,3 +209,24 @@ def test_every_string_of_the_pages_is_translated() -> None:
     mine = set().union(*(page_messages(p) for p in ("partner", "partner_actions", "partner_new")))
     assert len(mine) > 150
     assert untranslated(mine) == []
+
+
+def test_a_viewer_sees_the_partner_but_no_action(console: LiveConsole) -> None:
+    viewer = console.client("viewer")
+    page = viewer.get("/partners/SG")
+    assert page.status == 200
+    assert lifecycle_state(page) == ("active", "active")
+    assert 'id="actions-heading"' not in page.text
+    assert 'id="action-' not in page.text
+
+
+def test_a_viewers_action_is_refused_by_the_gateway(console: LiveConsole) -> None:
+    viewer = console.client("viewer")
+    confirmation = viewer.get("/partners/SG/suspend")
+    refused = viewer.post("/partners/SG/suspend", {"reason": "not mine"}, token_from=confirmation)
+    assert refused.status == 403
+    assert "role.read_only" in refused.text
+    with console.live.channel("admin") as channel:
+        assert AdminClient(channel).partner_state("SG").programme.state == (
+            common_pb2.PROGRAMME_STATE_ACTIVE
+        )
