@@ -199,6 +199,18 @@ LABELS: dict[str, dict[Any, str]] = {
         onboarding_pb2.LIFECYCLE_EVENT_KIND_TRANSITION: N_("entered the state"),
         onboarding_pb2.LIFECYCLE_EVENT_KIND_TEST: N_("test message"),
     },
+    #: The console.css class of each validity and outbound state.
+    "validity_class": {
+        "valid": "fresh",
+        "expiring": "warn",
+        "expired": "stale",
+        "not-yet-valid": "muted",
+    },
+    "outbound_class": {
+        admin_pb2.OUTBOUND_MESSAGE_STATE_SETTLED: "fresh",
+        admin_pb2.OUTBOUND_MESSAGE_STATE_DEAD_LETTERED: "stale",
+    },
+    "test_event": {onboarding_pb2.LIFECYCLE_EVENT_KIND_TEST: True},
     "validity": {
         "valid": N_("valid"),
         "expiring": N_("expires within 30 days"),
