@@ -68,7 +68,7 @@ def chile(console: LiveConsole, tmp_path: Path) -> Iterator[Chile]:
     peer_workspace = minted.peer(
         live.settings, tmp_path / "peer", peer_port, f"127.0.0.1:{live.gateway.port}"
     )
-    peer: Gateway = start_peer(peer_workspace, console_listen="")  # its own console: none
+    peer: Gateway = start_peer(peer_workspace)
     yield minted
     peer.stop(grace=0)
 

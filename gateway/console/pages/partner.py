@@ -210,7 +210,8 @@ LABELS: dict[str, dict[Any, str]] = {
         admin_pb2.OUTBOUND_MESSAGE_STATE_SETTLED: "fresh",
         admin_pb2.OUTBOUND_MESSAGE_STATE_DEAD_LETTERED: "stale",
     },
-    "test_event": {onboarding_pb2.LIFECYCLE_EVENT_KIND_TEST: True},
+    #: The event kind that carries a test result.
+    "test_event": {onboarding_pb2.LIFECYCLE_EVENT_KIND_TEST: "test"},
     "validity": {
         "valid": N_("valid"),
         "expiring": N_("expires within 30 days"),
