@@ -620,9 +620,9 @@ def build(
             clock,
             core.programmes,
             SetProgrammeState(core.programmes.store, clock, core.lifecycles.guard_programme),
+            RequestSnapshot(YieldingTransactions(store.transactions)),
             OutboundAdmin(outbound_store, clock, core.lifecycles.paused, wake),
             RecentRefusals(refusals, clock),
-            RequestSnapshot(YieldingTransactions(store.transactions)),
         ),
         server,
     )

@@ -57,9 +57,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         clock: Clock,
         programmes: ProgrammeStates,
         set_programme: SetProgrammeState,
+        request_snapshot: RequestSnapshot,
         outbound: OutboundAdmin | None = None,
         refusals: RecentRefusals | None = None,
-        request_snapshot: RequestSnapshot | None = None,
     ) -> None:
         self._audit = audit
         self._reload = reload
@@ -67,11 +67,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._clock = clock
         self._programmes = programmes
         self._set_programme = set_programme
+        self._request_snapshot = request_snapshot
         self._outbound = outbound
         #: The partner's refused messages in PartnerState (None: not kept, fields left empty).
         self._refusals = refusals
-        #: Marks a partner as needing a snapshot (None: RequestPartnerSnapshot is refused).
-        self._request_snapshot = request_snapshot
 
     def ListPartners(
         self, request: admin_pb2.ListPartnersRequest, context: grpc.ServicerContext
@@ -106,8 +105,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.RequestPartnerSnapshotRequest, context: grpc.ServicerContext
     ) -> admin_pb2.RequestPartnerSnapshotResponse:
         code = partner_code(request.name)
-        if self._request_snapshot is None:
-            raise PartnerNotFound("snapshot requests are not configured on this gateway")
         self._request_snapshot(current().directory, code)
         return admin_pb2.RequestPartnerSnapshotResponse(partner_state=self._state(code))
 
