@@ -126,7 +126,10 @@ def lifecycle(site: Site) -> onboarding_pb2.PartnerLifecycle:
     with site.live.channel("admin") as channel:
         stub = onboarding_pb2_grpc.PartnerOnboardingServiceStub(channel)
         request = onboarding_pb2.GetPartnerLifecycleRequest(name=f"partners/{CODE}/lifecycle")
-        return stub.GetPartnerLifecycle(request, timeout=10).lifecycle
+        shown: onboarding_pb2.PartnerLifecycle = stub.GetPartnerLifecycle(
+            request, timeout=10
+        ).lifecycle
+        return shown
 
 
 @needs_partner_pages
