@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from gateway.bootstrap import Gateway, build
-from gateway.console.app import create_app
 from tests.conftest import Live, Workspace
 from tests.factories import record
 from tests.integration.helpers import partner_client, submit
@@ -23,23 +22,6 @@ from tests.integration.helpers import partner_client, submit
 CHROMIUM = shutil.which("chromium")
 #: SG's operator whose status message every module's gateway has received.
 SG_OPERATOR = "SG000000000001"
-
-
-def _console_routes() -> set[str]:
-    """The URL rules the console on this branch serves (its pages are built on branches of
-    their own and merged one by one)."""
-    app = create_app(None, "CN")  # type: ignore[arg-type]  # no request: the API is never used
-    return {rule.rule for rule in app.url_map.iter_rules()}
-
-
-#: Tests of the partner pages (branch console-partner): expected to fail until those pages are
-#: merged, and listed as XFAIL (never skipped) so that they show; strict, so they must then pass.
-needs_partner_pages = pytest.mark.xfail(
-    "/partners/new" not in _console_routes(),
-    reason="the partner pages (/partners/new, /partners/CODE and its actions) have not been "
-    "merged into this branch yet",
-    strict=True,
-)
 
 
 def _missing(what: str) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.browser.conftest import SG_OPERATOR, needs_partner_pages
+from tests.browser.conftest import SG_OPERATOR
 
 _TODAY = datetime.now(UTC).date()
 _MONTH = f"start={_TODAY.replace(day=1).isoformat()}&end={_TODAY.isoformat()}"
@@ -39,12 +39,8 @@ FORMS = {
     "partner-new": ("/partners/new", "main form[action='/partners/new']"),
     "partner-confirm": ("/partners/SG/suspend", "main form:has(#confirm)"),
 }
-_PARTNER_PAGES = {"partner", "partner-new", "partner-confirm"}
 
 
 def cases(names: Iterable[str]) -> list[object]:
-    """pytest parameters of ``names``, the partner pages marked as not merged yet."""
-    return [
-        pytest.param(name, id=name, marks=[needs_partner_pages] if name in _PARTNER_PAGES else [])
-        for name in names
-    ]
+    """pytest parameters of ``names``, each named by its page."""
+    return [pytest.param(name, id=name) for name in names]

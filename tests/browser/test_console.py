@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Error, expect
 
-from tests.browser.conftest import Site, needs_partner_pages
+from tests.browser.conftest import Site
 
 
 def test_the_overview_lists_the_partners_with_links_to_their_pages(
@@ -123,7 +123,6 @@ def test_a_viewer_reads_and_is_offered_no_action(site: Site, open_page: Callable
     assert page.locator("a[href='/partners/new']").count() == 0
 
 
-@needs_partner_pages
 def test_a_viewer_sees_a_partner_without_its_actions(
     site: Site, open_page: Callable[..., Any]
 ) -> None:
@@ -136,7 +135,6 @@ def test_a_viewer_sees_a_partner_without_its_actions(
         assert page.locator(f"a[href='/partners/SG/{action}']").count() == 0
 
 
-@needs_partner_pages
 def test_a_viewers_action_is_refused_by_the_gateway(
     site: Site, open_page: Callable[..., Any]
 ) -> None:

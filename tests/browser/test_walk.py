@@ -19,7 +19,7 @@ from adapters.crypto.verify_bundle import verify
 from gateway.cli import main
 from gateway.federation import free_port, start_peer
 from gateway.pb import onboarding_pb2, onboarding_pb2_grpc
-from tests.browser.conftest import SG_OPERATOR, Site, needs_partner_pages, start_site
+from tests.browser.conftest import SG_OPERATOR, Site, start_site
 from tests.conftest import Workspace
 from tests.integration.onboarding_helpers import CODE, KEY_ID, mint
 from tests.integration.test_audit_over_mtls import gateway_public_key
@@ -132,7 +132,6 @@ def lifecycle(site: Site) -> onboarding_pb2.PartnerLifecycle:
         return shown
 
 
-@needs_partner_pages
 def test_chile_is_onboarded_from_the_form_and_walked_to_active(
     chile_site: tuple[Site, Any, Path],
 ) -> None:
