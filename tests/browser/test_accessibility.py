@@ -34,6 +34,8 @@ def visit(open_page: Callable[..., Any], site: Site, path: str, language: str) -
     page = open_page(locale=LANGUAGES[language])
     answer = page.goto(site.url(path))
     assert answer is not None
+    # The page itself, not the error page in its place (that one is READ["error"]).
+    assert answer.status == (404 if path == READ["error"] else 200), f"{path}: {answer.status}"
     assert page.locator("html").get_attribute("lang") == language
     return page
 
