@@ -68,3 +68,9 @@ def test_a_msgid_in_two_files_has_one_translation() -> None:
                 if earlier[1] != message.string:
                     conflicts.append((message.id, earlier[0], path.name))
     assert conflicts == []
+
+
+def test_no_string_carries_markup() -> None:
+    """Translated strings are not escaped when shown (jinja's newstyle gettext): text such as
+    "AEO<code>" would vanish as a tag. It goes into a placeholder, which is escaped."""
+    assert sorted(t for t in _source_messages() if "<" in t or "&" in t) == []

@@ -133,3 +133,8 @@ def test_every_string_of_the_page_is_translated() -> None:
     mine = page_messages("lookup")
     assert len(mine) > 60
     assert untranslated(mine) == []
+
+
+def test_the_hint_shows_the_wrapped_form_as_text(console: LiveConsole) -> None:
+    page = console.client("admin").get("/lookup")
+    assert "AEO&lt;SG201912345678&gt;" in page.text
