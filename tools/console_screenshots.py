@@ -184,6 +184,9 @@ def shots(operator: str) -> list[Shot]:
         Shot("audit-verify", "/audit/verify", _verify),
         Shot("lookup", f"/lookup?code={operator}&direction=import"),
         Shot("facilitation", f"/facilitation?start={_iso(first)}&end={_iso(last)}"),
+        Shot("partner-new", "/partners/new"),
+        Shot("partner-confirm", f"/partners/{SHOWN_PARTNER}/suspend"),
+        Shot("preferences", "/preferences"),
     ]
 
 
