@@ -149,6 +149,33 @@ def test_suspend_and_resume_with_a_reason_on_the_confirmation_page(
         )
 
 
+def test_a_notice_of_suspension_is_withdrawn_by_resuming(
+    admin: ConsoleClient, console: LiveConsole
+) -> None:
+    with console.live.channel("admin") as channel:
+        AdminClient(channel).set_programme_state(
+            "SG", common_pb2.PROGRAMME_STATE_NOTICE_OF_SUSPENSION, "review", timedelta(days=60)
+        )
+    page = admin.get("/partners/SG")
+    assert lifecycle_state(page) == ("active", "active")  # benefits apply until it takes effect
+    assert "suspended from" in page.text
+    assert 'id="action-resume"' in page.text
+    assert 'id="action-suspend"' in page.text  # suspending now is still possible
+
+    confirmation = admin.get("/partners/SG/resume", **CHINESE)
+    assert 'id="not-applicable"' not in confirmation.text
+    assert "暂停互认通知随之撤回" in confirmation.text
+    page = confirmed(admin, "/partners/SG/resume", reason="review closed")
+    assert "programme is resumed." in page.text
+    assert 'id="action-resume"' not in page.text
+    with console.live.channel("admin") as channel:
+        programme = AdminClient(channel).partner_state("SG").programme
+    assert (programme.state, programme.HasField("suspends_at")) == (
+        common_pb2.PROGRAMME_STATE_ACTIVE,
+        False,
+    )
+
+
 def test_a_snapshot_request_reaches_the_partners_next_receipt(
     admin: ConsoleClient, console: LiveConsole
 ) -> None:

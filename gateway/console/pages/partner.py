@@ -69,7 +69,7 @@ def page(code: str) -> str:
         reconciliation=reconciliation,
         received=_received(api, code, state),
         sent=_sent(api, name),
-        actions=available_actions(lifecycle.state),
+        actions=available_actions(lifecycle.state, state.programme.state),
         missing_tests=_missing_tests(lifecycle),
         last_test=_last_test(lifecycle) if done == "test" else None,
         done=DONE.get(done),

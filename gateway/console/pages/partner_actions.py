@@ -37,6 +37,12 @@ class Action:
     states: frozenset[int]
     reason_required: bool = False
     danger: bool = False
+    #: Programme states it also applies in, whatever the lifecycle shows: an active
+    #: partner under notice of suspension may be resumed (the notice withdrawn).
+    programme_states: frozenset[int] = frozenset()
+
+    def applies(self, lifecycle_state: int, programme_state: int) -> bool:
+        return lifecycle_state in self.states or programme_state in self.programme_states
 
 
 def _programme(state: common_pb2.ProgrammeState.ValueType) -> Callable[[Any, str, str], Any]:
@@ -108,13 +114,14 @@ ACTIONS: dict[str, Action] = {
         N_("Resume"),
         N_(
             "The partner's programme is in force again: its recognised operators earn their "
-            "benefits and delivery to it resumes."
+            "benefits and delivery to it resumes. A notice of suspension is withdrawn."
         ),
         N_("Resume the programme"),
         N_("The partner's programme is resumed."),
         _programme(common_pb2.PROGRAMME_STATE_ACTIVE),
         frozenset({_S.LIFECYCLE_STATE_SUSPENDED}),
         reason_required=True,
+        programme_states=frozenset({common_pb2.PROGRAMME_STATE_NOTICE_OF_SUSPENSION}),
     ),
     "retire": Action(
         N_("Retire"),
@@ -161,9 +168,9 @@ DONE = {key: action.done for key, action in ACTIONS.items()} | {
 }
 
 
-def available_actions(lifecycle_state: int) -> list[tuple[str, Action]]:
-    """The actions a partner in this state may take, in workflow order."""
-    return [(key, a) for key, a in ACTIONS.items() if lifecycle_state in a.states]
+def available_actions(lifecycle_state: int, programme_state: int) -> list[tuple[str, Action]]:
+    """The actions a partner in these states may take, in workflow order."""
+    return [(key, a) for key, a in ACTIONS.items() if a.applies(lifecycle_state, programme_state)]
 
 
 @blueprint.route("/partners/<code>/<action>", methods=["GET", "POST"])
@@ -177,6 +184,9 @@ def confirm(code: str, action: str) -> Response | tuple[str, int]:
     lifecycle = api.onboarding.GetPartnerLifecycle(
         onboarding_pb2.GetPartnerLifecycleRequest(name=f"{name}/lifecycle")
     ).lifecycle
+    programme = api.admin.GetPartnerState(
+        admin_pb2.GetPartnerStateRequest(name=f"{name}/state")
+    ).partner_state.programme
     reason = request.form.get("reason", "").strip()
     problem = ""
     if request.method == "POST":
@@ -191,7 +201,7 @@ def confirm(code: str, action: str) -> Response | tuple[str, int]:
         key=action,
         action=chosen,
         state=views.LIFECYCLE.get(lifecycle.state, ""),
-        applies=lifecycle.state in chosen.states,
+        applies=chosen.applies(lifecycle.state, programme.state),
         reason=reason,
         problem=problem,
         max_reason=MAX_REASON,
